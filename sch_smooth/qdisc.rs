@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A small, safe Rust abstraction over the Linux qdisc API (6.12 has none).
+//!
+//! All `unsafe` of sch_smooth lives in this file. How the C types map:
+//!
+//! * `struct Qdisc_ops` is built from a type implementing [`QdiscOps`]
+//!   (like `block::mq::Operations` builds `blk_mq_ops`) and registered by a
+//!   [`Registration`], which unregisters it on drop.
+//! * The qdisc's private area (`qdisc_priv`) holds a [`Private`]: the
+//!   watchdog plus the implementation's state `T`. `init` creates `T`,
+//!   `destroy` drops it; in between the callbacks borrow it.
+//! * `struct sk_buff` is an owned [`Skb`]: it is queued, dropped or handed
+//!   back to the stack exactly once (dropping an `Skb` frees it).
+//! * [`Queue`] is the qdisc's own FIFO (`sch->q`) with its counters, the
+//!   watchdog and the `to_free` list of the current call.
+//! * Netlink: [`Attrs`] walks the attributes nested in `TCA_OPTIONS` as a
+//!   byte slice, [`AttrWriter`] puts them back in `dump`, [`ExtAck`] sets the
+//!   extended-ack message.
+//!
+//! Locking (from the qdisc core's contract): enqueue, dequeue, peek and
+//! reset run under the qdisc root lock; init and destroy under RTNL while
+//! the qdisc is not reachable by the data path; change, dump and dump_stats
+//! run under RTNL and take the root lock here (`sch_tree_lock`) before
+//! touching `T`. So every `&mut T` handed out is exclusive.
+
+use core::ffi::{c_int, c_void};
+use core::marker::PhantomData;
+use core::mem::{offset_of, size_of, ManuallyDrop};
+use core::ptr::{self, NonNull};
+use kernel::prelude::*;
+
+#[allow(
+    dead_code,
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    missing_docs,
+    unreachable_pub,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks
+)]
+mod bindings {
+    include!("qdisc_bindings.rs");
+}
+use bindings as b;
+
+/// `NET_XMIT_SUCCESS`, `NET_XMIT_DROP`.
+const NET_XMIT_SUCCESS: c_int = 0;
+
+/// An owned packet.
+pub struct Skb(NonNull<b::sk_buff>);
+
+impl Skb {
+    /// # Safety
+    ///
+    /// `p` must be a valid sk_buff the caller owns (not on any list).
+    unsafe fn from_raw(p: *mut b::sk_buff) -> Option<Skb> {
+        NonNull::new(p).map(Skb)
+    }
+
+    fn into_raw(self) -> *mut b::sk_buff {
+        ManuallyDrop::new(self).0.as_ptr()
+    }
+
+    /// Length as the qdisc layer counts it (`qdisc_pkt_len`).
+    pub fn len(&self) -> u32 {
+        // SAFETY: `self.0` is a valid skb we own.
+        unsafe { b::rsch_pkt_len(self.0.as_ptr()) }
+    }
+
+    /// Whether this is a GSO super-packet.
+    pub fn is_gso(&self) -> bool {
+        // SAFETY: `self.0` is a valid skb we own.
+        unsafe { b::rsch_skb_is_gso(self.0.as_ptr()) }
+    }
+
+    /// The two u64 words of per-packet qdisc scratch space (`skb->cb`).
+    pub fn cb(&self) -> [u64; 2] {
+        // SAFETY: `rsch_skb_cb` returns an 8-aligned pointer to at least two
+        // u64 inside the skb, which we own and nobody else accesses now.
+        unsafe {
+            let p = b::rsch_skb_cb(self.0.as_ptr());
+            [p.read(), p.add(1).read()]
+        }
+    }
+
+    /// Sets the per-packet scratch space.
+    pub fn set_cb(&mut self, words: [u64; 2]) {
+        // SAFETY: as in `cb`; `&mut self` makes the access exclusive.
+        unsafe {
+            let p = b::rsch_skb_cb(self.0.as_ptr());
+            p.write(words[0]);
+            p.add(1).write(words[1]);
+        }
+    }
+
+    /// Software-segments a GSO packet (as `tbf_segment` does). The original
+    /// stays owned by the caller and must be passed to
+    /// [`Queue::segmented`] once the segments are queued.
+    pub fn segment(&self) -> Option<SkbList> {
+        // SAFETY: `self.0` is valid; the returned list is new and ours.
+        let head = unsafe { b::rsch_gso_segment(self.0.as_ptr()) };
+        (!head.is_null()).then_some(SkbList(head))
+    }
+}
+
+impl Drop for Skb {
+    fn drop(&mut self) {
+        // SAFETY: we own the skb and never use it again.
+        unsafe { b::rsch_kfree_skb(self.0.as_ptr()) }
+    }
+}
+
+/// A singly linked list of segments produced by [`Skb::segment`].
+pub struct SkbList(*mut b::sk_buff);
+
+impl Iterator for SkbList {
+    type Item = Skb;
+    fn next(&mut self) -> Option<Skb> {
+        // SAFETY: `self.0` is null or the head of a list we own; pop
+        // unlinks the head and hands its ownership to us.
+        unsafe { Skb::from_raw(b::rsch_skb_list_pop(&mut self.0)) }
+    }
+}
+
+impl Drop for SkbList {
+    fn drop(&mut self) {
+        for skb in self.by_ref() {
+            drop(skb);
+        }
+    }
+}
+
+/// The verdict of an enqueue, produced only by [`Queue`] methods so the
+/// packet's ownership is settled.
+pub struct Enqueued(c_int);
+
+/// The qdisc's FIFO, counters and watchdog, as seen from one callback.
+pub struct Queue<'a> {
+    sch: *mut b::Qdisc,
+    watchdog: *mut b::qdisc_watchdog,
+    to_free: *mut *mut b::sk_buff,
+    _borrow: PhantomData<&'a mut b::Qdisc>,
+}
+
+impl Queue<'_> {
+    /// Monotonic time in ns (the watchdog's clock).
+    pub fn now(&self) -> u64 {
+        // SAFETY: no preconditions.
+        unsafe { b::rsch_now_ns() }
+    }
+
+    /// Packets queued.
+    pub fn len(&self) -> u32 {
+        // SAFETY: `sch` is valid and we hold the root lock.
+        unsafe { b::rsch_qlen(self.sch) }
+    }
+
+    /// Bytes queued.
+    pub fn backlog(&self) -> u32 {
+        // SAFETY: as in `len`.
+        unsafe { b::rsch_backlog(self.sch) }
+    }
+
+    /// Appends to the FIFO.
+    pub fn push(&mut self, skb: Skb) -> Enqueued {
+        // SAFETY: root lock held; the queue takes ownership of the skb.
+        Enqueued(unsafe { b::rsch_enqueue_tail(skb.into_raw(), self.sch) })
+    }
+
+    /// Drops a packet the qdisc refuses (counted in `drops`).
+    pub fn drop_packet(&mut self, skb: Skb) -> Enqueued {
+        if self.to_free.is_null() {
+            drop(skb);
+            return Enqueued(1);
+        }
+        // SAFETY: root lock held; `to_free` is the list of this enqueue
+        // call, which takes ownership of the skb.
+        Enqueued(unsafe { b::rsch_drop(skb.into_raw(), self.sch, self.to_free) })
+    }
+
+    /// Counts an overlimit (the packet had to wait).
+    pub fn overlimit(&mut self) {
+        // SAFETY: root lock held.
+        unsafe { b::rsch_overlimit(self.sch) }
+    }
+
+    /// `orig` was split into `segments` packets of `bytes` in total, now
+    /// queued: fix the ancestors' counters and free `orig`. Returns the
+    /// verdict for the original packet.
+    pub fn segmented(&mut self, orig: Skb, segments: u32, bytes: u32) -> Enqueued {
+        if segments == 0 {
+            return self.drop_packet(orig);
+        }
+        // SAFETY: root lock held; consumes `orig`, which we own.
+        unsafe { b::rsch_segmented(self.sch, orig.into_raw(), segments as c_int, bytes) };
+        Enqueued(NET_XMIT_SUCCESS)
+    }
+
+    /// The head's scratch space, if any packet is queued.
+    pub fn head_cb(&self) -> Option<[u64; 2]> {
+        // SAFETY: root lock held; the head stays owned by the queue, we only
+        // read its cb through a temporary handle that is never dropped.
+        let head = unsafe { b::rsch_peek_head(self.sch) };
+        NonNull::new(head).map(|p| ManuallyDrop::new(Skb(p)).cb())
+    }
+
+    /// Removes the head.
+    pub fn pop(&mut self) -> Option<Skb> {
+        // SAFETY: root lock held; the dequeued skb becomes ours.
+        unsafe { Skb::from_raw(b::rsch_dequeue_head(self.sch)) }
+    }
+
+    /// Arms the watchdog to run dequeue again at `at` (ns, monotonic).
+    pub fn wake_at(&mut self, at: u64, slack: u64) {
+        // SAFETY: the watchdog was initialised in `init` for this qdisc.
+        unsafe { b::qdisc_watchdog_schedule_range_ns(self.watchdog, at, slack) }
+    }
+}
+
+/// Attributes nested in `TCA_OPTIONS`, walked as bytes: the walk is the
+/// same whether or not the sender set `NLA_F_NESTED` (stock tc does not).
+pub struct Attrs<'a> {
+    bytes: &'a [u8],
+    base: *const b::nlattr,
+}
+
+/// One attribute: its type (flags stripped) and payload.
+pub struct Attr<'a> {
+    /// `nla_type` without `NLA_F_NESTED`/`NLA_F_NET_BYTEORDER`.
+    pub kind: u16,
+    /// The payload.
+    pub payload: &'a [u8],
+    ptr: *const b::nlattr,
+}
+
+impl<'a> Attrs<'a> {
+    /// # Safety
+    ///
+    /// `nla` is null or a valid attribute that outlives `'a`.
+    unsafe fn new(nla: *const b::nlattr) -> Option<Attrs<'a>> {
+        if nla.is_null() {
+            return None;
+        }
+        // SAFETY: `nla` is valid: data and len describe its payload.
+        let (data, len) = unsafe { (b::rsch_nla_data(nla), b::rsch_nla_len(nla)) };
+        // SAFETY: netlink validated that the payload lies within the
+        // message, which outlives this call.
+        let bytes = unsafe { core::slice::from_raw_parts(data.cast::<u8>(), len.max(0) as usize) };
+        Some(Attrs {
+            bytes,
+            base: data.cast(),
+        })
+    }
+
+    /// Iterates; yields `Err(())` once on a malformed stream.
+    pub fn iter(&self) -> impl Iterator<Item = Result<Attr<'a>, ()>> + 'a {
+        let mut rest = self.bytes;
+        let mut offset = 0usize;
+        let base = self.base.cast::<u8>();
+        core::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            if rest.len() < 4 {
+                rest = &[];
+                return Some(Err(()));
+            }
+            let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
+            let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+            if len < 4 || len > rest.len() {
+                rest = &[];
+                return Some(Err(()));
+            }
+            let attr = Attr {
+                kind,
+                payload: &rest[4..len],
+                ptr: base.wrapping_add(offset).cast(),
+            };
+            let advance = ((len + 3) & !3).min(rest.len());
+            rest = &rest[advance..];
+            offset += advance;
+            Some(Ok(attr))
+        })
+    }
+}
+
+/// The extended ack of the current request.
+pub struct ExtAck(*mut b::netlink_ext_ack);
+
+impl ExtAck {
+    /// Sets the message (prefixed "smooth: ") and the offending attribute.
+    pub fn set(&mut self, msg: core::fmt::Arguments<'_>, bad: Option<&Attr<'_>>) {
+        let mut buf = MsgBuf([0; 80], 0);
+        let _ = core::fmt::write(&mut buf, msg);
+        let end = buf.1.min(buf.0.len() - 1);
+        buf.0[end] = 0;
+        let bad = bad.map_or(ptr::null(), |a| a.ptr);
+        // SAFETY: extack may be null (the helper checks); `buf` is a NUL
+        // terminated string copied by the helper before returning.
+        unsafe { b::rsch_set_err(self.0, bad, buf.0.as_ptr().cast()) }
+    }
+}
+
+struct MsgBuf([u8; 80], usize);
+
+impl core::fmt::Write for MsgBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.0.len() - 1 - self.1.min(self.0.len() - 1);
+        let n = s.len().min(room);
+        self.0[self.1..self.1 + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.1 += n;
+        Ok(())
+    }
+}
+
+/// Puts attributes into a dump message.
+pub struct AttrWriter(*mut b::sk_buff);
+
+impl AttrWriter {
+    /// Adds a u64 attribute (padded with `pad` where the arch needs it).
+    pub fn put_u64(&mut self, kind: u16, value: u64, pad: u16) -> Result {
+        // SAFETY: `self.0` is the dump skb, valid during the callback.
+        let r = unsafe { b::rsch_put_u64(self.0, kind.into(), value, pad.into()) };
+        if r < 0 { Err(EMSGSIZE) } else { Ok(()) }
+    }
+
+    /// Adds a u32 attribute.
+    pub fn put_u32(&mut self, kind: u16, value: u32) -> Result {
+        // SAFETY: as above.
+        let r = unsafe { b::rsch_put_u32(self.0, kind.into(), value) };
+        if r < 0 { Err(EMSGSIZE) } else { Ok(()) }
+    }
+}
+
+/// What a qdisc implements. Each method maps onto one `Qdisc_ops` callback.
+pub trait QdiscOps: Sized + Send {
+    /// The qdisc kind (`tc qdisc add … KIND`), at most 15 bytes.
+    const KIND: &'static [u8];
+    /// Attribute type used for padding 64-bit attributes in dumps.
+    const PAD_ATTR: u16;
+
+    /// `init`: creates the state from the options (`None` when tc sent no
+    /// `TCA_OPTIONS`).
+    fn init(q: &mut Queue<'_>, opts: Option<&Attrs<'_>>, ext: &mut ExtAck) -> Result<Self>;
+    /// `change`: applies new options atomically (all or nothing).
+    fn change(&mut self, q: &mut Queue<'_>, opts: &Attrs<'_>, ext: &mut ExtAck) -> Result;
+    /// `enqueue`.
+    fn enqueue(&mut self, q: &mut Queue<'_>, skb: Skb) -> Enqueued;
+    /// `dequeue`: a packet whose time has come, or `None` (having armed
+    /// the watchdog if packets wait).
+    fn dequeue(&mut self, q: &mut Queue<'_>) -> Option<Skb>;
+    /// `reset`: the queue was purged.
+    fn reset(&mut self, q: &mut Queue<'_>);
+    /// `dump`: the parameters in force.
+    fn dump(&self, w: &mut AttrWriter) -> Result;
+    /// `dump_stats`: the xstats blob, encoded into `buf`; returns its length.
+    fn xstats(&self, now: u64, buf: &mut [u8]) -> usize;
+}
+
+/// The qdisc's private area.
+#[repr(C)]
+struct Private<T> {
+    watchdog: b::qdisc_watchdog,
+    ready: bool,
+    state: ManuallyDrop<T>,
+}
+
+/// # Safety
+///
+/// `sch` is a live qdisc of kind `T` (its private area is a `Private<T>`).
+unsafe fn private<'a, T>(sch: *mut b::Qdisc) -> &'a mut Private<T> {
+    // SAFETY: by the caller's contract; the area was zeroed by the core and
+    // is sized and (cache-line) aligned for `Private<T>`.
+    unsafe { &mut *b::rsch_priv(sch).cast::<Private<T>>() }
+}
+
+fn queue<'a>(sch: *mut b::Qdisc, watchdog: *mut b::qdisc_watchdog, to_free: *mut *mut b::sk_buff) -> Queue<'a> {
+    Queue {
+        sch,
+        watchdog,
+        to_free,
+        _borrow: PhantomData,
+    }
+}
+
+unsafe extern "C" fn init_cb<T: QdiscOps>(
+    sch: *mut b::Qdisc,
+    opt: *mut b::nlattr,
+    extack: *mut b::netlink_ext_ack,
+) -> c_int {
+    // SAFETY: the core calls init once on a new qdisc of our kind.
+    let p = unsafe { private::<T>(sch) };
+    // SAFETY: `p.watchdog` lives in the private area as long as `sch`.
+    unsafe { b::qdisc_watchdog_init(&mut p.watchdog, sch) };
+    let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
+    // SAFETY: `opt` is null or valid for the duration of the call.
+    let attrs = unsafe { Attrs::new(opt) };
+    match T::init(&mut q, attrs.as_ref(), &mut ExtAck(extack)) {
+        Ok(state) => {
+            p.state = ManuallyDrop::new(state);
+            p.ready = true;
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+unsafe extern "C" fn destroy_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
+    // SAFETY: called once, also after a failed init (then `ready` is false).
+    let p = unsafe { private::<T>(sch) };
+    // SAFETY: initialised in init_cb, which always runs before destroy.
+    unsafe { b::qdisc_watchdog_cancel(&mut p.watchdog) };
+    if p.ready {
+        p.ready = false;
+        // SAFETY: `state` was initialised (ready) and is dropped once.
+        unsafe { ManuallyDrop::drop(&mut p.state) };
+    }
+}
+
+unsafe extern "C" fn reset_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
+    // SAFETY: root lock held by the caller (qdisc_reset).
+    let p = unsafe { private::<T>(sch) };
+    // SAFETY: root lock held; frees every queued packet.
+    unsafe { b::rsch_reset_queue(sch) };
+    // SAFETY: watchdog initialised in init_cb.
+    unsafe { b::qdisc_watchdog_cancel(&mut p.watchdog) };
+    if p.ready {
+        let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
+        p.state.reset(&mut q);
+    }
+}
+
+unsafe extern "C" fn enqueue_cb<T: QdiscOps>(
+    skb: *mut b::sk_buff,
+    sch: *mut b::Qdisc,
+    to_free: *mut *mut b::sk_buff,
+) -> c_int {
+    // SAFETY: root lock held; enqueue only runs on an initialised qdisc.
+    let p = unsafe { private::<T>(sch) };
+    let mut q = queue(sch, &mut p.watchdog, to_free);
+    // SAFETY: the core hands us ownership of a valid skb.
+    let Some(skb) = (unsafe { Skb::from_raw(skb) }) else {
+        return NET_XMIT_SUCCESS;
+    };
+    p.state.enqueue(&mut q, skb).0
+}
+
+unsafe extern "C" fn dequeue_cb<T: QdiscOps>(sch: *mut b::Qdisc) -> *mut b::sk_buff {
+    // SAFETY: root lock held.
+    let p = unsafe { private::<T>(sch) };
+    let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
+    p.state.dequeue(&mut q).map_or(ptr::null_mut(), Skb::into_raw)
+}
+
+unsafe extern "C" fn peek_cb<T: QdiscOps>(sch: *mut b::Qdisc) -> *mut b::sk_buff {
+    // SAFETY: root lock held; the generic helper stashes a dequeued skb in
+    // `sch->gso_skb`, which the core's `qdisc_dequeue_peeked` returns next.
+    unsafe { b::rsch_peek_dequeued(sch) }
+}
+
+unsafe extern "C" fn change_cb<T: QdiscOps>(
+    sch: *mut b::Qdisc,
+    opt: *mut b::nlattr,
+    extack: *mut b::netlink_ext_ack,
+) -> c_int {
+    // SAFETY: RTNL held, qdisc initialised; `opt` null or valid.
+    let (p, attrs) = unsafe { (private::<T>(sch), Attrs::new(opt)) };
+    let Some(attrs) = attrs else { return 0 };
+    // SAFETY: takes the root lock so enqueue/dequeue cannot run meanwhile.
+    unsafe { b::rsch_tree_lock(sch) };
+    let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
+    let r = p.state.change(&mut q, &attrs, &mut ExtAck(extack));
+    // SAFETY: pairs with the lock above.
+    unsafe { b::rsch_tree_unlock(sch) };
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `TCA_OPTIONS`.
+const TCA_OPTIONS: c_int = 2;
+
+unsafe extern "C" fn dump_cb<T: QdiscOps>(sch: *mut b::Qdisc, skb: *mut b::sk_buff) -> c_int {
+    // SAFETY: RTNL held, qdisc initialised; `skb` is the dump message.
+    let p = unsafe { private::<T>(sch) };
+    // SAFETY: as above.
+    let nest = unsafe { b::rsch_nest_start(skb, TCA_OPTIONS) };
+    if nest.is_null() {
+        return -1;
+    }
+    // SAFETY: root lock for a consistent read of the state.
+    unsafe { b::rsch_tree_lock(sch) };
+    let r = p.state.dump(&mut AttrWriter(skb));
+    // SAFETY: pairs with the lock above.
+    unsafe { b::rsch_tree_unlock(sch) };
+    match r {
+        // SAFETY: `nest` was started on `skb` above.
+        Ok(()) => unsafe { b::rsch_nest_end(skb, nest) },
+        Err(_) => {
+            // SAFETY: as above.
+            unsafe { b::rsch_nest_cancel(skb, nest) };
+            -1
+        }
+    }
+}
+
+unsafe extern "C" fn dump_stats_cb<T: QdiscOps>(sch: *mut b::Qdisc, d: *mut b::gnet_dump) -> c_int {
+    // SAFETY: RTNL held, qdisc initialised.
+    let p = unsafe { private::<T>(sch) };
+    let mut buf = [0u8; 512];
+    // SAFETY: root lock for a consistent snapshot.
+    unsafe { b::rsch_tree_lock(sch) };
+    // SAFETY: no preconditions.
+    let now = unsafe { b::rsch_now_ns() };
+    let n = p.state.xstats(now, &mut buf);
+    // SAFETY: pairs with the lock above.
+    unsafe { b::rsch_tree_unlock(sch) };
+    // SAFETY: `d` is valid for the call; the blob is copied.
+    unsafe { b::gnet_stats_copy_app(d, buf.as_mut_ptr().cast::<c_void>(), n as c_int) }
+}
+
+/// A registered qdisc kind; unregistered on drop.
+pub struct Registration {
+    ops: Pin<KBox<b::Qdisc_ops>>,
+}
+
+// SAFETY: after registration the ops table is only read by the qdisc core
+// under its own lock; `Registration` only touches it again in `drop`.
+unsafe impl Send for Registration {}
+// SAFETY: `&Registration` gives no access to the table.
+unsafe impl Sync for Registration {}
+
+impl Registration {
+    /// Registers `T` as a qdisc kind owned by `module`.
+    pub fn new<T: QdiscOps>(module: &'static ThisModule) -> Result<Registration> {
+        check_layout()?;
+        let mut id = [0 as core::ffi::c_char; 16];
+        if T::KIND.len() >= id.len() {
+            return Err(EINVAL);
+        }
+        for (d, s) in id.iter_mut().zip(T::KIND) {
+            *d = *s as core::ffi::c_char;
+        }
+        let ops = b::Qdisc_ops {
+            next: ptr::null_mut(),
+            cl_ops: ptr::null(),
+            id,
+            priv_size: size_of::<Private<T>>() as c_int,
+            static_flags: 0,
+            enqueue: Some(enqueue_cb::<T>),
+            dequeue: Some(dequeue_cb::<T>),
+            peek: Some(peek_cb::<T>),
+            init: Some(init_cb::<T>),
+            reset: Some(reset_cb::<T>),
+            destroy: Some(destroy_cb::<T>),
+            change: Some(change_cb::<T>),
+            attach: None,
+            change_tx_queue_len: None,
+            change_real_num_tx: None,
+            dump: Some(dump_cb::<T>),
+            dump_stats: Some(dump_stats_cb::<T>),
+            ingress_block_set: None,
+            egress_block_set: None,
+            ingress_block_get: None,
+            egress_block_get: None,
+            owner: module.as_ptr().cast(),
+        };
+        let mut ops = KBox::pin(ops, GFP_KERNEL)?;
+        // SAFETY: the table is pinned and outlives the registration (it is
+        // unregistered in `drop` before being freed).
+        let r = unsafe { b::register_qdisc(ops.as_mut().get_unchecked_mut()) };
+        if r != 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(Registration { ops })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: registered in `new`; no qdisc of this kind can exist now
+        // (each holds a reference on the owning module).
+        unsafe { b::unregister_qdisc(self.ops.as_mut().get_unchecked_mut()) };
+    }
+}
+
+/// Compares bindgen's layout of the structs we build or embed with the C
+/// compiler's: a mismatch refuses to load instead of corrupting memory.
+fn check_layout() -> Result {
+    let want = [
+        size_of::<b::Qdisc_ops>(),
+        offset_of!(b::Qdisc_ops, enqueue),
+        offset_of!(b::Qdisc_ops, dump_stats),
+        offset_of!(b::Qdisc_ops, owner),
+        size_of::<b::qdisc_watchdog>(),
+        offset_of!(b::Qdisc_ops, priv_size),
+    ];
+    for (what, want) in want.into_iter().enumerate() {
+        // SAFETY: no preconditions.
+        let have = unsafe { b::rsch_layout(what as c_int) };
+        if have != want {
+            pr_err!("layout check {} failed: C says {}, bindgen {}\n", what, have, want);
+            return Err(EINVAL);
+        }
+    }
+    Ok(())
+}

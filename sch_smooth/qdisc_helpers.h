@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C wrappers for the static inlines of the qdisc API that Rust cannot call
+ * directly (6.12 has no networking helpers in rust/helpers). Each is a
+ * one-line forward; all the reasoning about them lives in qdisc.rs.
+ */
+#ifndef SMOOTH_QDISC_HELPERS_H
+#define SMOOTH_QDISC_HELPERS_H
+
+#include <linux/types.h>
+
+struct Qdisc;
+struct sk_buff;
+struct nlattr;
+struct netlink_ext_ack;
+
+void *rsch_priv(struct Qdisc *sch);
+u64 rsch_now_ns(void);
+unsigned int rsch_qlen(const struct Qdisc *sch);
+unsigned int rsch_backlog(const struct Qdisc *sch);
+void rsch_tree_lock(struct Qdisc *sch);
+void rsch_tree_unlock(struct Qdisc *sch);
+
+unsigned int rsch_pkt_len(const struct sk_buff *skb);
+bool rsch_skb_is_gso(const struct sk_buff *skb);
+u64 *rsch_skb_cb(struct sk_buff *skb);
+void rsch_kfree_skb(struct sk_buff *skb);
+
+int rsch_enqueue_tail(struct sk_buff *skb, struct Qdisc *sch);
+struct sk_buff *rsch_dequeue_head(struct Qdisc *sch);
+struct sk_buff *rsch_peek_head(struct Qdisc *sch);
+struct sk_buff *rsch_peek_dequeued(struct Qdisc *sch);
+int rsch_drop(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free);
+void rsch_overlimit(struct Qdisc *sch);
+void rsch_reset_queue(struct Qdisc *sch);
+
+struct sk_buff *rsch_gso_segment(struct sk_buff *skb);
+struct sk_buff *rsch_skb_list_pop(struct sk_buff **list);
+void rsch_segmented(struct Qdisc *sch, struct sk_buff *orig, int segments,
+		    unsigned int bytes);
+
+const void *rsch_nla_data(const struct nlattr *nla);
+int rsch_nla_len(const struct nlattr *nla);
+struct nlattr *rsch_nest_start(struct sk_buff *skb, int type);
+int rsch_nest_end(struct sk_buff *skb, struct nlattr *nest);
+void rsch_nest_cancel(struct sk_buff *skb, struct nlattr *nest);
+int rsch_put_u64(struct sk_buff *skb, int type, u64 value, int pad);
+int rsch_put_u32(struct sk_buff *skb, int type, u32 value);
+void rsch_set_err(struct netlink_ext_ack *extack, const struct nlattr *bad,
+		  const char *msg);
+
+/* Layout facts bindgen's view of the structs is checked against at load. */
+size_t rsch_layout(int what);
+
+#endif

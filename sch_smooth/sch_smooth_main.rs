@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! sch_smooth: a rate limiter with a bounded, sliding delay window.
+//!
+//! A token bucket (netback's `rate=R@50ms`, TBF, HTB) sends a packet that
+//! finds credit at once and holds the next for up to a replenish period, so
+//! per-packet delay swings between zero and the period. smooth instead
+//! imposes on every packet a delay inside a *smooth window* [dmin, dmax]
+//! (e.g. 3 ms wide) and slides the window so the long-run rate is the
+//! configured rate:
+//!
+//! * enqueue: a virtual clock gives the packet's rate-conforming time; its
+//!   delay is that time clamped into the window; the release time is stored
+//!   in the skb's qdisc cb and the packet joins a FIFO (release times never
+//!   go backwards, so the FIFO head is always the next to leave). GSO
+//!   packets whose credit exceeds the window are segmented first, as
+//!   `tbf_segment()` does.
+//! * dequeue: the head leaves once its time has come; otherwise the qdisc
+//!   watchdog (an hrtimer) is armed for it. No polling, no per-packet timer.
+//! * control: every adjusting interval (checked lazily on enqueue/dequeue,
+//!   no timer of its own) a PID controller turns the credit consumed ahead
+//!   of or behind allocation into a window movement.
+//! * overload: a packet whose conforming time is beyond `max_delay`, or
+//!   that would exceed `limit`/`limit_bytes`, is dropped and counted by
+//!   reason; queued delay never exceeds `max_delay`.
+//!
+//! The algorithm itself is `smooth-core` (compiled in below, the same
+//! source the userspace tools and tests use); `qdisc.rs` holds every line
+//! of `unsafe`. Parameters and statistics: `docs/qdisc.md`, `docs/uapi.md`.
+
+use kernel::prelude::*;
+
+mod qdisc;
+
+#[allow(unused_attributes, missing_docs, unreachable_pub)]
+#[path = "../smooth-core/src/lib.rs"]
+mod smooth_core;
+
+use qdisc::{AttrWriter, Attrs, Enqueued, ExtAck, Queue, QdiscOps, Registration, Skb};
+use smooth_core::uapi::{self, OptionError, Value, XStats};
+use smooth_core::{Backlog, Config, Decision, Shaper};
+
+module! {
+    type: SmoothModule,
+    name: "sch_smooth",
+    author: "smooth developers",
+    description: "smooth: rate limiting within a sliding delay window",
+    license: "GPL",
+}
+
+/// Timer slack for the watchdog, as sch_fq's default: 10 µs.
+const TIMER_SLACK_NS: u64 = 10_000;
+
+struct Smooth {
+    shaper: Shaper,
+    gso_segmented: u64,
+}
+
+/// Parses `attrs` on top of `base`, reporting the first problem via extack.
+fn parse(base: Config, attrs: &Attrs<'_>, create: bool, ext: &mut ExtAck) -> Result<Config> {
+    let mut iter = attrs.iter();
+    let mut last = None;
+    let mut malformed = false;
+    let result = uapi::apply(
+        base,
+        core::iter::from_fn(|| match iter.next()? {
+            Ok(a) => {
+                let item = (a.kind, a.payload);
+                // Remembered so extack can point at the offending attribute.
+                last = Some(a);
+                Some(item)
+            }
+            Err(()) => {
+                malformed = true;
+                None
+            }
+        }),
+        create,
+    );
+    let result = if malformed { Err(OptionError::Malformed) } else { result };
+    result.map_err(|e| {
+        let point = match e {
+            OptionError::Unknown(_) | OptionError::BadLength(..) | OptionError::Duplicate(_) => {
+                last.as_ref()
+            }
+            _ => None,
+        };
+        ext.set(format_args!("{e}"), point);
+        EINVAL
+    })
+}
+
+impl Smooth {
+    fn admit(&mut self, q: &mut Queue<'_>, now: u64, mut skb: Skb) -> Result<Enqueued, Skb> {
+        let backlog = Backlog {
+            packets: q.len(),
+            bytes: q.backlog().into(),
+        };
+        match self.shaper.enqueue(now, skb.len(), backlog) {
+            Decision::Release { at } => {
+                if at > now {
+                    q.overlimit();
+                }
+                skb.set_cb([at, now]);
+                Ok(q.push(skb))
+            }
+            Decision::Drop(_) => Err(skb),
+        }
+    }
+}
+
+impl QdiscOps for Smooth {
+    const KIND: &'static [u8] = b"smooth";
+    const PAD_ATTR: u16 = uapi::attr::PAD;
+
+    fn init(q: &mut Queue<'_>, opts: Option<&Attrs<'_>>, ext: &mut ExtAck) -> Result<Self> {
+        let Some(opts) = opts else {
+            ext.set(format_args!("rate is required"), None);
+            return Err(EINVAL);
+        };
+        let cfg = parse(Config::DEFAULT, opts, true, ext)?;
+        Ok(Smooth {
+            shaper: Shaper::new(cfg, q.now()),
+            gso_segmented: 0,
+        })
+    }
+
+    fn change(&mut self, q: &mut Queue<'_>, opts: &Attrs<'_>, ext: &mut ExtAck) -> Result {
+        let cfg = parse(*self.shaper.config(), opts, false, ext)?;
+        self.shaper.change(cfg, q.now());
+        Ok(())
+    }
+
+    fn enqueue(&mut self, q: &mut Queue<'_>, skb: Skb) -> Enqueued {
+        let now = q.now();
+        if skb.is_gso() && self.shaper.needs_segmentation(skb.len()) {
+            if let Some(segments) = skb.segment() {
+                self.gso_segmented += 1;
+                let (mut count, mut bytes) = (0u32, 0u32);
+                for seg in segments {
+                    let len = seg.len();
+                    match self.admit(q, now, seg) {
+                        Ok(_) => {
+                            count += 1;
+                            bytes += len;
+                        }
+                        Err(seg) => {
+                            q.drop_packet(seg);
+                        }
+                    }
+                }
+                return q.segmented(skb, count, bytes);
+            }
+            return q.drop_packet(skb);
+        }
+        match self.admit(q, now, skb) {
+            Ok(verdict) => verdict,
+            Err(skb) => q.drop_packet(skb),
+        }
+    }
+
+    fn dequeue(&mut self, q: &mut Queue<'_>) -> Option<Skb> {
+        let [release, _] = q.head_cb()?;
+        let now = q.now();
+        if release > now {
+            q.wake_at(release, TIMER_SLACK_NS);
+            return None;
+        }
+        let skb = q.pop()?;
+        let [_, enqueued] = skb.cb();
+        self.shaper.dequeued(now, enqueued);
+        Some(skb)
+    }
+
+    fn reset(&mut self, q: &mut Queue<'_>) {
+        self.shaper.reset(q.now());
+    }
+
+    fn dump(&self, w: &mut AttrWriter) -> Result {
+        for v in uapi::to_attrs(self.shaper.config()) {
+            match v {
+                Value::U64(kind, x) => w.put_u64(kind, x, Self::PAD_ATTR)?,
+                Value::U32(kind, x) => w.put_u32(kind, x)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn xstats(&self, now: u64, buf: &mut [u8]) -> usize {
+        let x = XStats::snapshot(&self.shaper, now, self.gso_segmented).encode();
+        let n = x.len().min(buf.len());
+        buf[..n].copy_from_slice(&x[..n]);
+        n
+    }
+}
+
+struct SmoothModule {
+    _registration: Registration,
+}
+
+impl kernel::Module for SmoothModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let registration = Registration::new::<Smooth>(module)?;
+        pr_info!("smooth qdisc registered\n");
+        Ok(SmoothModule {
+            _registration: registration,
+        })
+    }
+}

@@ -1,0 +1,440 @@
+//! The netlink interface of the `smooth` qdisc (`docs/uapi.md`): attribute
+//! numbers, how a set of attributes turns into a [`Config`], how a
+//! [`Config`] turns back into attributes, and the xstats layout. Shared by
+//! the kernel module, the tc plugin and `tc-smooth`, so all three agree.
+
+use crate::config::{Config, ConfigError, Gain};
+
+use crate::shaper::Shaper;
+use crate::stats::DelayHistogram;
+use core::fmt;
+
+/// Attribute types nested in `TCA_OPTIONS`.
+pub mod attr {
+    /// Never valid.
+    pub const UNSPEC: u16 = 0;
+    /// u64: rate in bytes per second.
+    pub const RATE: u16 = 1;
+    /// u64: window width in ns.
+    pub const WINDOW: u16 = 2;
+    /// u64: adjusting interval in ns.
+    pub const INTERVAL: u16 = 3;
+    /// u64: delay ceiling in ns.
+    pub const MAX_DELAY: u16 = 4;
+    /// u32: queue limit in packets.
+    pub const LIMIT: u16 = 5;
+    /// u32: queue limit in bytes (0: none).
+    pub const LIMIT_BYTES: u16 = 6;
+    /// u32: proportional gain, Q16.
+    pub const KP: u16 = 7;
+    /// u32: integral gain, Q16.
+    pub const KI: u16 = 8;
+    /// u32: derivative gain, Q16.
+    pub const KD: u16 = 9;
+    /// Padding for 64-bit alignment; ignored.
+    pub const PAD: u16 = 10;
+    /// Highest attribute type.
+    pub const MAX: u16 = PAD;
+
+    /// Payload size of each attribute (`None`: not a value attribute).
+    pub const fn payload_len(kind: u16) -> Option<usize> {
+        match kind {
+            RATE | WINDOW | INTERVAL | MAX_DELAY => Some(8),
+            LIMIT | LIMIT_BYTES | KP | KI | KD => Some(4),
+            _ => None,
+        }
+    }
+
+    /// The attribute's name in messages.
+    pub const fn name(kind: u16) -> &'static str {
+        match kind {
+            RATE => "TCA_SMOOTH_RATE",
+            WINDOW => "TCA_SMOOTH_WINDOW",
+            INTERVAL => "TCA_SMOOTH_INTERVAL",
+            MAX_DELAY => "TCA_SMOOTH_MAX_DELAY",
+            LIMIT => "TCA_SMOOTH_LIMIT",
+            LIMIT_BYTES => "TCA_SMOOTH_LIMIT_BYTES",
+            KP => "TCA_SMOOTH_KP",
+            KI => "TCA_SMOOTH_KI",
+            KD => "TCA_SMOOTH_KD",
+            PAD => "TCA_SMOOTH_PAD",
+            _ => "unknown attribute",
+        }
+    }
+}
+
+/// Why a set of attributes was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionError {
+    /// An attribute type this version does not know.
+    Unknown(u16),
+    /// A known attribute with the wrong payload size.
+    BadLength(u16, usize),
+    /// The same attribute twice.
+    Duplicate(u16),
+    /// Creating a qdisc needs a rate.
+    MissingRate,
+    /// A value out of range.
+    Invalid(ConfigError),
+    /// The attribute stream itself is malformed.
+    Malformed,
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            OptionError::Unknown(t) => write!(f, "unknown attribute type {t}"),
+            OptionError::BadLength(t, n) => write!(
+                f,
+                "{} has {n} bytes, expected {}",
+                attr::name(t),
+                attr::payload_len(t).unwrap_or(0)
+            ),
+            OptionError::Duplicate(t) => write!(f, "{} given twice", attr::name(t)),
+            OptionError::MissingRate => write!(f, "rate is required"),
+            OptionError::Invalid(e) => write!(f, "{e}"),
+            OptionError::Malformed => write!(f, "malformed attributes"),
+        }
+    }
+}
+
+/// Applies attributes `(type, payload)` on top of `base` and validates the
+/// result. `create` demands a rate (there is no sensible default rate).
+/// Types carry no flags here: callers strip `NLA_F_*` bits.
+pub fn apply<'a>(
+    base: Config,
+    attrs: impl IntoIterator<Item = (u16, &'a [u8])>,
+    create: bool,
+) -> Result<Config, OptionError> {
+    let mut cfg = base;
+    let mut seen: u32 = 0;
+    for (kind, payload) in attrs {
+        if kind == attr::PAD {
+            continue;
+        }
+        let len = attr::payload_len(kind).ok_or(OptionError::Unknown(kind))?;
+        if payload.len() != len {
+            return Err(OptionError::BadLength(kind, payload.len()));
+        }
+        if seen & (1 << kind) != 0 {
+            return Err(OptionError::Duplicate(kind));
+        }
+        seen |= 1 << kind;
+        let value = if len == 8 {
+            u64::from_ne_bytes(payload.try_into().map_err(|_| OptionError::Malformed)?)
+        } else {
+            u32::from_ne_bytes(payload.try_into().map_err(|_| OptionError::Malformed)?).into()
+        };
+        // u32 attributes are stored as u32 fields; the cast is lossless.
+        let small = value as u32;
+        match kind {
+            attr::RATE => cfg.rate = value,
+            attr::WINDOW => cfg.window = value,
+            attr::INTERVAL => cfg.interval = value,
+            attr::MAX_DELAY => cfg.max_delay = value,
+            attr::LIMIT => cfg.limit = small,
+            attr::LIMIT_BYTES => cfg.limit_bytes = small,
+            attr::KP => cfg.kp = Gain(small),
+            attr::KI => cfg.ki = Gain(small),
+            attr::KD => cfg.kd = Gain(small),
+            _ => return Err(OptionError::Unknown(kind)),
+        }
+    }
+    if create && seen & (1 << attr::RATE) == 0 {
+        return Err(OptionError::MissingRate);
+    }
+    cfg.validate().map_err(OptionError::Invalid)
+}
+
+/// One attribute value to emit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// A u64 attribute.
+    U64(u16, u64),
+    /// A u32 attribute.
+    U32(u16, u32),
+}
+
+/// Every parameter of `cfg` as attributes: what `dump` reports and what a
+/// front end sends. `apply(_, to_attrs(c), true) == Ok(c)`.
+pub fn to_attrs(cfg: &Config) -> [Value; 9] {
+    [
+        Value::U64(attr::RATE, cfg.rate),
+        Value::U64(attr::WINDOW, cfg.window),
+        Value::U64(attr::INTERVAL, cfg.interval),
+        Value::U64(attr::MAX_DELAY, cfg.max_delay),
+        Value::U32(attr::LIMIT, cfg.limit),
+        Value::U32(attr::LIMIT_BYTES, cfg.limit_bytes),
+        Value::U32(attr::KP, cfg.kp.0),
+        Value::U32(attr::KI, cfg.ki.0),
+        Value::U32(attr::KD, cfg.kd.0),
+    ]
+}
+
+/// `struct tc_smooth_xstats`: native-endian u64/i64 fields in this order,
+/// followed by the sojourn histogram.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XStats {
+    /// Layout version (this is 1).
+    pub version: u64,
+    /// Window lower edge, ns.
+    pub window_min: u64,
+    /// Window upper edge, ns.
+    pub window_max: u64,
+    /// How far the virtual clock runs ahead of now, ns (pacer backlog).
+    pub clock_ahead: u64,
+    /// Controller error (mean lead), ns.
+    pub error: i64,
+    /// Last proportional term, ns.
+    pub p_term: i64,
+    /// Last integral term, ns.
+    pub i_term: i64,
+    /// Last derivative term, ns.
+    pub d_term: i64,
+    /// Credit consumed in the last interval, bytes.
+    pub consumed: u64,
+    /// Credit allocated in the last interval, bytes.
+    pub allocated: u64,
+    /// Controller updates.
+    pub updates: u64,
+    /// Drops at the packet limit.
+    pub drops_limit: u64,
+    /// Drops at the byte limit.
+    pub drops_bytes: u64,
+    /// Drops at the delay ceiling.
+    pub drops_ceiling: u64,
+    /// Admitted packets that waited.
+    pub throttled: u64,
+    /// Released before their conforming time.
+    pub early: u64,
+    /// Released after their conforming time.
+    pub late: u64,
+    /// GSO packets split into segments.
+    pub gso_segmented: u64,
+    /// Smallest sojourn, ns (0 if none).
+    pub sojourn_min: u64,
+    /// Largest sojourn, ns.
+    pub sojourn_max: u64,
+    /// Sojourn histogram (see [`DelayHistogram`]).
+    pub sojourn_hist: [u64; DelayHistogram::BUCKETS],
+}
+
+impl XStats {
+    /// Current layout version.
+    pub const VERSION: u64 = 1;
+    /// Number of scalar fields before the histogram.
+    const SCALARS: usize = 20;
+    /// Encoded size in bytes.
+    pub const SIZE: usize = (Self::SCALARS + DelayHistogram::BUCKETS) * 8;
+
+    /// Snapshot of a shaper at `now`.
+    pub fn snapshot(shaper: &Shaper, now: u64, gso_segmented: u64) -> XStats {
+        let w = shaper.window();
+        let c = shaper.controller();
+        let s = shaper.stats();
+        XStats {
+            version: Self::VERSION,
+            window_min: w.min,
+            window_max: w.max,
+            clock_ahead: shaper.clock_ahead(now),
+            error: c.error,
+            p_term: c.p_term,
+            i_term: c.i_term,
+            d_term: c.d_term,
+            consumed: c.consumed,
+            allocated: c.allocated,
+            updates: c.updates,
+            drops_limit: s.drops_limit,
+            drops_bytes: s.drops_bytes,
+            drops_ceiling: s.drops_ceiling,
+            throttled: s.throttled,
+            early: s.early,
+            late: s.late,
+            gso_segmented,
+            sojourn_min: if s.sojourn_min == u64::MAX {
+                0
+            } else {
+                s.sojourn_min
+            },
+            sojourn_max: s.sojourn_max,
+            sojourn_hist: s.sojourn.buckets,
+        }
+    }
+
+    fn scalars(&self) -> [u64; Self::SCALARS] {
+        [
+            self.version,
+            self.window_min,
+            self.window_max,
+            self.clock_ahead,
+            self.error as u64,
+            self.p_term as u64,
+            self.i_term as u64,
+            self.d_term as u64,
+            self.consumed,
+            self.allocated,
+            self.updates,
+            self.drops_limit,
+            self.drops_bytes,
+            self.drops_ceiling,
+            self.throttled,
+            self.early,
+            self.late,
+            self.gso_segmented,
+            self.sojourn_min,
+            self.sojourn_max,
+        ]
+    }
+
+    /// Native-endian encoding (what `gnet_stats_copy_app` carries).
+    pub fn encode(&self) -> [u8; Self::SIZE] {
+        let mut out = [0u8; Self::SIZE];
+        let words = self.scalars().into_iter().chain(self.sojourn_hist);
+        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_ne_bytes());
+        }
+        out
+    }
+
+    /// Decodes what [`XStats::encode`] produced; `None` for a short buffer
+    /// or an unknown version.
+    pub fn decode(bytes: &[u8]) -> Option<XStats> {
+        if bytes.len() < Self::SIZE {
+            return None;
+        }
+        let mut w = [0u64; Self::SCALARS + DelayHistogram::BUCKETS];
+        for (slot, chunk) in w.iter_mut().zip(bytes.chunks_exact(8)) {
+            *slot = u64::from_ne_bytes(chunk.try_into().ok()?);
+        }
+        if w[0] != Self::VERSION {
+            return None;
+        }
+        let mut hist = [0u64; DelayHistogram::BUCKETS];
+        hist.copy_from_slice(&w[Self::SCALARS..]);
+        Some(XStats {
+            version: w[0],
+            window_min: w[1],
+            window_max: w[2],
+            clock_ahead: w[3],
+            error: w[4] as i64,
+            p_term: w[5] as i64,
+            i_term: w[6] as i64,
+            d_term: w[7] as i64,
+            consumed: w[8],
+            allocated: w[9],
+            updates: w[10],
+            drops_limit: w[11],
+            drops_bytes: w[12],
+            drops_ceiling: w[13],
+            throttled: w[14],
+            early: w[15],
+            late: w[16],
+            gso_segmented: w[17],
+            sojourn_min: w[18],
+            sojourn_max: w[19],
+            sojourn_hist: hist,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(values: &[Value]) -> Vec<(u16, Vec<u8>)> {
+        values
+            .iter()
+            .map(|v| match *v {
+                Value::U64(t, x) => (t, x.to_ne_bytes().to_vec()),
+                Value::U32(t, x) => (t, x.to_ne_bytes().to_vec()),
+            })
+            .collect()
+    }
+
+    fn apply_owned(
+        base: Config,
+        a: &[(u16, Vec<u8>)],
+        create: bool,
+    ) -> Result<Config, OptionError> {
+        apply(base, a.iter().map(|(t, p)| (*t, p.as_slice())), create)
+    }
+
+    #[test]
+    fn dump_is_the_inverse_of_change() {
+        let cfg = Config {
+            rate: 1_234_567,
+            window: 7_000_000,
+            limit_bytes: 99_999,
+            ..Config::DEFAULT
+        };
+        let attrs = encode(&to_attrs(&cfg));
+        assert_eq!(apply_owned(Config::DEFAULT, &attrs, true), Ok(cfg));
+    }
+
+    #[test]
+    fn refusals_name_the_attribute() {
+        let d = Config::DEFAULT;
+        assert_eq!(apply_owned(d, &[], true), Err(OptionError::MissingRate));
+        assert_eq!(apply_owned(d, &[], false), Ok(d));
+        assert_eq!(
+            apply_owned(d, &[(42, vec![0; 4])], false),
+            Err(OptionError::Unknown(42))
+        );
+        assert_eq!(
+            apply_owned(d, &[(0, vec![])], false),
+            Err(OptionError::Unknown(0))
+        );
+        let short = [(attr::RATE, vec![0; 4])];
+        let e = apply_owned(d, &short, false).unwrap_err();
+        assert_eq!(e, OptionError::BadLength(attr::RATE, 4));
+        assert_eq!(e.to_string(), "TCA_SMOOTH_RATE has 4 bytes, expected 8");
+        let twice = encode(&[Value::U32(attr::LIMIT, 5), Value::U32(attr::LIMIT, 6)]);
+        assert_eq!(
+            apply_owned(d, &twice, false),
+            Err(OptionError::Duplicate(attr::LIMIT))
+        );
+        let slow = encode(&[Value::U64(attr::RATE, 10)]);
+        assert_eq!(
+            apply_owned(d, &slow, true).unwrap_err().to_string(),
+            "rate 10 out of range 1000..=12500000000 bytes/s"
+        );
+        let pad = [(attr::PAD, vec![])];
+        assert_eq!(apply_owned(d, &pad, false), Ok(d));
+    }
+
+    #[test]
+    fn messages_fit_the_kernel_extack_buffer() {
+        // NETLINK_MAX_FMTMSG_LEN is 80 including the NUL; the kernel prefixes
+        // "smooth: ".
+        for kind in [attr::RATE, attr::WINDOW, attr::INTERVAL, attr::MAX_DELAY] {
+            let huge = [(kind, u64::MAX.to_ne_bytes().to_vec())];
+            let e = apply_owned(Config::DEFAULT, &huge, false).unwrap_err();
+            assert!(e.to_string().len() < 72, "{e}");
+        }
+        for kind in [attr::LIMIT, attr::KP, attr::KI, attr::KD] {
+            let huge = [(kind, u32::MAX.to_ne_bytes().to_vec())];
+            let e = apply_owned(Config::DEFAULT, &huge, false).unwrap_err();
+            assert!(e.to_string().len() < 72, "{e}");
+        }
+        assert!(
+            OptionError::BadLength(attr::LIMIT_BYTES, 65535)
+                .to_string()
+                .len()
+                < 72
+        );
+    }
+
+    #[test]
+    fn xstats_round_trip() {
+        let mut x = XStats {
+            version: XStats::VERSION,
+            error: -5,
+            drops_ceiling: 7,
+            sojourn_max: 9,
+            ..XStats::default()
+        };
+        x.sojourn_hist[15] = 3;
+        assert_eq!(XStats::decode(&x.encode()), Some(x));
+        assert_eq!(XStats::decode(&[0; 8]), None);
+    }
+}

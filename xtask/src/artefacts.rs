@@ -1,0 +1,41 @@
+//! What the project puts into a guest: the netns test scripts, the kernel
+//! module built against the test kernel, and the userspace front ends as
+//! they land.
+
+use crate::kernel::Kernel;
+use crate::util::{repo_root, run_logged};
+use anyhow::Result;
+use std::path::PathBuf;
+
+/// Builds `sch_smooth.ko` against `kernel` (a few seconds when only the
+/// module changed) and returns its path.
+pub fn module(kernel: &Kernel) -> Result<PathBuf> {
+    let dir = repo_root().join("sch_smooth");
+    let log = repo_root().join("target/sch_smooth-build.log");
+    std::fs::create_dir_all(log.parent().unwrap())?;
+    run_logged(
+        "module",
+        kernel
+            .make()
+            .arg(format!("M={}", dir.display()))
+            .arg("modules"),
+        &log,
+    )?;
+    Ok(dir.join("sch_smooth.ko"))
+}
+
+/// Builds the artefacts against `kernel` and lists them as
+/// (host path, guest path).
+pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    let tests = repo_root().join("tests/netns");
+    for entry in std::fs::read_dir(&tests)? {
+        let path = entry?.path();
+        if path.is_file() {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            files.push((path, format!("/smooth/tests/netns/{name}")));
+        }
+    }
+    files.push((module(kernel)?, "/smooth/sch_smooth.ko".into()));
+    Ok(files)
+}

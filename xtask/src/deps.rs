@@ -1,0 +1,116 @@
+//! `cargo xtask deps`: installs what the build and the VM tests need,
+//! idempotently, saying what it installs.
+
+use crate::util::{cache_dir, is_root, output, run, show};
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Debian packages: the kernel source and its LLVM toolchain, QEMU, and the
+/// tools the guest runs (copied from the host into the initramfs).
+pub const DEBIAN_PACKAGES: &[&str] = &[
+    "linux-source-6.12",
+    "build-essential",
+    "flex",
+    "bison",
+    "bc",
+    "libelf-dev",
+    "libssl-dev",
+    "cpio",
+    "xz-utils",
+    "clang",
+    "lld",
+    "llvm",
+    "libclang-dev",
+    "qemu-system-x86",
+    "busybox-static",
+    "iproute2",
+    "iperf3",
+    "irtt",
+    "apache2-utils",
+    "sockperf",
+    "kmod",
+    "jq",
+];
+
+/// The bindgen the kernel build uses; cached as a binary outside the repo.
+pub const BINDGEN_VERSION: &str = "0.73.2";
+
+pub fn bindgen_path() -> PathBuf {
+    cache_dir()
+        .join(format!("bindgen-{BINDGEN_VERSION}"))
+        .join("bin/bindgen")
+}
+
+fn missing_packages() -> Result<Vec<&'static str>> {
+    let mut missing = Vec::new();
+    for pkg in DEBIAN_PACKAGES {
+        let status = Command::new("dpkg-query")
+            .args(["-W", "-f=${Status}", pkg])
+            .output()
+            .context("dpkg-query not found: smooth's harness needs a Debian machine")?;
+        let text = String::from_utf8_lossy(&status.stdout);
+        if !text.contains("install ok installed") {
+            missing.push(*pkg);
+        }
+    }
+    Ok(missing)
+}
+
+pub fn deps() -> Result<()> {
+    let missing = missing_packages()?;
+    if missing.is_empty() {
+        eprintln!(
+            "[deps] Debian packages: all {} present",
+            DEBIAN_PACKAGES.len()
+        );
+    } else {
+        let mut install = Command::new("apt-get");
+        install
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        if !is_root() {
+            bail!(
+                "missing Debian packages; run as root:\n  apt-get update && {}",
+                show(&install)
+            );
+        }
+        eprintln!("[deps] installing Debian packages: {}", missing.join(" "));
+        run(Command::new("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        run(&mut install)?;
+    }
+
+    let components = output(Command::new("rustup").args(["component", "list", "--installed"]))
+        .context("rustup is needed for the kernel's rust-src")?;
+    if components.lines().any(|l| l.starts_with("rust-src")) {
+        eprintln!("[deps] rustup component rust-src: present");
+    } else {
+        eprintln!("[deps] installing rustup component rust-src");
+        run(Command::new("rustup").args(["component", "add", "rust-src"]))?;
+    }
+
+    let bindgen = bindgen_path();
+    if bindgen.is_file() {
+        eprintln!("[deps] bindgen {BINDGEN_VERSION}: {}", bindgen.display());
+    } else {
+        eprintln!("[deps] building bindgen-cli {BINDGEN_VERSION} (≈2.5 min, once)");
+        let root = bindgen
+            .parent()
+            .and_then(|p| p.parent())
+            .expect("two levels");
+        run(Command::new("cargo")
+            .args([
+                "install",
+                "bindgen-cli",
+                "--locked",
+                "--version",
+                BINDGEN_VERSION,
+            ])
+            .arg("--root")
+            .arg(root))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! `cargo xtask kernel`: builds the Rust-enabled Linux 6.12 the VM tests
+//! boot, from Debian's linux-source-6.12, cached outside the repo under a
+//! key that hashes everything that went into it.
+
+use crate::deps::{bindgen_path, BINDGEN_VERSION};
+use crate::util::{cache_dir, output, repo_root, run, run_logged};
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Bump when the build recipe below changes in a way the key cannot see.
+const RECIPE: &str = "smooth-kernel-recipe-1";
+const SOURCE_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Variant {
+    /// The configuration every CI run uses.
+    Base,
+    /// Base plus KASAN, lockdep and kmemleak.
+    Debug,
+}
+
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Base => "base",
+            Variant::Debug => "debug",
+        }
+    }
+
+    fn fragments(self) -> Vec<PathBuf> {
+        let dir = repo_root().join("xtask/kernel");
+        let mut v = vec![dir.join("base.config")];
+        if self == Variant::Debug {
+            v.push(dir.join("debug.config"));
+        }
+        v
+    }
+}
+
+/// A built kernel: the `O=` build directory (what modules build against)
+/// and the bootable image.
+pub struct Kernel {
+    pub build_dir: PathBuf,
+    pub source_dir: PathBuf,
+    pub bzimage: PathBuf,
+    pub variant: Variant,
+}
+
+impl Kernel {
+    /// `make` arguments shared by every invocation against this tree.
+    pub fn make(&self) -> Command {
+        make_cmd(&self.source_dir, &self.build_dir)
+    }
+}
+
+fn make_cmd(source: &Path, build: &Path) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.arg("-C")
+        .arg(source)
+        .arg(format!("O={}", build.display()))
+        .args(["ARCH=x86_64", "LLVM=1"])
+        .arg(format!("BINDGEN={}", bindgen_path().display()))
+        .arg(format!("-j{}", jobs()));
+    cmd
+}
+
+fn jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn source_version() -> Result<String> {
+    output(Command::new("dpkg-query").args(["-W", "-f=${Version}", "linux-source-6.12"]))
+        .context("linux-source-6.12 is not installed: run `cargo xtask deps`")
+}
+
+/// The cache key: everything that decides what the build produces.
+fn cache_key(variant: Variant) -> Result<String> {
+    let mut h = Sha256::new();
+    h.update(RECIPE);
+    h.update(source_version()?);
+    for f in variant.fragments() {
+        h.update(std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?);
+    }
+    h.update(output(Command::new("rustc").arg("--version"))?);
+    h.update(BINDGEN_VERSION);
+    h.update(output(Command::new("clang").arg("--version"))?);
+    let hex = format!("{:x}", h.finalize());
+    Ok(hex[..16].to_string())
+}
+
+/// Extracts the Debian source once per source version.
+fn source_tree() -> Result<PathBuf> {
+    let version = source_version()?;
+    let dir = cache_dir().join(format!("linux-source-{version}"));
+    let tree = dir.join("linux-source-6.12");
+    let done = dir.join(".extracted");
+    if !done.exists() {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let log = dir.join("extract.log");
+        run_logged(
+            "kernel: extract",
+            Command::new("tar")
+                .arg("-C")
+                .arg(&dir)
+                .arg("-xf")
+                .arg(SOURCE_TARBALL),
+            &log,
+        )?;
+        std::fs::write(&done, "")?;
+    }
+    Ok(tree)
+}
+
+/// Checks that every `CONFIG_X=v` of the fragments really is in `.config`:
+/// Kconfig silently drops options whose dependencies are missing.
+fn verify_config(config: &Path, fragments: &[PathBuf]) -> Result<()> {
+    let have = std::fs::read_to_string(config)?;
+    let have: std::collections::HashSet<&str> = have.lines().collect();
+    let mut missing = Vec::new();
+    for f in fragments {
+        for line in std::fs::read_to_string(f)?.lines() {
+            let line = line.trim();
+            if line.starts_with("CONFIG_") && !have.contains(line) {
+                missing.push(line.to_string());
+            }
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "kernel config dropped requested options (missing dependencies?): {}",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Returns the cached kernel for `variant`, building it first if needed.
+pub fn ensure(variant: Variant) -> Result<Kernel> {
+    let key = cache_key(variant)?;
+    let build_dir = cache_dir().join(format!("kernel-{}-{key}", variant.name()));
+    let source_dir = source_tree()?;
+    let kernel = Kernel {
+        bzimage: build_dir.join("arch/x86/boot/bzImage"),
+        build_dir: build_dir.clone(),
+        source_dir: source_dir.clone(),
+        variant,
+    };
+    let done = build_dir.join(".smooth-complete");
+    if done.exists() && kernel.bzimage.exists() {
+        eprintln!(
+            "[kernel] {} cached: {}",
+            variant.name(),
+            build_dir.display()
+        );
+        return Ok(kernel);
+    }
+    if !bindgen_path().is_file() {
+        bail!("bindgen missing: run `cargo xtask deps`");
+    }
+    eprintln!(
+        "[kernel] building {} (key {key}) in {}",
+        variant.name(),
+        build_dir.display()
+    );
+    std::fs::create_dir_all(&build_dir)?;
+    let fragments = variant.fragments();
+    run_logged(
+        "kernel: tinyconfig",
+        make_cmd(&source_dir, &build_dir).arg("tinyconfig"),
+        &build_dir.join("config.log"),
+    )?;
+    let config = build_dir.join(".config");
+    run(
+        Command::new(source_dir.join("scripts/kconfig/merge_config.sh"))
+            .current_dir(&build_dir)
+            .arg("-m")
+            .arg("-O")
+            .arg(&build_dir)
+            .arg(&config)
+            .args(&fragments)
+            .stdout(std::process::Stdio::null()),
+    )?;
+    run_logged(
+        "kernel: olddefconfig",
+        make_cmd(&source_dir, &build_dir).arg("olddefconfig"),
+        &build_dir.join("config.log"),
+    )?;
+    verify_config(&config, &fragments)?;
+    run_logged(
+        "kernel: build",
+        &mut make_cmd(&source_dir, &build_dir),
+        &build_dir.join("build.log"),
+    )?;
+    std::fs::write(&done, &key)?;
+    eprintln!("[kernel] ready: {}", kernel.bzimage.display());
+    Ok(kernel)
+}

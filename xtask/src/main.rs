@@ -1,0 +1,107 @@
+//! smooth's orchestration: `cargo xtask <command>`.
+//!
+//! Every expensive artefact is cached outside the repository (see
+//! `util::cache_dir`), keyed by content, so a fresh machine builds it once and
+//! later runs take seconds.
+
+mod artefacts;
+mod deps;
+mod kernel;
+mod test;
+mod util;
+mod vm;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, boot and test smooth")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install missing Debian packages, rust-src and bindgen (idempotent).
+    Deps,
+    /// Build (or reuse from the cache) the Rust-enabled test kernel.
+    Kernel {
+        #[arg(long, value_enum, default_value = "base")]
+        variant: kernel::Variant,
+    },
+    /// Boot the test kernel and run a shell command inside the guest.
+    Vm {
+        #[arg(long, value_enum, default_value = "base")]
+        variant: kernel::Variant,
+        /// Seconds before a hung guest is killed.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        /// The command (run by bash in /smooth, where tests/netns lives).
+        #[arg(required = true, trailing_var_arg = true)]
+        command: Vec<String>,
+    },
+    /// The whole suite: deps, cargo tests, VM tests; ends with `N passed, N failed`.
+    Test {
+        #[arg(long, value_enum, default_value = "base")]
+        variant: kernel::Variant,
+        /// Only VM tests whose file name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Skip `cargo test` (VM tests only).
+        #[arg(long)]
+        vm_only: bool,
+    },
+    /// The main job: boot the kernel, build the dom0-like topology, shape a
+    /// vif and report delay and rate figures.
+    Demo,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Deps => deps::deps(),
+        Cmd::Kernel { variant } => kernel::ensure(variant).map(|k| {
+            println!("{}", k.bzimage.display());
+        }),
+        Cmd::Vm {
+            variant,
+            timeout,
+            command,
+        } => {
+            let kernel = kernel::ensure(variant)?;
+            let files = artefacts::build(&kernel)?;
+            let guest = vm::Guest {
+                kernel: &kernel,
+                files,
+                command: command.join(" "),
+                timeout: Duration::from_secs(timeout),
+                cpus: 2,
+            };
+            let outcome = guest.run("vm")?;
+            std::process::exit(outcome.status);
+        }
+        Cmd::Test {
+            variant,
+            filter,
+            vm_only,
+        } => {
+            deps::deps()?;
+            test::test(variant, filter.as_deref(), vm_only)
+        }
+        Cmd::Demo => {
+            deps::deps()?;
+            let kernel = kernel::ensure(kernel::Variant::Base)?;
+            let files = artefacts::build(&kernel)?;
+            let guest = vm::Guest {
+                kernel: &kernel,
+                files,
+                command: "bash /smooth/tests/netns/demo.sh".into(),
+                timeout: Duration::from_secs(900),
+                cpus: 2,
+            };
+            let outcome = guest.run("demo")?;
+            std::process::exit(outcome.status);
+        }
+    }
+}

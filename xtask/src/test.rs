@@ -1,0 +1,153 @@
+//! `cargo xtask test`: the whole suite — the workspace's `cargo test`, then
+//! every VM test under `tests/netns/` in its own freshly booted guest — and
+//! one closing line `N passed, N failed`.
+
+use crate::artefacts;
+use crate::kernel::{self, Variant};
+use crate::util::repo_root;
+use crate::vm::{self, Guest};
+use anyhow::{Context, Result};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn record(&mut self, name: &str, ok: bool, secs: f64) {
+        if ok {
+            self.passed += 1;
+            println!("PASS {name} ({secs:.1} s)");
+        } else {
+            self.failed += 1;
+            self.failures.push(name.to_string());
+            println!("FAIL {name} ({secs:.1} s)");
+        }
+    }
+}
+
+/// Runs `cargo test --workspace` and adds its counts to the tally.
+fn cargo_tests(tally: &mut Tally) -> Result<()> {
+    println!("== cargo test --workspace");
+    let out = Command::new(env!("CARGO"))
+        .args(["test", "--workspace", "--release", "--color", "never"])
+        .current_dir(repo_root())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo test")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut counted = false;
+    for line in text.lines() {
+        println!("  {line}");
+        // "test result: ok. 14 passed; 0 failed; 0 ignored; …"
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            let num = |key: &str| -> u64 {
+                rest.split(';')
+                    .find_map(|part| part.trim().strip_suffix(key))
+                    .and_then(|n| n.trim().rsplit(' ').next()?.parse().ok())
+                    .unwrap_or(0)
+            };
+            tally.passed += num(" passed");
+            tally.failed += num(" failed");
+            counted = true;
+        }
+    }
+    if !out.status.success() {
+        tally.failed += u64::from(!counted);
+        tally.failures.push("cargo test --workspace".into());
+    }
+    Ok(())
+}
+
+/// The VM test scripts, sorted: `tests/netns/test_*.sh`.
+pub fn vm_tests(filter: Option<&str>) -> Result<Vec<String>> {
+    let dir = repo_root().join("tests/netns");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("test_") && n.ends_with(".sh"))
+        .filter(|n| filter.is_none_or(|f| n.contains(f)))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<()> {
+    let start = Instant::now();
+    let mut tally = Tally::default();
+    if !skip_cargo {
+        let t = Instant::now();
+        cargo_tests(&mut tally)?;
+        println!("== cargo tests done in {:.0} s", t.elapsed().as_secs_f64());
+    }
+
+    let kernel = kernel::ensure(variant)?;
+    let files = artefacts::build(&kernel)?;
+    println!(
+        "== VM tests (host kernel {}, guest kernel from {})",
+        vm::host_release(),
+        kernel.build_dir.display()
+    );
+
+    // The harness must report a failing guest command as a failure: prove it
+    // on every run with a guest command that must fail.
+    {
+        let t = Instant::now();
+        let guest = Guest {
+            kernel: &kernel,
+            files: files.clone(),
+            command: "tc qdisc add dev lo root tbf rate 2mbit  # no burst: tc must refuse".into(),
+            timeout: Duration::from_secs(120),
+            cpus: 1,
+        };
+        let ok = match guest.run("harness-selftest") {
+            Ok(outcome) => outcome.status != 0,
+            Err(e) => {
+                println!("  {e:#}");
+                false
+            }
+        };
+        tally.record(
+            "harness: a failing guest command is reported as failed",
+            ok,
+            t.elapsed().as_secs_f64(),
+        );
+    }
+
+    for name in vm_tests(filter)? {
+        let t = Instant::now();
+        println!("== {name}");
+        let guest = Guest {
+            kernel: &kernel,
+            files: files.clone(),
+            command: format!("bash /smooth/tests/netns/{name}"),
+            timeout: Duration::from_secs(600),
+            cpus: 2,
+        };
+        let ok = match guest.run(name.trim_end_matches(".sh")) {
+            Ok(outcome) => outcome.status == 0,
+            Err(e) => {
+                println!("  {e:#}");
+                false
+            }
+        };
+        tally.record(&name, ok, t.elapsed().as_secs_f64());
+    }
+
+    println!(
+        "== suite finished in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    if !tally.failures.is_empty() {
+        println!("failed: {}", tally.failures.join(", "));
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
