@@ -35,6 +35,7 @@ pub mod controller;
 pub mod shaper;
 pub mod stats;
 pub mod time;
+pub mod options;
 pub mod uapi;
 pub mod units;
 

@@ -3,7 +3,8 @@
 //! they land.
 
 use crate::kernel::Kernel;
-use crate::util::{repo_root, run_logged};
+use crate::util::{repo_root, run, run_logged};
+use std::process::Command;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -24,6 +25,17 @@ pub fn module(kernel: &Kernel) -> Result<PathBuf> {
     Ok(dir.join("sch_smooth.ko"))
 }
 
+/// Where the stock tc looks for plugins.
+pub const TC_LIB_DIR: &str = "/usr/lib/x86_64-linux-gnu/tc";
+
+/// Builds the userspace parts (release) and returns the target directory.
+pub fn userspace() -> Result<PathBuf> {
+    run(Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "q_smooth"])
+        .current_dir(repo_root()))?;
+    Ok(repo_root().join("target/release"))
+}
+
 /// Builds the artefacts against `kernel` and lists them as
 /// (host path, guest path).
 pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
@@ -37,5 +49,7 @@ pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
         }
     }
     files.push((module(kernel)?, "/smooth/sch_smooth.ko".into()));
+    let release = userspace()?;
+    files.push((release.join("libq_smooth.so"), format!("{TC_LIB_DIR}/q_smooth.so")));
     Ok(files)
 }

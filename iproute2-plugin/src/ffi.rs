@@ -1,0 +1,194 @@
+//! tc's C ABI: `struct qdisc_util` (same layout in iproute2 6.1 to 7.1) and
+//! the helpers tc exports to plugins (resolved from the tc binary when it
+//! loads us). Every `unsafe` of the plugin is in this file.
+
+use crate::{option_fields, parse_args, xstats_fields, histogram_label, decode_options, Field, Number};
+use smooth_core::options::USAGE;
+use smooth_core::uapi::XStats;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+
+#[repr(C)]
+pub struct NlMsgHdr {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+pub struct RtAttr {
+    rta_len: u16,
+    rta_type: u16,
+}
+
+type ParseFn = unsafe extern "C" fn(*mut QdiscUtil, c_int, *mut *mut c_char, *mut NlMsgHdr, *const c_char) -> c_int;
+type PrintFn = unsafe extern "C" fn(*mut QdiscUtil, *mut c_void, *mut RtAttr) -> c_int;
+
+/// iproute2's `struct qdisc_util`.
+#[repr(C)]
+pub struct QdiscUtil {
+    next: *mut QdiscUtil,
+    id: *const c_char,
+    parse_qopt: Option<ParseFn>,
+    print_qopt: Option<PrintFn>,
+    print_xstats: Option<PrintFn>,
+    parse_copt: Option<ParseFn>,
+    print_copt: Option<PrintFn>,
+    has_block: Option<unsafe extern "C" fn(*mut QdiscUtil, *mut RtAttr, u32, *mut bool) -> c_int>,
+}
+
+/// The symbol tc looks up: `<kind>_qdisc_util`.
+#[unsafe(no_mangle)]
+#[allow(non_upper_case_globals)]
+pub static mut smooth_qdisc_util: QdiscUtil = QdiscUtil {
+    next: std::ptr::null_mut(),
+    id: c"smooth".as_ptr(),
+    parse_qopt: Some(parse_qopt),
+    print_qopt: Some(print_qopt),
+    print_xstats: Some(print_xstats),
+    parse_copt: None,
+    print_copt: None,
+    has_block: None,
+};
+
+const TCA_OPTIONS: c_int = 2;
+const NLA_F_NESTED: c_int = 1 << 15;
+/// `enum output_type` of json_print.h.
+const PRINT_FP: c_int = 1;
+const PRINT_JSON: c_int = 2;
+/// `COLOR_NONE` of color.h.
+const COLOR_NONE: c_int = 6;
+
+unsafe extern "C" {
+    fn addattr_l(n: *mut NlMsgHdr, maxlen: c_int, kind: c_int, data: *const c_void, alen: c_int) -> c_int;
+    fn addattr_nest(n: *mut NlMsgHdr, maxlen: c_int, kind: c_int) -> *mut RtAttr;
+    fn addattr_nest_end(n: *mut NlMsgHdr, nest: *mut RtAttr) -> c_int;
+    fn print_color_string(t: c_int, color: c_int, key: *const c_char, fmt: *const c_char, value: *const c_char);
+    fn print_color_u64(t: c_int, color: c_int, key: *const c_char, fmt: *const c_char, value: u64);
+    fn print_color_s64(t: c_int, color: c_int, key: *const c_char, fmt: *const c_char, value: i64);
+    fn open_json_object(name: *const c_char);
+    fn close_json_object();
+    fn print_nl();
+}
+
+/// tc's `maxlen` for a request buffer (`struct { nlmsghdr; tcmsg; char buf[TCA_BUF_MAX] }`, TCA_BUF_MAX 64 KiB).
+const MAXLEN: c_int = 1024;
+
+unsafe extern "C" fn parse_qopt(
+    _qu: *mut QdiscUtil,
+    argc: c_int,
+    argv: *mut *mut c_char,
+    n: *mut NlMsgHdr,
+    _dev: *const c_char,
+) -> c_int {
+    let mut words = Vec::new();
+    for i in 0..argc.max(0) as usize {
+        // SAFETY: tc passes `argc` valid NUL-terminated strings in `argv`.
+        let w = unsafe { CStr::from_ptr(*argv.add(i)) };
+        match w.to_str() {
+            Ok(w) => words.push(w),
+            Err(_) => {
+                eprintln!("smooth: option words must be UTF-8");
+                return -1;
+            }
+        }
+    }
+    // tc cannot tell add from change here; the kernel demands the rate on
+    // creation, so userspace only checks the values given.
+    let values = match parse_args(&words, false) {
+        Ok(v) => v,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("{msg}");
+            }
+            eprintln!("{USAGE}");
+            return -1;
+        }
+    };
+    // SAFETY: `n` is tc's request buffer of at least MAXLEN bytes; the
+    // helpers check the remaining room and fail instead of overflowing.
+    unsafe {
+        let nest = addattr_nest(n, MAXLEN, TCA_OPTIONS | NLA_F_NESTED);
+        if nest.is_null() {
+            return -1;
+        }
+        for v in &values {
+            let (payload, len) = v.payload();
+            if addattr_l(n, MAXLEN, v.kind().into(), payload.as_ptr().cast(), len as c_int) < 0 {
+                return -1;
+            }
+        }
+        addattr_nest_end(n, nest);
+    }
+    0
+}
+
+/// The payload of an attribute tc hands us.
+///
+/// # Safety
+///
+/// `rta` is null or a valid attribute whose `rta_len` bytes are readable.
+unsafe fn payload<'a>(rta: *const RtAttr) -> Option<&'a [u8]> {
+    if rta.is_null() {
+        return None;
+    }
+    // SAFETY: by the contract above.
+    let len = unsafe { (*rta).rta_len } as usize;
+    let len = len.checked_sub(4)?;
+    // SAFETY: the payload follows the 4-byte header within `rta_len`.
+    Some(unsafe { std::slice::from_raw_parts(rta.cast::<u8>().add(4), len) })
+}
+
+fn c(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
+}
+
+/// Prints fields: text `key value ` in plain mode, numbers in JSON.
+fn print_fields(fields: &[Field]) {
+    for f in fields {
+        let key = c(f.key);
+        let text = c(&format!("{} {} ", f.key, f.text));
+        // SAFETY: tc's printers take NUL-terminated strings that outlive
+        // the call; the format strings contain exactly one conversion.
+        unsafe {
+            print_color_string(PRINT_FP, COLOR_NONE, std::ptr::null(), c"%s".as_ptr(), text.as_ptr());
+            match f.number {
+                Number::U(n) => print_color_u64(PRINT_JSON, COLOR_NONE, key.as_ptr(), c"%llu".as_ptr(), n),
+                Number::I(n) => print_color_s64(PRINT_JSON, COLOR_NONE, key.as_ptr(), c"%lld".as_ptr(), n),
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn print_qopt(_qu: *mut QdiscUtil, _f: *mut c_void, opt: *mut RtAttr) -> c_int {
+    // SAFETY: tc passes TCA_OPTIONS (or null).
+    let Some(bytes) = (unsafe { payload(opt) }) else { return 0 };
+    match decode_options(bytes) {
+        Some(cfg) => print_fields(&option_fields(&cfg)),
+        None => eprintln!("smooth: cannot decode the kernel's options"),
+    }
+    0
+}
+
+unsafe extern "C" fn print_xstats(_qu: *mut QdiscUtil, _f: *mut c_void, xstats: *mut RtAttr) -> c_int {
+    // SAFETY: tc passes the xstats attribute (or null).
+    let Some(bytes) = (unsafe { payload(xstats) }) else { return 0 };
+    let Some(x) = XStats::decode(bytes) else {
+        eprintln!("smooth: unknown xstats layout ({} bytes)", bytes.len());
+        return -1;
+    };
+    // SAFETY: tc's printers, as in `print_fields`.
+    unsafe { print_nl() };
+    print_fields(&xstats_fields(&x));
+    // SAFETY: as above; objects are opened and closed in pairs.
+    unsafe {
+        print_nl();
+        print_color_string(PRINT_FP, COLOR_NONE, std::ptr::null(), c"%s".as_ptr(), c"sojourn ".as_ptr());
+        open_json_object(c"sojourn_hist".as_ptr());
+        for (k, n) in x.sojourn_hist.iter().enumerate() {
+            let label = c(&histogram_label(k));
+            let text = c(&format!("{}:{} ", histogram_label(k), n));
+            print_color_string(PRINT_FP, COLOR_NONE, std::ptr::null(), c"%s".as_ptr(), text.as_ptr());
+            print_color_u64(PRINT_JSON, COLOR_NONE, label.as_ptr(), c"%llu".as_ptr(), *n);
+        }
+        close_json_object();
+    }
+    0
+}
