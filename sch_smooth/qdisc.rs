@@ -38,7 +38,9 @@ use kernel::prelude::*;
     missing_docs,
     unreachable_pub,
     clippy::all,
-    clippy::undocumented_unsafe_blocks
+    clippy::undocumented_unsafe_blocks,
+    unsafe_op_in_unsafe_fn,
+    improper_ctypes
 )]
 mod bindings {
     include!("qdisc_bindings.rs");
@@ -323,14 +325,14 @@ impl AttrWriter {
     pub fn put_u64(&mut self, kind: u16, value: u64, pad: u16) -> Result {
         // SAFETY: `self.0` is the dump skb, valid during the callback.
         let r = unsafe { b::rsch_put_u64(self.0, kind.into(), value, pad.into()) };
-        if r < 0 { Err(EMSGSIZE) } else { Ok(()) }
+        if r < 0 { Err(Error::from_errno(r)) } else { Ok(()) }
     }
 
     /// Adds a u32 attribute.
     pub fn put_u32(&mut self, kind: u16, value: u32) -> Result {
         // SAFETY: as above.
         let r = unsafe { b::rsch_put_u32(self.0, kind.into(), value) };
-        if r < 0 { Err(EMSGSIZE) } else { Ok(()) }
+        if r < 0 { Err(Error::from_errno(r)) } else { Ok(()) }
     }
 }
 

@@ -32,7 +32,7 @@ use kernel::prelude::*;
 
 mod qdisc;
 
-#[allow(unused_attributes, missing_docs, unreachable_pub)]
+#[allow(unused_attributes, unused_imports, dead_code, missing_docs, unreachable_pub)]
 #[path = "../smooth-core/src/lib.rs"]
 mod smooth_core;
 

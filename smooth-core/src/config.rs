@@ -3,7 +3,7 @@
 //! [`Config::validate`], so they accept and reject exactly the same values,
 //! with the same message naming the field and its allowed range.
 
-use crate::time::{NSEC_PER_MSEC, NSEC_PER_SEC};
+use super::time::{NSEC_PER_MSEC, NSEC_PER_SEC};
 use core::fmt;
 
 /// A PID gain in Q16 fixed point: `65536` is 1.0.

@@ -17,8 +17,8 @@
 //! its window back to zero. After [`Controller::FORGET_AFTER`] idle
 //! intervals it starts afresh.
 
-use crate::config::{Config, Gain};
-use crate::time::{credit_bytes, NSEC_PER_USEC};
+use super::config::{Config, Gain};
+use super::time::{credit_bytes, NSEC_PER_USEC};
 
 /// What the last update saw and did (reported in the qdisc's xstats).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

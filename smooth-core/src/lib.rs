@@ -35,8 +35,11 @@ pub mod controller;
 pub mod shaper;
 pub mod stats;
 pub mod time;
+// Userspace only (tc's words and units); not compiled into the module.
+#[cfg(not(MODULE))]
 pub mod options;
 pub mod uapi;
+#[cfg(not(MODULE))]
 pub mod units;
 
 pub use config::{Config, ConfigError, Field, Gain};

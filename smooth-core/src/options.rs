@@ -3,9 +3,9 @@
 //! parses, and how a configuration prints back in the same words (so what
 //! `tc qdisc show` prints can be pasted back).
 
-use crate::config::{Config, Gain};
-use crate::uapi::{self, attr, OptionError, Value};
-use crate::units::{self, GainDecimal, Rate, Time};
+use super::config::{Config, Gain};
+use super::uapi::{self, attr, OptionError, Value};
+use super::units::{self, GainDecimal, Rate, Time};
 use core::fmt;
 
 /// How a keyword's value is written.

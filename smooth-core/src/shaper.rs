@@ -4,10 +4,10 @@
 //! once their time has come, and reports each release to
 //! [`Shaper::dequeued`].
 
-use crate::config::Config;
-use crate::controller::{Controller, ControllerState};
-use crate::stats::Stats;
-use crate::time::transmit_time;
+use super::config::Config;
+use super::controller::{Controller, ControllerState};
+use super::stats::Stats;
+use super::time::transmit_time;
 
 /// What is queued in front of an arriving packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Counters and the sojourn histogram the qdisc reports in its xstats.
 
-use crate::time::NSEC_PER_USEC;
+use super::time::NSEC_PER_USEC;
 
 /// Log2 histogram of measured sojourn times: bucket 0 holds sojourns under
 /// 128 µs, bucket k < 15 those in [128·2^(k−1), 128·2^k) µs, bucket 15 the

@@ -15,7 +15,7 @@ pub const NSEC_PER_USEC: u64 = 1_000;
 /// `rate` must be at least 1 and at most `Config::MAX_RATE`; then
 /// `(len % rate) * 1e9 < 1.25e10 * 1e9 < 2^64`.
 pub fn transmit_time(len: u64, rate: u64) -> u64 {
-    debug_assert!(rate > 0 && rate <= crate::Config::MAX_RATE);
+    debug_assert!(rate > 0 && rate <= super::Config::MAX_RATE);
     let whole = (len / rate).saturating_mul(NSEC_PER_SEC);
     let rest = (len % rate) * NSEC_PER_SEC;
     whole.saturating_add(rest.div_ceil(rate))
@@ -23,7 +23,7 @@ pub fn transmit_time(len: u64, rate: u64) -> u64 {
 
 /// Bytes the rate allocates in `ns` nanoseconds, rounded down.
 pub fn credit_bytes(ns: u64, rate: u64) -> u64 {
-    debug_assert!(rate <= crate::Config::MAX_RATE);
+    debug_assert!(rate <= super::Config::MAX_RATE);
     let secs = ns / NSEC_PER_SEC;
     let rest = ns % NSEC_PER_SEC;
     // rest * rate < 1e9 * 1.25e10 < 2^64.

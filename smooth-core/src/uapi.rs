@@ -3,10 +3,10 @@
 //! [`Config`] turns back into attributes, and the xstats layout. Shared by
 //! the kernel module, the tc plugin and `tc-smooth`, so all three agree.
 
-use crate::config::{Config, ConfigError, Gain};
+use super::config::{Config, ConfigError, Gain};
 
-use crate::shaper::Shaper;
-use crate::stats::DelayHistogram;
+use super::shaper::Shaper;
+use super::stats::DelayHistogram;
 use core::fmt;
 
 /// Attribute types nested in `TCA_OPTIONS`.

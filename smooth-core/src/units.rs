@@ -4,8 +4,8 @@
 //! sizes (`64kb`, `1500b`, a bare number is bytes) and gains (`0.125`).
 //! Printing is exact and parses back to the same value.
 
-use crate::config::Gain;
-use crate::time::{NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC};
+use super::config::Gain;
+use super::time::{NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC};
 use core::fmt;
 
 /// Why a value did not parse.

@@ -108,3 +108,45 @@ finish() {
     fi
     exit "$FAILED"
 }
+
+# Loads the module once per guest.
+load_smooth() {
+    if ! grep -q '^sch_smooth ' /proc/modules; then
+        insmod /smooth/sch_smooth.ko
+    fi
+}
+
+# A field of the root qdisc's options in `tc -j` output.
+opt() {
+    tc -j qdisc show dev "$1" root | jq -r ".[0].options.$2"
+}
+
+# A field of the root qdisc's xstats in `tc -s -j` output.
+xstat() {
+    tc -s -j qdisc show dev "$1" root | jq -r ".[0].xstats.$2"
+}
+
+# Fails the test unless "$1" equals "$2".
+expect_eq() {
+    if [ "$1" = "$2" ]; then
+        say "ok: $3 = $1"
+    else
+        say "FAIL: $3 = '$1', expected '$2'"
+        FAILED=1
+    fi
+}
+
+# Fails the test unless the command fails with stderr containing $2.
+expect_error() {
+    local what=$1 want=$2; shift 2
+    local out
+    if out=$("$@" 2>&1); then
+        say "FAIL: $what: '$*' succeeded"
+        FAILED=1
+    elif printf '%s' "$out" | grep -qF -- "$want"; then
+        say "ok: $what: $(printf '%s' "$out" | grep -F -- "$want" | head -n 1)"
+    else
+        say "FAIL: $what: expected '$want', got: $out"
+        FAILED=1
+    fi
+}

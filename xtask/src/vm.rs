@@ -122,14 +122,18 @@ impl Guest<'_> {
         if root.exists() {
             std::fs::remove_dir_all(&root)?;
         }
+        // A merged /usr, like the host: /bin/bash and /usr/bin/bash agree.
         for d in [
-            "bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "smooth",
+            "usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "etc", "proc", "sys", "dev", "smooth",
         ] {
             std::fs::create_dir_all(root.join(d))?;
         }
+        for d in ["bin", "sbin", "lib", "lib64"] {
+            std::os::unix::fs::symlink(format!("usr/{d}"), root.join(d))?;
+        }
         copy_into(&root, Path::new("/bin/busybox"), "/bin/busybox")?;
         for applet in APPLETS {
-            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet))?;
+            std::os::unix::fs::symlink("busybox", root.join("usr/bin").join(applet))?;
         }
         let mut libs = BTreeSet::new();
         for tool in HOST_TOOLS {

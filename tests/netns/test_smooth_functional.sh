@@ -1,0 +1,101 @@
+#!/bin/bash
+# sch_smooth through the stock tc and q_smooth.so: add / change / replace /
+# del / show, options and xstats in text and JSON, and every refusal with its
+# exact message.
+. /smooth/tests/netns/lib.sh
+
+say "guest kernel: $(uname -r)"
+load_smooth
+topo_up
+
+# Creation needs a rate; the kernel says so through extack.
+expect_error "add without rate" "smooth: rate is required" \
+    tc qdisc add dev "$VIF" root smooth
+
+tc qdisc add dev "$VIF" root smooth rate 2mbit window 3ms
+tc qdisc show dev "$VIF"
+expect_eq "$(opt "$VIF" rate)" 250000 "rate (bytes/s)"
+expect_eq "$(opt "$VIF" window)" 3000000 "window (ns)"
+expect_eq "$(opt "$VIF" interval)" 100000000 "default interval (ns)"
+expect_eq "$(opt "$VIF" limit)" 1000 "default limit"
+
+# What tc prints pastes back.
+printed=$(tc qdisc show dev "$VIF" | sed -n 's/.*refcnt [0-9]* //p')
+say "printed options: $printed"
+tc qdisc replace dev "$VIF" root smooth $printed
+expect_eq "$(tc qdisc show dev "$VIF" | sed -n 's/.*refcnt [0-9]* //p')" "$printed" "print/parse round trip"
+
+# change keeps what it does not name.
+tc qdisc change dev "$VIF" root smooth window 5ms limit 200
+expect_eq "$(opt "$VIF" window)" 5000000 "changed window"
+expect_eq "$(opt "$VIF" limit)" 200 "changed limit"
+expect_eq "$(opt "$VIF" rate)" 250000 "rate kept across change"
+
+tc qdisc replace dev "$VIF" root smooth rate 4mbit window 1ms interval 1s max_delay 50ms limit_bytes 64kb kp 0.25 ki 1 kd 0.0625
+for pair in rate:500000 window:1000000 interval:1000000000 max_delay:50000000 \
+    limit_bytes:65536 kp:16384 ki:65536 kd:4096; do
+    expect_eq "$(opt "$VIF" "${pair%%:*}")" "${pair#*:}" "replaced ${pair%%:*}"
+done
+
+# Refusals: userspace checks each value with smooth-core's rules ...
+expect_error "rate too low" "rate 125 out of range 1000..=12500000000 bytes/s" \
+    tc qdisc change dev "$VIF" root smooth rate 1kbit
+expect_error "rate too high" "rate 12500000125 out of range" \
+    tc qdisc change dev "$VIF" root smooth rate 100000000001bit
+expect_error "bad rate word" "rate \"fast\" is not a rate like 2mbit" \
+    tc qdisc change dev "$VIF" root smooth rate fast
+expect_error "interval too short" "interval 100000 out of range 1000000..=10000000000 ns" \
+    tc qdisc change dev "$VIF" root smooth interval 100us
+expect_error "interval too long" "interval 11000000000 out of range" \
+    tc qdisc change dev "$VIF" root smooth interval 11s
+expect_error "max_delay too long" "max_delay 20000000000 out of range 1000000..=10000000000 ns" \
+    tc qdisc change dev "$VIF" root smooth max_delay 20s
+expect_error "window wider than max_delay" "window 60000000 out of range 0..=50000000 ns" \
+    tc qdisc change dev "$VIF" root smooth window 60ms max_delay 50ms
+expect_error "limit zero" "limit 0 out of range 1..=1000000 packets" \
+    tc qdisc change dev "$VIF" root smooth limit 0
+expect_error "kp too high" "kp 32768 out of range 0..=16384 /65536" \
+    tc qdisc change dev "$VIF" root smooth kp 0.5
+expect_error "ki zero" "ki 0 out of range 1..=65536 /65536" \
+    tc qdisc change dev "$VIF" root smooth ki 0
+expect_error "kd too high" "kd 8192 out of range 0..=4096 /65536" \
+    tc qdisc change dev "$VIF" root smooth kd 0.125
+expect_error "unknown word" "unknown option \"speed\"" \
+    tc qdisc change dev "$VIF" root smooth speed 1
+expect_error "missing value" "\"window\" needs a value" \
+    tc qdisc change dev "$VIF" root smooth window
+
+# ... and the kernel checks against the parameters in force (extack).
+expect_error "kernel: window beyond the max_delay in force" \
+    "Error: smooth: window 80000000 out of range 0..=50000000 ns" \
+    tc qdisc change dev "$VIF" root smooth window 80ms
+expect_eq "$(opt "$VIF" window)" 1000000 "a refused change leaves the qdisc as it was"
+
+# Statistics: traffic moves the counters, xstats decode in text and JSON.
+ip netns exec client ping -c 20 -i 0.05 -q "$GUEST_IP" >/dev/null
+tc -s qdisc show dev "$VIF"
+sent=$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].packets')
+[ "$sent" -ge 20 ] && say "ok: qdisc sent $sent packets" || { say "FAIL: qdisc sent $sent packets"; FAILED=1; }
+expect_eq "$(xstat "$VIF" 'sojourn_hist | length')" 16 "histogram buckets in JSON"
+hist_total=$(tc -s -j qdisc show dev "$VIF" root | jq '[.[0].xstats.sojourn_hist[]] | add')
+[ "$hist_total" -ge 20 ] && say "ok: histogram counts $hist_total packets" || { say "FAIL: histogram counts $hist_total"; FAILED=1; }
+tc -s -j qdisc show dev "$VIF" | jq -e . >/dev/null && say "ok: tc -s -j output is valid JSON"
+
+tc qdisc del dev "$VIF" root
+expect_eq "$(tc -j qdisc show dev "$VIF" root | jq -r '.[0].kind')" noqueue "qdisc deleted (veth default)"
+
+# As a child of an HTB class and on an IFB (guest-originated traffic).
+tc qdisc add dev "$VIF" root handle 1: htb default 10
+tc class add dev "$VIF" parent 1: classid 1:10 htb rate 100mbit
+tc qdisc add dev "$VIF" parent 1:10 handle 10: smooth rate 2mbit window 3ms
+ip netns exec client ping -c 5 -i 0.05 -q "$GUEST_IP" >/dev/null
+expect_eq "$(tc -s -j qdisc show dev "$VIF" | jq '[.[] | select(.kind == "smooth")][0].packets >= 5')" true "smooth under htb forwards"
+tc qdisc del dev "$VIF" root
+topo_ifb
+tc qdisc add dev "$IFB" root smooth rate 2mbit window 3ms
+ip netns exec guest ping -c 5 -i 0.05 -q "$CLIENT_IP" >/dev/null
+expect_eq "$(tc -s -j qdisc show dev "$IFB" root | jq '.[0].packets >= 5')" true "smooth on the IFB shapes guest-originated traffic"
+tc qdisc del dev "$IFB" root
+
+rmmod sch_smooth && say "ok: module unloaded after use" || { say "FAIL: rmmod"; FAILED=1; }
+finish
