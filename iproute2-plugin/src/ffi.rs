@@ -174,8 +174,12 @@ unsafe extern "C" fn print_xstats(_qu: *mut QdiscUtil, _f: *mut c_void, xstats: 
         eprintln!("smooth: unknown xstats layout ({} bytes)", bytes.len());
         return -1;
     };
-    // SAFETY: tc's printers, as in `print_fields`.
-    unsafe { print_nl() };
+    // SAFETY: tc's printers, as in `print_fields`; our fields are grouped
+    // in one "xstats" object so they cannot collide with tc's own keys.
+    unsafe {
+        print_nl();
+        open_json_object(c"xstats".as_ptr());
+    }
     print_fields(&xstats_fields(&x));
     // SAFETY: as above; objects are opened and closed in pairs.
     unsafe {
@@ -188,6 +192,7 @@ unsafe extern "C" fn print_xstats(_qu: *mut QdiscUtil, _f: *mut c_void, xstats: 
             print_color_string(PRINT_FP, COLOR_NONE, std::ptr::null(), c"%s".as_ptr(), text.as_ptr());
             print_color_u64(PRINT_JSON, COLOR_NONE, label.as_ptr(), c"%llu".as_ptr(), *n);
         }
+        close_json_object();
         close_json_object();
     }
     0

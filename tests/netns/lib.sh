@@ -88,11 +88,11 @@ measure_qdisc_rate() {
     local dev=$1 secs=$2; shift 2
     local b0 b1 t0 t1
     b0=$(qdisc_bytes "$dev")
-    t0=$(date +%s%N 2>/dev/null || awk '{print $1 * 1e9}' /proc/uptime)
+    t0=${EPOCHREALTIME/./}
     "$@" -t "$secs" >/tmp/iperf3.out 2>&1 || { cat /tmp/iperf3.out; return 1; }
-    t1=$(date +%s%N 2>/dev/null || awk '{print $1 * 1e9}' /proc/uptime)
+    t1=${EPOCHREALTIME/./}
     b1=$(qdisc_bytes "$dev")
-    awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%d\n", b * 8 / (t / 1e9) }'
+    awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%d\n", b * 8 / (t / 1e6) }'
 }
 
 start_iperf3_server() {
