@@ -1,0 +1,13 @@
+//! smooth-sim: replays workloads through smooth (the real algorithm,
+//! `smooth_core::Shaper`) and through models of the shapers it is measured
+//! against — Xen netback's windowed credit, Linux TBF and a virtual-clock
+//! pacer (CAKE's shaper) — and measures delay, jitter, rate conformance
+//! and burst allowance. See `docs/simulation.md`.
+
+pub mod metrics;
+pub mod model;
+pub mod plot;
+pub mod report;
+pub mod sim;
+pub mod sweep;
+pub mod workload;

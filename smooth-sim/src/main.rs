@@ -1,0 +1,412 @@
+//! `smooth-sim`: what-if simulator for the smooth shaper. Run
+//! `smooth-sim run --help` and `smooth-sim sweep --help`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use smooth_core::time::{credit_bytes, NSEC_PER_MSEC, NSEC_PER_SEC};
+use smooth_core::{units, Config};
+use smooth_sim::sim::{simulate, Offered, Run, ShaperSpec};
+use smooth_sim::workload::{self, Video};
+use smooth_sim::{plot, report, sweep};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "smooth-sim",
+    version,
+    about = "Replays workloads through smooth and the classic shapers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// One workload through each shaper; a table of metrics.
+    Run(RunArgs),
+    /// The VBR video through TBF (bursts), netback (intervals), the pacer and
+    /// smooth (windows): jitter versus σ(100 ms).
+    Sweep(Common),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum WorkloadKind {
+    /// Constant bit rate at --load × rate.
+    Cbr,
+    /// RTP-like video: 30 fps, an I-frame a second 6× a P-frame, ≤ 1400 B packets.
+    Vbr,
+    /// Bursts at --peak × rate, mean --load × rate, period --period.
+    Onoff,
+    /// Backlogged UDP at --load × rate (default 2).
+    Udp,
+    /// Window-limited closed-loop flow (--tcp-window bytes in flight, --rtt).
+    Tcp,
+    /// Timestamps and lengths of --pcap FILE.
+    Pcap,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ShaperKind {
+    Smooth,
+    Netback,
+    Tbf,
+    Pacer,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Configured rate of every shaper (tc units: 2mbit, 250kbps).
+    #[arg(long, default_value = "2mbit", value_parser = rate)]
+    rate: u64,
+    /// smooth: window width.
+    #[arg(long, default_value = "3ms", value_parser = time)]
+    window: u64,
+    /// smooth: adjusting interval.
+    #[arg(long, default_value = "100ms", value_parser = time)]
+    interval: u64,
+    /// smooth: delay ceiling (also TBF's latency: limit = burst + rate × max-delay).
+    #[arg(long, default_value = "100ms", value_parser = time)]
+    max_delay: u64,
+    /// smooth: queue limit in packets; also netback's and the pacer's queue.
+    #[arg(long, default_value_t = 1000)]
+    limit: u32,
+    /// Offered traffic time (the queues then drain).
+    #[arg(long, default_value = "60s", value_parser = time)]
+    duration: u64,
+    /// Rates are measured from this time on.
+    #[arg(long, default_value = "1s", value_parser = time)]
+    warmup: u64,
+    /// Seed of the workload's random numbers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Write PNG figures into this directory.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Time span of the delay plots (from the warm-up on).
+    #[arg(long, default_value = "5s", value_parser = time)]
+    plot_span: u64,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: Common,
+    /// What is offered.
+    #[arg(long, value_enum, default_value = "vbr")]
+    workload: WorkloadKind,
+    /// Shapers to run, comma separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "smooth,netback,tbf,pacer"
+    )]
+    shapers: Vec<ShaperKind>,
+    /// Offered mean rate over the configured rate (default: cbr 0.9, vbr 0.97, onoff 0.9, udp 2).
+    #[arg(long)]
+    load: Option<f64>,
+    /// Packet length in bytes (cbr, onoff, udp, tcp).
+    #[arg(long, default_value_t = 1400)]
+    size: u32,
+    /// onoff: peak rate over the configured rate.
+    #[arg(long, default_value_t = 5.0)]
+    peak: f64,
+    /// onoff: burst period.
+    #[arg(long, default_value = "1s", value_parser = time)]
+    period: u64,
+    /// tcp: bytes kept in flight (tc sizes: 32kb).
+    #[arg(long, default_value = "16kb", value_parser = size)]
+    tcp_window: u64,
+    /// tcp: base round-trip time.
+    #[arg(long, default_value = "20ms", value_parser = time)]
+    rtt: u64,
+    /// pcap: the capture to replay.
+    #[arg(long)]
+    pcap: Option<PathBuf>,
+    /// TBF bucket (tc sizes).
+    #[arg(long, default_value = "10kb", value_parser = size)]
+    tbf_burst: u64,
+    /// netback credit window (rate=R@INTERVAL).
+    #[arg(long, default_value = "50ms", value_parser = time)]
+    netback_interval: u64,
+}
+
+fn rate(s: &str) -> Result<u64, String> {
+    units::parse_rate(s).map_err(|e| format!("{e} (a rate like 2mbit)"))
+}
+
+fn time(s: &str) -> Result<u64, String> {
+    units::parse_time(s).map_err(|e| format!("{e} (a time like 3ms)"))
+}
+
+fn size(s: &str) -> Result<u64, String> {
+    units::parse_size(s).map_err(|e| format!("{e} (a size like 64kb)"))
+}
+
+/// The range check every non-smooth parameter gets, in `Config`'s words.
+fn check<T: PartialOrd + std::fmt::Display>(
+    field: &str,
+    v: T,
+    min: T,
+    max: T,
+    unit: &str,
+) -> Result<T, String> {
+    if v < min || v > max {
+        return Err(format!("{field} {v} out of range {min}..={max} {unit}"));
+    }
+    Ok(v)
+}
+
+impl Common {
+    fn config(&self) -> Result<Config, String> {
+        Config {
+            rate: self.rate,
+            window: self.window,
+            interval: self.interval,
+            max_delay: self.max_delay,
+            limit: self.limit,
+            ..Config::DEFAULT
+        }
+        .validate()
+        .map_err(|e| e.to_string())
+    }
+
+    fn validate(&self) -> Result<Config, String> {
+        let cfg = self.config()?;
+        check(
+            "duration",
+            self.duration,
+            NSEC_PER_MSEC,
+            3600 * NSEC_PER_SEC,
+            "ns",
+        )?;
+        check("warmup", self.warmup, 0, self.duration, "ns")?;
+        check(
+            "plot_span",
+            self.plot_span,
+            NSEC_PER_MSEC,
+            3600 * NSEC_PER_SEC,
+            "ns",
+        )?;
+        Ok(cfg)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("bad arguments");
+            eprintln!("smooth-sim: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.cmd {
+        Cmd::Run(a) => run(&a),
+        Cmd::Sweep(c) => run_sweep(&c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smooth-sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn offered(a: &RunArgs, rate: u64, duration: u64, seed: u64) -> Result<(Offered, String), String> {
+    let default_load = match a.workload {
+        WorkloadKind::Cbr | WorkloadKind::Onoff => 0.9,
+        WorkloadKind::Vbr => 0.97,
+        WorkloadKind::Udp => 2.0,
+        WorkloadKind::Tcp | WorkloadKind::Pcap => 1.0,
+    };
+    let load = check(
+        "load",
+        a.load.unwrap_or(default_load),
+        0.001,
+        1000.0,
+        "× rate",
+    )?;
+    let size = check("size", a.size, 64, 65535, "bytes")?;
+    let wl_rate = ((rate as f64 * load).round() as u64).max(1);
+    let r = units::Rate(wl_rate);
+    Ok(match a.workload {
+        WorkloadKind::Cbr => (
+            Offered::Open(workload::cbr(wl_rate, size, duration)),
+            format!("cbr {r} {size}B"),
+        ),
+        WorkloadKind::Udp => (
+            Offered::Open(workload::cbr(wl_rate, size, duration)),
+            format!("udp {load}x = {r} {size}B"),
+        ),
+        WorkloadKind::Vbr => (
+            Offered::Open(workload::vbr(Video::paper(wl_rate), duration, seed)),
+            format!("vbr video mean {r} 30fps I=6P"),
+        ),
+        WorkloadKind::Onoff => {
+            let peak = check("peak", a.peak, load, 1000.0, "× rate")?;
+            let period = check("period", a.period, NSEC_PER_MSEC, 100 * NSEC_PER_SEC, "ns")?;
+            let on = (period as f64 * load / peak) as u64;
+            let peak_rate = (rate as f64 * peak).round() as u64;
+            (
+                Offered::Open(workload::on_off(
+                    peak_rate, size, on, period, duration, seed,
+                )),
+                format!(
+                    "onoff peak {} mean {r} period {}",
+                    units::Rate(peak_rate),
+                    units::Time(period)
+                ),
+            )
+        }
+        WorkloadKind::Tcp => {
+            let window = check("tcp_window", a.tcp_window, size.into(), 1 << 30, "bytes")?;
+            let rtt = check("rtt", a.rtt, 0, 10 * NSEC_PER_SEC, "ns")?;
+            (
+                Offered::Tcp {
+                    window,
+                    mss: size,
+                    rtt,
+                },
+                format!("tcp window {window}B rtt {} {size}B", units::Time(rtt)),
+            )
+        }
+        WorkloadKind::Pcap => {
+            let path = a
+                .pcap
+                .as_ref()
+                .ok_or("pcap: --pcap FILE is required for --workload pcap")?;
+            let trace = workload::pcap(path)?;
+            (Offered::Open(trace), format!("pcap {}", path.display()))
+        }
+    })
+}
+
+fn run(a: &RunArgs) -> Result<(), String> {
+    let c = &a.common;
+    let cfg = c.validate()?;
+    let burst = check("tbf_burst", a.tbf_burst, 64, u64::from(u32::MAX), "bytes")? as u32;
+    let nb_interval = check(
+        "netback_interval",
+        a.netback_interval,
+        NSEC_PER_MSEC,
+        10 * NSEC_PER_SEC,
+        "ns",
+    )?;
+    let (offered, what) = offered(a, c.rate, c.duration, c.seed)?;
+    let queue = c.limit as usize;
+    let specs: Vec<ShaperSpec> = a
+        .shapers
+        .iter()
+        .map(|s| match s {
+            ShaperKind::Smooth => ShaperSpec::Smooth(cfg),
+            ShaperKind::Netback => ShaperSpec::Netback {
+                rate: c.rate,
+                interval: nb_interval,
+                limit: queue,
+            },
+            ShaperKind::Tbf => ShaperSpec::Tbf {
+                rate: c.rate,
+                burst,
+                limit: u64::from(burst) + credit_bytes(c.max_delay, c.rate),
+            },
+            ShaperKind::Pacer => ShaperSpec::Pacer {
+                rate: c.rate,
+                limit: queue,
+            },
+        })
+        .collect();
+    let runs: Vec<Run> = specs
+        .iter()
+        .map(|s| simulate(s, &offered, c.duration, c.warmup))
+        .collect();
+    let title = format!(
+        "{what} through {} shapers for {}",
+        units::Rate(c.rate),
+        units::Time(c.duration)
+    );
+    if c.json {
+        let v = serde_json::json!({ "workload": what, "rate": c.rate, "duration": c.duration, "runs": runs });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", report::table(&title, &runs));
+    }
+    if let Some(dir) = &c.plot {
+        std::fs::create_dir_all(dir).map_err(|e| format!("plot {}: {e}", dir.display()))?;
+        let (from, to) = (c.warmup, c.warmup + c.plot_span);
+        let stem = match a.workload {
+            WorkloadKind::Cbr => "cbr",
+            WorkloadKind::Vbr => "vbr",
+            WorkloadKind::Onoff => "onoff",
+            WorkloadKind::Udp => "udp",
+            WorkloadKind::Tcp => "tcp",
+            WorkloadKind::Pcap => "pcap",
+        };
+        plot::delays(
+            &dir.join(format!("delay-{stem}.png")),
+            &title,
+            &runs,
+            from,
+            to,
+        )?;
+        if let Some(r) = runs.iter().find(|r| !r.window.is_empty()) {
+            plot::window(
+                &dir.join(format!("window-{stem}.png")),
+                &format!("{}: window and delays, {what}", r.shaper),
+                r,
+                from,
+                to,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn run_sweep(c: &Common) -> Result<(), String> {
+    let cfg = c.validate()?;
+    let video = Video::paper((c.rate as f64 * 0.97).round() as u64);
+    let offered = Offered::Open(workload::vbr(video, c.duration, c.seed));
+    let specs = sweep::points(cfg, c.limit as usize);
+    let points = sweep::run(&specs, &offered, c.duration, c.warmup);
+    let title = format!(
+        "sweep: vbr video mean {} through {} shapers for {}, smooth max_delay {}",
+        units::Rate(video.rate),
+        units::Rate(c.rate),
+        units::Time(c.duration),
+        units::Time(c.max_delay)
+    );
+    if c.json {
+        let v = serde_json::json!({ "title": title, "points": points });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", report::sweep_table(&title, &points));
+    }
+    if let Some(dir) = &c.plot {
+        std::fs::create_dir_all(dir).map_err(|e| format!("plot {}: {e}", dir.display()))?;
+        plot::sweep(
+            &dir.join("sweep-vbr.png"),
+            &format!(
+                "VBR video at {}: jitter vs burst allowance",
+                units::Rate(c.rate)
+            ),
+            &points,
+        )?;
+    }
+    Ok(())
+}
