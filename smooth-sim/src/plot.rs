@@ -191,6 +191,7 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
         .x_desc("burst allowance σ(100 ms) (kB)")
         .y_desc("RFC 3550 jitter, mean J (ms)")
         .label_style(("sans-serif", 12))
+        .light_line_style(WHITE)
         .draw()
         .map_err(err)?;
     for (i, family) in ["tbf", "netback", "pacer", "smooth"].iter().enumerate() {
