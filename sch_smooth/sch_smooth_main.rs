@@ -10,7 +10,8 @@
 //! configured rate:
 //!
 //! * enqueue: a virtual clock gives the packet's rate-conforming time; its
-//!   delay is that time clamped into the window; the release time is stored
+//!   delay is that time clamped into the window, but never more than `burst`
+//!   ahead of the conforming time; the release time is stored
 //!   in the skb's qdisc cb and the packet joins a FIFO (release times never
 //!   go backwards, so the FIFO head is always the next to leave). GSO
 //!   packets whose credit exceeds the window are segmented first, as
@@ -167,8 +168,8 @@ impl QdiscOps for Smooth {
             return None;
         }
         let skb = q.pop()?;
-        let [_, enqueued] = skb.cb();
-        self.shaper.dequeued(now, enqueued);
+        let [release, enqueued] = skb.cb();
+        self.shaper.dequeued(now, enqueued, release);
         Some(skb)
     }
 

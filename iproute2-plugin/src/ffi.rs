@@ -2,7 +2,9 @@
 //! the helpers tc exports to plugins (resolved from the tc binary when it
 //! loads us). Every `unsafe` of the plugin is in this file.
 
-use crate::{option_fields, parse_args, xstats_fields, histogram_label, decode_options, Field, Number};
+use crate::{
+    decode_options, histogram_label, option_fields, parse_args, xstats_fields, Field, Number,
+};
 use smooth_core::options::USAGE;
 use smooth_core::uapi::XStats;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -18,7 +20,13 @@ pub struct RtAttr {
     rta_type: u16,
 }
 
-type ParseFn = unsafe extern "C" fn(*mut QdiscUtil, c_int, *mut *mut c_char, *mut NlMsgHdr, *const c_char) -> c_int;
+type ParseFn = unsafe extern "C" fn(
+    *mut QdiscUtil,
+    c_int,
+    *mut *mut c_char,
+    *mut NlMsgHdr,
+    *const c_char,
+) -> c_int;
 type PrintFn = unsafe extern "C" fn(*mut QdiscUtil, *mut c_void, *mut RtAttr) -> c_int;
 
 /// iproute2's `struct qdisc_util`.
@@ -57,10 +65,22 @@ const PRINT_JSON: c_int = 2;
 const COLOR_NONE: c_int = 6;
 
 unsafe extern "C" {
-    fn addattr_l(n: *mut NlMsgHdr, maxlen: c_int, kind: c_int, data: *const c_void, alen: c_int) -> c_int;
+    fn addattr_l(
+        n: *mut NlMsgHdr,
+        maxlen: c_int,
+        kind: c_int,
+        data: *const c_void,
+        alen: c_int,
+    ) -> c_int;
     fn addattr_nest(n: *mut NlMsgHdr, maxlen: c_int, kind: c_int) -> *mut RtAttr;
     fn addattr_nest_end(n: *mut NlMsgHdr, nest: *mut RtAttr) -> c_int;
-    fn print_color_string(t: c_int, color: c_int, key: *const c_char, fmt: *const c_char, value: *const c_char);
+    fn print_color_string(
+        t: c_int,
+        color: c_int,
+        key: *const c_char,
+        fmt: *const c_char,
+        value: *const c_char,
+    );
     fn print_color_u64(t: c_int, color: c_int, key: *const c_char, fmt: *const c_char, value: u64);
     fn print_color_s64(t: c_int, color: c_int, key: *const c_char, fmt: *const c_char, value: i64);
     fn open_json_object(name: *const c_char);
@@ -111,7 +131,14 @@ unsafe extern "C" fn parse_qopt(
         }
         for v in &values {
             let (payload, len) = v.payload();
-            if addattr_l(n, MAXLEN, v.kind().into(), payload.as_ptr().cast(), len as c_int) < 0 {
+            if addattr_l(
+                n,
+                MAXLEN,
+                v.kind().into(),
+                payload.as_ptr().cast(),
+                len as c_int,
+            ) < 0
+            {
                 return -1;
             }
         }
@@ -148,10 +175,20 @@ fn print_fields(fields: &[Field]) {
         // SAFETY: tc's printers take NUL-terminated strings that outlive
         // the call; the format strings contain exactly one conversion.
         unsafe {
-            print_color_string(PRINT_FP, COLOR_NONE, std::ptr::null(), c"%s".as_ptr(), text.as_ptr());
+            print_color_string(
+                PRINT_FP,
+                COLOR_NONE,
+                std::ptr::null(),
+                c"%s".as_ptr(),
+                text.as_ptr(),
+            );
             match f.number {
-                Number::U(n) => print_color_u64(PRINT_JSON, COLOR_NONE, key.as_ptr(), c"%llu".as_ptr(), n),
-                Number::I(n) => print_color_s64(PRINT_JSON, COLOR_NONE, key.as_ptr(), c"%lld".as_ptr(), n),
+                Number::U(n) => {
+                    print_color_u64(PRINT_JSON, COLOR_NONE, key.as_ptr(), c"%llu".as_ptr(), n)
+                }
+                Number::I(n) => {
+                    print_color_s64(PRINT_JSON, COLOR_NONE, key.as_ptr(), c"%lld".as_ptr(), n)
+                }
             }
         }
     }
@@ -159,7 +196,9 @@ fn print_fields(fields: &[Field]) {
 
 unsafe extern "C" fn print_qopt(_qu: *mut QdiscUtil, _f: *mut c_void, opt: *mut RtAttr) -> c_int {
     // SAFETY: tc passes TCA_OPTIONS (or null).
-    let Some(bytes) = (unsafe { payload(opt) }) else { return 0 };
+    let Some(bytes) = (unsafe { payload(opt) }) else {
+        return 0;
+    };
     match decode_options(bytes) {
         Some(cfg) => print_fields(&option_fields(&cfg)),
         None => eprintln!("smooth: cannot decode the kernel's options"),
@@ -167,9 +206,53 @@ unsafe extern "C" fn print_qopt(_qu: *mut QdiscUtil, _f: *mut c_void, opt: *mut 
     0
 }
 
-unsafe extern "C" fn print_xstats(_qu: *mut QdiscUtil, _f: *mut c_void, xstats: *mut RtAttr) -> c_int {
+/// Prints one histogram: `name <128us:N …` as text, `name_hist: {…}` in JSON.
+///
+/// # Safety
+///
+/// Only from within tc's print callbacks (tc's JSON context is set up).
+unsafe fn print_histogram(name: &CStr, buckets: &[u64]) {
+    let key = c(&format!("{}_hist", name.to_string_lossy()));
+    let head = c(&format!("{} ", name.to_string_lossy()));
+    // SAFETY: tc's printers, as in `print_fields`; the object is closed below.
+    unsafe {
+        print_color_string(
+            PRINT_FP,
+            COLOR_NONE,
+            std::ptr::null(),
+            c"%s".as_ptr(),
+            head.as_ptr(),
+        );
+        open_json_object(key.as_ptr());
+    }
+    for (k, n) in buckets.iter().enumerate() {
+        let label = c(&histogram_label(k));
+        let text = c(&format!("{}:{} ", histogram_label(k), n));
+        // SAFETY: as above.
+        unsafe {
+            print_color_string(
+                PRINT_FP,
+                COLOR_NONE,
+                std::ptr::null(),
+                c"%s".as_ptr(),
+                text.as_ptr(),
+            );
+            print_color_u64(PRINT_JSON, COLOR_NONE, label.as_ptr(), c"%llu".as_ptr(), *n);
+        }
+    }
+    // SAFETY: closes the object opened above.
+    unsafe { close_json_object() };
+}
+
+unsafe extern "C" fn print_xstats(
+    _qu: *mut QdiscUtil,
+    _f: *mut c_void,
+    xstats: *mut RtAttr,
+) -> c_int {
     // SAFETY: tc passes the xstats attribute (or null).
-    let Some(bytes) = (unsafe { payload(xstats) }) else { return 0 };
+    let Some(bytes) = (unsafe { payload(xstats) }) else {
+        return 0;
+    };
     let Some(x) = XStats::decode(bytes) else {
         eprintln!("smooth: unknown xstats layout ({} bytes)", bytes.len());
         return -1;
@@ -184,15 +267,9 @@ unsafe extern "C" fn print_xstats(_qu: *mut QdiscUtil, _f: *mut c_void, xstats: 
     // SAFETY: as above; objects are opened and closed in pairs.
     unsafe {
         print_nl();
-        print_color_string(PRINT_FP, COLOR_NONE, std::ptr::null(), c"%s".as_ptr(), c"sojourn ".as_ptr());
-        open_json_object(c"sojourn_hist".as_ptr());
-        for (k, n) in x.sojourn_hist.iter().enumerate() {
-            let label = c(&histogram_label(k));
-            let text = c(&format!("{}:{} ", histogram_label(k), n));
-            print_color_string(PRINT_FP, COLOR_NONE, std::ptr::null(), c"%s".as_ptr(), text.as_ptr());
-            print_color_u64(PRINT_JSON, COLOR_NONE, label.as_ptr(), c"%llu".as_ptr(), *n);
-        }
-        close_json_object();
+        print_histogram(c"sojourn", &x.sojourn_hist);
+        print_nl();
+        print_histogram(c"lateness", &x.lateness_hist);
         close_json_object();
     }
     0

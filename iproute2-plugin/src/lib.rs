@@ -121,6 +121,7 @@ pub fn xstats_fields(x: &XStats) -> Vec<Field> {
         u("gso_segmented", x.gso_segmented),
         t("sojourn_min", x.sojourn_min),
         t("sojourn_max", x.sojourn_max),
+        t("lateness_max", x.lateness_max),
     ]
 }
 
@@ -166,13 +167,22 @@ mod tests {
 
     #[test]
     fn bad_input_is_one_line_naming_the_field() {
-        assert_eq!(parse_args(&["window", "3ms"], true).unwrap_err(), "smooth: rate is required");
+        assert_eq!(
+            parse_args(&["window", "3ms"], true).unwrap_err(),
+            "smooth: rate is required"
+        );
         assert_eq!(
             parse_args(&["rate", "fast"], true).unwrap_err(),
             "smooth: rate \"fast\" is not a rate like 2mbit"
         );
-        assert_eq!(parse_args(&["rate"], true).unwrap_err(), "smooth: \"rate\" needs a value");
-        assert_eq!(parse_args(&["bogus"], true).unwrap_err(), "smooth: unknown option \"bogus\"");
+        assert_eq!(
+            parse_args(&["rate"], true).unwrap_err(),
+            "smooth: \"rate\" needs a value"
+        );
+        assert_eq!(
+            parse_args(&["bogus"], true).unwrap_err(),
+            "smooth: unknown option \"bogus\""
+        );
         assert_eq!(
             parse_args(&["rate", "1bit"], true).unwrap_err(),
             "smooth: rate 0 out of range 1000..=12500000000 bytes/s"

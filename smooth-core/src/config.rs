@@ -24,6 +24,8 @@ pub enum Field {
     Rate,
     /// Window width in ns.
     Window,
+    /// Largest lead over the rate in ns.
+    Burst,
     /// Adjusting interval in ns.
     Interval,
     /// Delay ceiling in ns.
@@ -46,6 +48,7 @@ impl Field {
         match self {
             Field::Rate => "rate",
             Field::Window => "window",
+            Field::Burst => "burst",
             Field::Interval => "interval",
             Field::MaxDelay => "max_delay",
             Field::Limit => "limit",
@@ -60,7 +63,7 @@ impl Field {
     pub const fn unit(self) -> &'static str {
         match self {
             Field::Rate => "bytes/s",
-            Field::Window | Field::Interval | Field::MaxDelay => "ns",
+            Field::Window | Field::Burst | Field::Interval | Field::MaxDelay => "ns",
             Field::Limit => "packets",
             Field::LimitBytes => "bytes",
             Field::Kp | Field::Ki | Field::Kd => "/65536",
@@ -103,6 +106,10 @@ pub struct Config {
     pub rate: u64,
     /// Smooth window width in ns: the jitter the shaper may impose.
     pub window: u64,
+    /// How far ahead of its rate-conforming time a packet may leave, in ns:
+    /// the window releases a burst early only up to this lead, so the bytes
+    /// sent in any span τ stay below `rate·(τ + burst)` plus one packet.
+    pub burst: u64,
     /// Adjusting interval of the controller in ns.
     pub interval: u64,
     /// Ceiling on any packet's delay in ns; beyond it packets are dropped.
@@ -148,12 +155,13 @@ impl Config {
     /// 2·kp + ki + 4·kd < 2, the Jury condition at z = −1.
     pub const MAX_KD: Gain = Gain(1 << 12);
 
-    /// The defaults: 3 ms window, 100 ms interval, 100 ms ceiling,
+    /// The defaults: 3 ms window, 20 ms burst, 100 ms interval, 100 ms ceiling,
     /// 1000 packets, kp 0.125, ki 0.5, kd 0. The rate has no sensible
     /// default; 2 Mbit/s (the paper's RTP stream) is used here.
     pub const DEFAULT: Config = Config {
         rate: 250_000,
         window: 3 * NSEC_PER_MSEC,
+        burst: 20 * NSEC_PER_MSEC,
         interval: 100 * NSEC_PER_MSEC,
         max_delay: 100 * NSEC_PER_MSEC,
         limit: 1000,
@@ -198,6 +206,7 @@ impl Config {
             0,
             Self::MAX_WINDOW.min(self.max_delay),
         )?;
+        check(Field::Burst, self.burst, 0, self.max_delay)?;
         check(
             Field::Interval,
             self.interval,
@@ -256,7 +265,14 @@ mod tests {
             e.to_string(),
             "rate 999 out of range 1000..=12500000000 bytes/s"
         );
-        let cases: [(Config, Field); 9] = [
+        let cases: [(Config, Field); 10] = [
+            (
+                Config {
+                    burst: 101 * NSEC_PER_MSEC,
+                    ..Config::DEFAULT
+                },
+                Field::Burst,
+            ),
             (
                 Config {
                     rate: Config::MAX_RATE + 1,

@@ -17,6 +17,11 @@
 //!   packet is released after `d = clamp(p, pos, pos + width)`. Within one
 //!   adjusting interval the window does not move, so the delays a flow sees
 //!   differ by at most `width` — that is the jitter promise.
+//! * The window may release a packet early, but never more than `burst`
+//!   ahead of its conforming time: `d = max(d, p - burst)`. This bounds the
+//!   burst allowance — bytes sent in any span τ are at most
+//!   `R·(τ + burst)` plus one packet — and gives a sustained excess (a TCP
+//!   flow) a real queue, not only drops at the ceiling.
 //! * A packet released before its conforming time consumes credit *ahead*
 //!   of allocation (`lead = c - release > 0`); one held past it, *behind*.
 //!   Every adjusting interval a **PID controller** (velocity form, Q16 gains)

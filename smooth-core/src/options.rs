@@ -37,9 +37,10 @@ impl Kind {
 }
 
 /// Every keyword, its attribute and its kind, in print order.
-pub const KEYWORDS: [(&str, u16, Kind); 9] = [
+pub const KEYWORDS: [(&str, u16, Kind); 10] = [
     ("rate", attr::RATE, Kind::Rate),
     ("window", attr::WINDOW, Kind::Time),
+    ("burst", attr::BURST, Kind::Time),
     ("interval", attr::INTERVAL, Kind::Time),
     ("max_delay", attr::MAX_DELAY, Kind::Time),
     ("limit", attr::LIMIT, Kind::Count),
@@ -50,7 +51,8 @@ pub const KEYWORDS: [(&str, u16, Kind); 9] = [
 ];
 
 /// The one-line usage.
-pub const USAGE: &str = "Usage: ... smooth rate RATE [ window TIME ] [ interval TIME ] \
+pub const USAGE: &str =
+    "Usage: ... smooth rate RATE [ window TIME ] [ burst TIME ] [ interval TIME ] \
 [ max_delay TIME ] [ limit PACKETS ] [ limit_bytes BYTES ] [ kp GAIN ] [ ki GAIN ] [ kd GAIN ]";
 
 /// A word that could not be used.
@@ -90,7 +92,9 @@ pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'
         Kind::Rate => Value::U64(kind_attr, units::parse_rate(value).map_err(bad)?),
         Kind::Time => Value::U64(kind_attr, units::parse_time(value).map_err(bad)?),
         Kind::Count => {
-            let n = value.parse::<u32>().map_err(|_| WordError::BadValue(name, value, kind))?;
+            let n = value
+                .parse::<u32>()
+                .map_err(|_| WordError::BadValue(name, value, kind))?;
             Value::U32(kind_attr, n)
         }
         Kind::Size => {
@@ -134,10 +138,10 @@ pub fn precheck(values: &[Value], create: bool) -> Result<Config, OptionError> {
     let given = |k: u16| values.iter().any(|v| v.kind() == k);
     let mut base = Config::DEFAULT;
     if !given(attr::MAX_DELAY) {
-        // Unknown here: let the window range alone decide.
+        // Unknown here: let the window's and burst's own ranges decide.
         base.max_delay = Config::MAX_MAX_DELAY;
     }
-    let payloads: [([u8; 8], usize, u16); 9] = core::array::from_fn(|i| {
+    let payloads: [([u8; 8], usize, u16); KEYWORDS.len()] = core::array::from_fn(|i| {
         values.get(i).map_or(([0; 8], 0, attr::PAD), |v| {
             let (p, n) = v.payload();
             (p, n, v.kind())
@@ -163,9 +167,10 @@ impl fmt::Display for Words<'_> {
         let c = self.0;
         write!(
             f,
-            "rate {} window {} interval {} max_delay {} limit {} limit_bytes {} kp {} ki {} kd {}",
+            "rate {} window {} burst {} interval {} max_delay {} limit {} limit_bytes {} kp {} ki {} kd {}",
             Rate(c.rate),
             Time(c.window),
+            Time(c.burst),
             Time(c.interval),
             Time(c.max_delay),
             c.limit,
@@ -218,31 +223,32 @@ mod tests {
 
     #[test]
     fn printed_words_parse_back() {
-        let cfg = parse_all("rate 1500kbit window 2500us interval 1s max_delay 50ms limit 77 limit_bytes 64kb kp 0.25 ki 0.75 kd 0.0625").unwrap();
+        let cfg = parse_all("rate 1500kbit window 2500us burst 7ms interval 1s max_delay 50ms limit 77 limit_bytes 64kb kp 0.25 ki 0.75 kd 0.0625").unwrap();
         let printed = Words(&cfg).to_string();
         assert_eq!(
             printed,
-            "rate 1500Kbit window 2500us interval 1s max_delay 50ms limit 77 limit_bytes 65536 kp 0.25 ki 0.75 kd 0.0625"
+            "rate 1500Kbit window 2500us burst 7ms interval 1s max_delay 50ms limit 77 limit_bytes 65536 kp 0.25 ki 0.75 kd 0.0625"
         );
         assert_eq!(parse_all(&printed), Ok(cfg));
     }
 
     #[test]
     fn bad_words_are_named() {
-        assert_eq!(parse_word("speed", "1"), Err(WordError::UnknownKeyword("speed")));
+        assert_eq!(
+            parse_word("speed", "1"),
+            Err(WordError::UnknownKeyword("speed"))
+        );
         assert_eq!(
             parse_word("window", "3 ms").unwrap_err().to_string(),
             "smooth: window \"3 ms\" is not a time like 3ms"
         );
-        assert_eq!(
-            parse_all("window 3ms").unwrap_err(),
-            "rate is required"
-        );
+        assert_eq!(parse_all("window 3ms").unwrap_err(), "rate is required");
         assert_eq!(
             parse_all("rate 2mbit ki 0").unwrap_err(),
             "ki 0 out of range 1..=65536 /65536"
         );
         assert!(parse_all("rate 2mbit window 50ms max_delay 10ms").is_err());
+        assert!(parse_all("rate 2mbit burst 50ms max_delay 10ms").is_err());
         // Without max_delay the window may be as wide as its own range.
         assert!(precheck(&[Value::U64(attr::WINDOW, 500_000_000)], false).is_ok());
     }

@@ -148,8 +148,13 @@ impl Shaper {
         }
         self.vc = conform.saturating_add(transmit_time(len.into(), self.cfg.rate));
 
+        // Inside the window when possible; never more than `burst` ahead of
+        // the rate, so a sustained excess meets a real queue (TCP sees delay,
+        // not only drops at the ceiling).
         let window = self.window();
-        let delay = pacer_delay.clamp(window.min, window.max);
+        let delay = pacer_delay
+            .clamp(window.min, window.max)
+            .max(pacer_delay.saturating_sub(self.cfg.burst));
         let at = now.saturating_add(delay).max(self.last_release);
         self.last_release = at;
 
@@ -164,10 +169,14 @@ impl Shaper {
         Decision::Release { at }
     }
 
-    /// Records the release at `now` of a packet admitted at `enqueued_at`.
-    pub fn dequeued(&mut self, now: u64, enqueued_at: u64) {
+    /// Records the release at `now` of a packet admitted at `enqueued_at`
+    /// with release time `release_at`.
+    pub fn dequeued(&mut self, now: u64, enqueued_at: u64, release_at: u64) {
         let sojourn = now.saturating_sub(enqueued_at);
+        let late = now.saturating_sub(release_at);
         let s = &mut self.stats;
+        s.lateness.record(late);
+        s.lateness_max = s.lateness_max.max(late);
         s.sojourn.record(sojourn);
         s.sojourn_min = s.sojourn_min.min(sojourn);
         s.sojourn_max = s.sojourn_max.max(sojourn);

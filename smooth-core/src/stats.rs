@@ -68,6 +68,11 @@ pub struct Stats {
     pub sojourn_max: u64,
     /// Measured sojourns.
     pub sojourn: DelayHistogram,
+    /// Lateness: how long after its release time a packet actually left
+    /// (timer slack, softirq and emulator delay; the algorithm adds none).
+    pub lateness: DelayHistogram,
+    /// Largest lateness, ns.
+    pub lateness_max: u64,
 }
 
 impl Stats {

@@ -33,13 +33,15 @@ pub mod attr {
     pub const KD: u16 = 9;
     /// Padding for 64-bit alignment; ignored.
     pub const PAD: u16 = 10;
+    /// u64: largest lead over the rate in ns.
+    pub const BURST: u16 = 11;
     /// Highest attribute type.
-    pub const MAX: u16 = PAD;
+    pub const MAX: u16 = BURST;
 
     /// Payload size of each attribute (`None`: not a value attribute).
     pub const fn payload_len(kind: u16) -> Option<usize> {
         match kind {
-            RATE | WINDOW | INTERVAL | MAX_DELAY => Some(8),
+            RATE | WINDOW | BURST | INTERVAL | MAX_DELAY => Some(8),
             LIMIT | LIMIT_BYTES | KP | KI | KD => Some(4),
             _ => None,
         }
@@ -50,6 +52,7 @@ pub mod attr {
         match kind {
             RATE => "TCA_SMOOTH_RATE",
             WINDOW => "TCA_SMOOTH_WINDOW",
+            BURST => "TCA_SMOOTH_BURST",
             INTERVAL => "TCA_SMOOTH_INTERVAL",
             MAX_DELAY => "TCA_SMOOTH_MAX_DELAY",
             LIMIT => "TCA_SMOOTH_LIMIT",
@@ -130,6 +133,7 @@ pub fn apply<'a>(
         match kind {
             attr::RATE => cfg.rate = value,
             attr::WINDOW => cfg.window = value,
+            attr::BURST => cfg.burst = value,
             attr::INTERVAL => cfg.interval = value,
             attr::MAX_DELAY => cfg.max_delay = value,
             attr::LIMIT => cfg.limit = small,
@@ -157,10 +161,11 @@ pub enum Value {
 
 /// Every parameter of `cfg` as attributes: what `dump` reports and what a
 /// front end sends. `apply(_, to_attrs(c), true) == Ok(c)`.
-pub fn to_attrs(cfg: &Config) -> [Value; 9] {
+pub fn to_attrs(cfg: &Config) -> [Value; 10] {
     [
         Value::U64(attr::RATE, cfg.rate),
         Value::U64(attr::WINDOW, cfg.window),
+        Value::U64(attr::BURST, cfg.burst),
         Value::U64(attr::INTERVAL, cfg.interval),
         Value::U64(attr::MAX_DELAY, cfg.max_delay),
         Value::U32(attr::LIMIT, cfg.limit),
@@ -215,17 +220,22 @@ pub struct XStats {
     pub sojourn_min: u64,
     /// Largest sojourn, ns.
     pub sojourn_max: u64,
+    /// Largest lateness (release to actual dequeue), ns.
+    pub lateness_max: u64,
     /// Sojourn histogram (see [`DelayHistogram`]).
     pub sojourn_hist: [u64; DelayHistogram::BUCKETS],
+    /// Lateness histogram.
+    pub lateness_hist: [u64; DelayHistogram::BUCKETS],
 }
 
 impl XStats {
     /// Current layout version.
     pub const VERSION: u64 = 1;
     /// Number of scalar fields before the histogram.
-    const SCALARS: usize = 20;
+    const SCALARS: usize = 21;
+    const WORDS: usize = Self::SCALARS + 2 * DelayHistogram::BUCKETS;
     /// Encoded size in bytes.
-    pub const SIZE: usize = (Self::SCALARS + DelayHistogram::BUCKETS) * 8;
+    pub const SIZE: usize = Self::WORDS * 8;
 
     /// Snapshot of a shaper at `now`.
     pub fn snapshot(shaper: &Shaper, now: u64, gso_segmented: u64) -> XStats {
@@ -257,7 +267,9 @@ impl XStats {
                 s.sojourn_min
             },
             sojourn_max: s.sojourn_max,
+            lateness_max: s.lateness_max,
             sojourn_hist: s.sojourn.buckets,
+            lateness_hist: s.lateness.buckets,
         }
     }
 
@@ -283,13 +295,18 @@ impl XStats {
             self.gso_segmented,
             self.sojourn_min,
             self.sojourn_max,
+            self.lateness_max,
         ]
     }
 
     /// Native-endian encoding (what `gnet_stats_copy_app` carries).
     pub fn encode(&self) -> [u8; Self::SIZE] {
         let mut out = [0u8; Self::SIZE];
-        let words = self.scalars().into_iter().chain(self.sojourn_hist);
+        let words = self
+            .scalars()
+            .into_iter()
+            .chain(self.sojourn_hist)
+            .chain(self.lateness_hist);
         for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&w.to_ne_bytes());
         }
@@ -302,15 +319,18 @@ impl XStats {
         if bytes.len() < Self::SIZE {
             return None;
         }
-        let mut w = [0u64; Self::SCALARS + DelayHistogram::BUCKETS];
+        let mut w = [0u64; Self::WORDS];
         for (slot, chunk) in w.iter_mut().zip(bytes.chunks_exact(8)) {
             *slot = u64::from_ne_bytes(chunk.try_into().ok()?);
         }
         if w[0] != Self::VERSION {
             return None;
         }
-        let mut hist = [0u64; DelayHistogram::BUCKETS];
-        hist.copy_from_slice(&w[Self::SCALARS..]);
+        const B: usize = DelayHistogram::BUCKETS;
+        let mut hist = [0u64; B];
+        hist.copy_from_slice(&w[Self::SCALARS..Self::SCALARS + B]);
+        let mut late = [0u64; B];
+        late.copy_from_slice(&w[Self::SCALARS + B..]);
         Some(XStats {
             version: w[0],
             window_min: w[1],
@@ -332,7 +352,9 @@ impl XStats {
             gso_segmented: w[17],
             sojourn_min: w[18],
             sojourn_max: w[19],
+            lateness_max: w[20],
             sojourn_hist: hist,
+            lateness_hist: late,
         })
     }
 }
@@ -406,7 +428,13 @@ mod tests {
     fn messages_fit_the_kernel_extack_buffer() {
         // NETLINK_MAX_FMTMSG_LEN is 80 including the NUL; the kernel prefixes
         // "smooth: ".
-        for kind in [attr::RATE, attr::WINDOW, attr::INTERVAL, attr::MAX_DELAY] {
+        for kind in [
+            attr::RATE,
+            attr::WINDOW,
+            attr::BURST,
+            attr::INTERVAL,
+            attr::MAX_DELAY,
+        ] {
             let huge = [(kind, u64::MAX.to_ne_bytes().to_vec())];
             let e = apply_owned(Config::DEFAULT, &huge, false).unwrap_err();
             assert!(e.to_string().len() < 72, "{e}");
@@ -434,6 +462,8 @@ mod tests {
             ..XStats::default()
         };
         x.sojourn_hist[15] = 3;
+        x.lateness_hist[0] = 4;
+        x.lateness_max = 11;
         assert_eq!(XStats::decode(&x.encode()), Some(x));
         assert_eq!(XStats::decode(&[0; 8]), None);
     }

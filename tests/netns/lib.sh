@@ -150,3 +150,41 @@ expect_error() {
         FAILED=1
     fi
 }
+
+# Runs "$@" (an iperf3 client) in the background, waits $1 s of warm-up,
+# then prints the rate in bit/s the root qdisc of $DEV sent over the next
+# $2 s (its own byte counter: qdisc_pkt_len, what tc rates count), and waits
+# for the client. Steady state only: slow start and the final drain are
+# outside the measured span.
+steady_rate() {
+    local dev=$1 warm=$2 secs=$3; shift 3
+    "$@" -t $((warm + secs + 2)) >/tmp/iperf3-client.log 2>&1 &
+    local pid=$! b0 b1 t0 t1
+    sleep "$warm"
+    b0=$(qdisc_bytes "$dev"); t0=${EPOCHREALTIME/./}
+    sleep "$secs"
+    b1=$(qdisc_bytes "$dev"); t1=${EPOCHREALTIME/./}
+    wait "$pid" || { cat /tmp/iperf3-client.log >&2; }
+    awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%d\n", b * 8 / (t / 1e6) }'
+}
+
+# Fails the test unless $1 <= $2 (integers).
+expect_le() {
+    if [ "$1" -le "$2" ]; then
+        say "ok: $3: $1 <= $2"
+    else
+        say "FAIL: $3: $1 > $2"
+        FAILED=1
+    fi
+}
+
+# Prints the pNN of a histogram in `tc -s -j` xstats as the bucket's upper
+# edge in µs: "$1" dev, "$2" histogram name, "$3" percentile.
+hist_percentile() {
+    tc -s -j qdisc show dev "$1" root | jq -r --arg h "$2_hist" --argjson p "$3" '
+        .[0].xstats[$h] | to_entries as $e | ([$e[].value] | add) as $n
+        | reduce $e[] as $b ({acc: 0, out: null};
+            .acc += $b.value
+            | if .out == null and .acc * 100 >= $n * $p then .out = $b.key else . end)
+        | .out'
+}

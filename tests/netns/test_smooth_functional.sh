@@ -31,8 +31,8 @@ expect_eq "$(opt "$VIF" window)" 5000000 "changed window"
 expect_eq "$(opt "$VIF" limit)" 200 "changed limit"
 expect_eq "$(opt "$VIF" rate)" 250000 "rate kept across change"
 
-tc qdisc replace dev "$VIF" root smooth rate 4mbit window 1ms interval 1s max_delay 50ms limit_bytes 64kb kp 0.25 ki 1 kd 0.0625
-for pair in rate:500000 window:1000000 interval:1000000000 max_delay:50000000 \
+tc qdisc replace dev "$VIF" root smooth rate 4mbit window 1ms burst 10ms interval 1s max_delay 50ms limit_bytes 64kb kp 0.25 ki 1 kd 0.0625
+for pair in rate:500000 window:1000000 burst:10000000 interval:1000000000 max_delay:50000000 \
     limit_bytes:65536 kp:16384 ki:65536 kd:4096; do
     expect_eq "$(opt "$VIF" "${pair%%:*}")" "${pair#*:}" "replaced ${pair%%:*}"
 done
@@ -52,6 +52,8 @@ expect_error "max_delay too long" "max_delay 20000000000 out of range 1000000..=
     tc qdisc change dev "$VIF" root smooth max_delay 20s
 expect_error "window wider than max_delay" "window 60000000 out of range 0..=50000000 ns" \
     tc qdisc change dev "$VIF" root smooth window 60ms max_delay 50ms
+expect_error "burst beyond max_delay" "burst 200000000 out of range 0..=100000000 ns" \
+    tc qdisc change dev "$VIF" root smooth burst 200ms max_delay 100ms
 expect_error "limit zero" "limit 0 out of range 1..=1000000 packets" \
     tc qdisc change dev "$VIF" root smooth limit 0
 expect_error "kp too high" "kp 32768 out of range 0..=16384 /65536" \
@@ -69,6 +71,9 @@ expect_error "missing value" "\"window\" needs a value" \
 expect_error "kernel: window beyond the max_delay in force" \
     "Error: smooth: window 80000000 out of range 0..=50000000 ns" \
     tc qdisc change dev "$VIF" root smooth window 80ms
+expect_error "kernel: burst beyond the max_delay in force" \
+    "Error: smooth: burst 60000000 out of range 0..=50000000 ns" \
+    tc qdisc change dev "$VIF" root smooth burst 60ms
 expect_eq "$(opt "$VIF" window)" 1000000 "a refused change leaves the qdisc as it was"
 
 # Statistics: traffic moves the counters, xstats decode in text and JSON.

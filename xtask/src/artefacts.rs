@@ -4,9 +4,9 @@
 
 use crate::kernel::Kernel;
 use crate::util::{repo_root, run, run_logged};
-use std::process::Command;
 use anyhow::Result;
 use std::path::PathBuf;
+use std::process::Command;
 
 /// Builds `sch_smooth.ko` against `kernel` (a few seconds when only the
 /// module changed) and returns its path.
@@ -50,6 +50,9 @@ pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
     }
     files.push((module(kernel)?, "/smooth/sch_smooth.ko".into()));
     let release = userspace()?;
-    files.push((release.join("libq_smooth.so"), format!("{TC_LIB_DIR}/q_smooth.so")));
+    files.push((
+        release.join("libq_smooth.so"),
+        format!("{TC_LIB_DIR}/q_smooth.so"),
+    ));
     Ok(files)
 }

@@ -124,7 +124,15 @@ impl Guest<'_> {
         }
         // A merged /usr, like the host: /bin/bash and /usr/bin/bash agree.
         for d in [
-            "usr/bin", "usr/sbin", "usr/lib", "usr/lib64", "etc", "proc", "sys", "dev", "smooth",
+            "usr/bin",
+            "usr/sbin",
+            "usr/lib",
+            "usr/lib64",
+            "etc",
+            "proc",
+            "sys",
+            "dev",
+            "smooth",
         ] {
             std::fs::create_dir_all(root.join(d))?;
         }
