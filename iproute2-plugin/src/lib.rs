@@ -118,6 +118,7 @@ pub fn xstats_fields(x: &XStats) -> Vec<Field> {
         u("throttled", x.throttled),
         u("early", x.early),
         u("late", x.late),
+        u("beyond_window", x.beyond_window),
         u("gso_segmented", x.gso_segmented),
         t("sojourn_min", x.sojourn_min),
         t("sojourn_max", x.sojourn_max),

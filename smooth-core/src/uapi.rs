@@ -214,6 +214,8 @@ pub struct XStats {
     pub early: u64,
     /// Released after their conforming time.
     pub late: u64,
+    /// Admitted with a delay above the window's top edge.
+    pub beyond_window: u64,
     /// GSO packets split into segments.
     pub gso_segmented: u64,
     /// Smallest sojourn, ns (0 if none).
@@ -232,7 +234,7 @@ impl XStats {
     /// Current layout version.
     pub const VERSION: u64 = 1;
     /// Number of scalar fields before the histogram.
-    const SCALARS: usize = 21;
+    const SCALARS: usize = 22;
     const WORDS: usize = Self::SCALARS + 2 * DelayHistogram::BUCKETS;
     /// Encoded size in bytes.
     pub const SIZE: usize = Self::WORDS * 8;
@@ -260,6 +262,7 @@ impl XStats {
             throttled: s.throttled,
             early: s.early,
             late: s.late,
+            beyond_window: s.beyond_window,
             gso_segmented,
             sojourn_min: if s.sojourn_min == u64::MAX {
                 0
@@ -292,6 +295,7 @@ impl XStats {
             self.throttled,
             self.early,
             self.late,
+            self.beyond_window,
             self.gso_segmented,
             self.sojourn_min,
             self.sojourn_max,
@@ -349,10 +353,11 @@ impl XStats {
             throttled: w[14],
             early: w[15],
             late: w[16],
-            gso_segmented: w[17],
-            sojourn_min: w[18],
-            sojourn_max: w[19],
-            lateness_max: w[20],
+            beyond_window: w[17],
+            gso_segmented: w[18],
+            sojourn_min: w[19],
+            sojourn_max: w[20],
+            lateness_max: w[21],
             sojourn_hist: hist,
             lateness_hist: late,
         })

@@ -92,7 +92,7 @@ measure_qdisc_rate() {
     "$@" -t "$secs" >/tmp/iperf3.out 2>&1 || { cat /tmp/iperf3.out; return 1; }
     t1=${EPOCHREALTIME/./}
     b1=$(qdisc_bytes "$dev")
-    awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%d\n", b * 8 / (t / 1e6) }'
+    awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f\n", b * 8 / (t / 1e6) }'
 }
 
 start_iperf3_server() {
@@ -165,7 +165,7 @@ steady_rate() {
     sleep "$secs"
     b1=$(qdisc_bytes "$dev"); t1=${EPOCHREALTIME/./}
     wait "$pid" || { cat /tmp/iperf3-client.log >&2; }
-    awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%d\n", b * 8 / (t / 1e6) }'
+    awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f\n", b * 8 / (t / 1e6) }'
 }
 
 # Fails the test unless $1 <= $2 (integers).

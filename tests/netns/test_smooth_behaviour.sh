@@ -14,11 +14,12 @@ topo_up
 in_guest iperf3 -s -D --logfile /tmp/iperf3-server.log
 sleep 0.5
 
+# One snapshot of the xstats, one line.
 report_delay() {
-    say "  window [$(xstat "$VIF" window_min), $(xstat "$VIF" window_max)] ns," \
-        "sojourn min/max $(xstat "$VIF" sojourn_min)/$(xstat "$VIF" sojourn_max) ns," \
-        "lateness p50 <$(hist_percentile "$VIF" lateness 50) p99 <$(hist_percentile "$VIF" lateness 99) max $(xstat "$VIF" lateness_max) ns," \
-        "drops $(tc -s -j qdisc show dev "$VIF" root | jq '.[0].drops')"
+    say "  $(tc -s -j qdisc show dev "$VIF" root | jq -r '.[0] | .xstats as $x |
+        "window [\($x.window_min), \($x.window_max)] ns, sojourn min/max \($x.sojourn_min)/\($x.sojourn_max) ns, " +
+        "lateness max \($x.lateness_max) ns, beyond window \($x.beyond_window) of \(.packets), drops \(.drops)"')," \
+        "lateness p50 <$(hist_percentile "$VIF" lateness 50) p99 <$(hist_percentile "$VIF" lateness 99)"
 }
 
 say "== under-rate flow: UDP 1 Mbit/s, 1000-byte datagrams, through rate 2mbit window 3ms"
@@ -26,9 +27,11 @@ tc qdisc add dev "$VIF" root smooth rate 2mbit window 3ms
 in_client iperf3 -c "$GUEST_IP" -u -b 1M -l 1000 -t 10 >/dev/null
 report_delay
 expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].drops')" 0 "under-rate drops"
-expect_le "$(xstat "$VIF" sojourn_max)" "$(( $(xstat "$VIF" window_max) + $(xstat "$VIF" lateness_max) ))" \
-    "sojourn max within window top + measured lateness"
-expect_le "$(xstat "$VIF" window_max)" 3000000 "window stays at [0, 3 ms] for a smooth under-rate flow"
+# Every packet's imposed delay was inside the window it met (counted per
+# packet in the kernel); what it waited beyond that is timer lateness,
+# reported above as measured here.
+expect_eq "$(xstat "$VIF" beyond_window)" 0 "packets imposed a delay beyond their window"
+expect_le "$(xstat "$VIF" window_max)" 3500000 "window stays near [0, 3 ms] for a smooth under-rate flow"
 tc qdisc del dev "$VIF" root
 
 say "== under-rate bursts: UDP 1.5 Mbit/s sent in 20 ms bursts"
@@ -36,29 +39,29 @@ tc qdisc add dev "$VIF" root smooth rate 2mbit window 3ms
 in_client iperf3 -c "$GUEST_IP" -u -b 1.5M -l 1400 --pacing-timer 20000 -t 10 >/dev/null
 report_delay
 expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].drops')" 0 "bursty under-rate drops"
+expect_eq "$(xstat "$VIF" beyond_window)" 0 "bursts within the burst bound stay inside the window"
 tc qdisc del dev "$VIF" root
 
-# The emulated guest may not push 32 Mbit/s through the bridge at all: HTB
-# on the same path, in the same run, tells what the environment delivers.
-# smooth must be within ±2 % of its rate, or — where even HTB falls short
-# (environment-limited, reported as such) — within 2 % of HTB's figure.
+# The emulated guest may not push 32 Mbit/s through the bridge at all: the
+# same flow through an unshaped pfifo, in the same run, tells what the
+# environment carries. smooth must be within ±2 % of its rate, or — where
+# the path cannot carry the rate (environment-limited, reported as such) —
+# within 2 % of the unshaped figure.
 for mbit in 4 8 16 32; do
     target=$((mbit * 1000000))
     for proto in tcp udp; do
         flow=(in_client iperf3 -c "$GUEST_IP")
         [ "$proto" = udp ] && flow+=(-u -b "$((2 * mbit))M" -l 1400)
-        tc qdisc add dev "$VIF" root handle 1: htb default 1
-        tc class add dev "$VIF" parent 1: classid 1:1 htb rate "${mbit}mbit"
+        tc qdisc add dev "$VIF" root pfifo limit 1000
         base=$(steady_rate "$VIF" 2 10 "${flow[@]}")
         tc qdisc del dev "$VIF" root
         tc qdisc add dev "$VIF" root smooth rate "${mbit}mbit" window 3ms
         rate=$(steady_rate "$VIF" 2 10 "${flow[@]}")
-        say "rate ${mbit}mbit, $proto: smooth sent $rate bit/s, htb $base bit/s (ratio $(awk -v a="$rate" -v b="$base" 'BEGIN{printf "%.3f", a/b}'))"
+        say "rate ${mbit}mbit, $proto: smooth sent $rate bit/s; unshaped path carried $base bit/s"
         report_delay
-        if awk -v b="$base" -v t="$target" 'BEGIN { exit !(b < t * 0.98) }'; then
-            say "  environment-limited: htb reaches only $base of $target bit/s"
-            expect_within "$rate" "$base" 2 "$proto at ${mbit}mbit against htb in the same run"
-            [ "$rate" -le $((target * 102 / 100)) ] || { say "FAIL: above the rate"; FAILED=1; }
+        if [ "$base" -lt $((target * 98 / 100)) ]; then
+            say "  environment-limited: the unshaped path carries only $base of $target bit/s"
+            expect_within "$rate" "$base" 2 "$proto at ${mbit}mbit against the unshaped path"
         else
             expect_within "$rate" "$target" 2 "$proto at ${mbit}mbit (qdisc byte counter)"
         fi
