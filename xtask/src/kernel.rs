@@ -12,6 +12,8 @@ use std::process::Command;
 /// Bump when the build recipe below changes in a way the key cannot see.
 const RECIPE: &str = "smooth-kernel-recipe-1";
 const SOURCE_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+/// Held (flock) for the duration of any kernel or Xen build.
+pub const HEAVY_BUILD_LOCK: &str = "/tmp/smooth-heavy-build.lock";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Variant {
@@ -191,11 +193,15 @@ pub fn ensure(variant: Variant) -> Result<Kernel> {
         &build_dir.join("config.log"),
     )?;
     verify_config(&config, &fragments)?;
-    run_logged(
-        "kernel: build",
-        &mut make_cmd(&source_dir, &build_dir),
-        &build_dir.join("build.log"),
-    )?;
+    // One heavy build at a time on this machine (kernel, Xen): the lock is
+    // shared with every tool that builds them.
+    let mut build = Command::new("flock");
+    let make = make_cmd(&source_dir, &build_dir);
+    build
+        .arg(HEAVY_BUILD_LOCK)
+        .arg(make.get_program())
+        .args(make.get_args());
+    run_logged("kernel: build", &mut build, &build_dir.join("build.log"))?;
     std::fs::write(&done, &key)?;
     eprintln!("[kernel] ready: {}", kernel.bzimage.display());
     Ok(kernel)
