@@ -5,7 +5,7 @@
 use crate::kernel::Kernel;
 use crate::util::{repo_root, run, run_logged};
 use anyhow::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Builds `sch_smooth.ko` against `kernel` (a few seconds when only the
@@ -36,18 +36,29 @@ pub fn userspace() -> Result<PathBuf> {
     Ok(repo_root().join("target/release"))
 }
 
+/// Lists every file below `host` as placed below `guest`.
+fn tree(host: &Path, guest: &str, files: &mut Vec<(PathBuf, String)>) -> Result<()> {
+    for entry in std::fs::read_dir(host)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            tree(&path, &format!("{guest}/{name}"), files)?;
+        } else if path.is_file() {
+            files.push((path, format!("{guest}/{name}")));
+        }
+    }
+    Ok(())
+}
+
 /// Builds the artefacts against `kernel` and lists them as
 /// (host path, guest path).
 pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
-    let tests = repo_root().join("tests/netns");
-    for entry in std::fs::read_dir(&tests)? {
-        let path = entry?.path();
-        if path.is_file() {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            files.push((path, format!("/smooth/tests/netns/{name}")));
-        }
-    }
+    tree(&repo_root().join("tests/netns"), "/smooth/tests/netns", &mut files)?;
+    tree(&repo_root().join("tests/tdc"), "/smooth/tests/tdc", &mut files)?;
+    // The kernel's own tc-testing harness (tdc), from the same source tree.
+    let tdc = kernel.source_dir.join("tools/testing/selftests/tc-testing");
+    tree(&tdc, "/smooth/tc-testing", &mut files)?;
     files.push((module(kernel)?, "/smooth/sch_smooth.ko".into()));
     let release = userspace()?;
     files.push((

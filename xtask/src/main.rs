@@ -77,6 +77,7 @@ fn main() -> Result<()> {
                 command: command.join(" "),
                 timeout: Duration::from_secs(timeout),
                 cpus: 2,
+                needs: vec!["python3".into()],
             };
             let outcome = guest.run("vm")?;
             std::process::exit(outcome.status);
@@ -99,6 +100,7 @@ fn main() -> Result<()> {
                 command: "bash /smooth/tests/netns/demo.sh".into(),
                 timeout: Duration::from_secs(900),
                 cpus: 2,
+                needs: vec!["python3".into()],
             };
             let outcome = guest.run("demo")?;
             std::process::exit(outcome.status);

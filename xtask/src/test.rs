@@ -103,6 +103,7 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
             command: "tc qdisc add dev lo root tbf rate 2mbit  # no burst: tc must refuse".into(),
             timeout: Duration::from_secs(120),
             cpus: 1,
+            needs: Vec::new(),
         };
         let ok = match guest.run("harness-selftest") {
             Ok(outcome) => outcome.status != 0,
@@ -127,6 +128,7 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
             command: format!("bash /smooth/tests/netns/{name}"),
             timeout: Duration::from_secs(600),
             cpus: 2,
+            needs: vm::script_needs(&repo_root().join("tests/netns").join(&name)),
         };
         let ok = match guest.run(name.trim_end_matches(".sh")) {
             Ok(outcome) => outcome.status == 0,

@@ -41,6 +41,47 @@ pub struct Guest<'a> {
     pub command: String,
     pub timeout: Duration,
     pub cpus: u32,
+    /// Optional extras a test asks for with a `# guest-needs: …` line:
+    /// `python3` (the interpreter and its standard library), `tdc` (the
+    /// kernel's tc-testing harness and the project's tdc cases).
+    pub needs: Vec<String>,
+}
+
+/// Reads the `# guest-needs: a b` line of a test script.
+pub fn script_needs(script: &Path) -> Vec<String> {
+    std::fs::read_to_string(script)
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("# guest-needs:"))
+        .map(|rest| rest.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Python's standard library without what no test uses (25 MB less).
+fn add_python(root: &Path, libs: &mut BTreeSet<PathBuf>) -> Result<()> {
+    let python = std::fs::canonicalize("/usr/bin/python3")?;
+    shared_libraries(&python, libs)?;
+    copy_into(root, &python, &python.to_string_lossy())?;
+    std::os::unix::fs::symlink(
+        python.file_name().expect("a file"),
+        root.join("usr/bin/python3"),
+    )?;
+    let stdlib = Path::new("/usr/lib").join(python.file_name().expect("a file"));
+    run(Command::new("cp").arg("-a").arg(&stdlib).arg(root.join("usr/lib")))?;
+    let copied = root.join("usr/lib").join(stdlib.file_name().expect("a dir"));
+    for entry in std::fs::read_dir(&copied)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if name.starts_with("config-")
+            || ["test", "lib2to3", "pydoc_data", "ensurepip", "idlelib", "tkinter"].contains(&name.as_str())
+        {
+            std::fs::remove_dir_all(&path)?;
+        }
+    }
+    for entry in std::fs::read_dir(copied.join("lib-dynload"))? {
+        shared_libraries(&entry?.path(), libs)?;
+    }
+    Ok(())
 }
 
 /// How a guest run ended.
@@ -148,6 +189,9 @@ impl Guest<'_> {
             let host = resolve_tool(tool)?;
             shared_libraries(&host, &mut libs)?;
             copy_into(&root, &host, &host.to_string_lossy())?;
+        }
+        if self.needs.iter().any(|n| n == "python3") {
+            add_python(&root, &mut libs)?;
         }
         for (host, _) in &self.files {
             if host.extension().is_some_and(|e| e == "so") {
