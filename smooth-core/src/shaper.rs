@@ -166,7 +166,7 @@ impl Shaper {
         s.throttled += u64::from(at > now);
         s.early += u64::from(lead > 0);
         s.late += u64::from(lead < 0);
-        s.beyond_window += u64::from(at - now > window.max);
+        s.beyond_window += u64::from(delay > window.max);
         Decision::Release { at }
     }
 

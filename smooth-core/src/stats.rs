@@ -61,10 +61,11 @@ pub struct Stats {
     /// Released after their rate-conforming time (held by the window's
     /// bottom edge).
     pub late: u64,
-    /// Admitted with an imposed delay above the window's top edge: the
-    /// `burst` bound held them back (an excess beyond what the window may
-    /// release early) or the queue in front did. Zero for a flow the window
-    /// absorbs.
+    /// Admitted with an imposed delay above the window's top edge because
+    /// the `burst` bound held them back (an excess beyond what the window
+    /// may release early). Zero for a flow the window absorbs. (A packet may
+    /// also wait past its window behind the packet ahead of it right after
+    /// the window moved down; that is queue order, not counted here.)
     pub beyond_window: u64,
     /// Smallest measured sojourn (enqueue to dequeue), ns; `u64::MAX` if
     /// none yet.
