@@ -112,7 +112,9 @@ pub struct Config {
     pub burst: u64,
     /// Adjusting interval of the controller in ns.
     pub interval: u64,
-    /// Ceiling on any packet's delay in ns; beyond it packets are dropped.
+    /// Ceiling on any packet's delay in ns: a packet that would have to wait
+    /// longer (its rate-conforming time is more than `max_delay + burst`
+    /// away) is dropped.
     pub max_delay: u64,
     /// Queue limit in packets.
     pub limit: u32,
@@ -155,7 +157,7 @@ impl Config {
     /// 2·kp + ki + 4·kd < 2, the Jury condition at z = −1.
     pub const MAX_KD: Gain = Gain(1 << 12);
 
-    /// The defaults: 3 ms window, 20 ms burst, 100 ms interval, 100 ms ceiling,
+    /// The defaults: 3 ms window, 20 ms burst, 100 ms interval, 200 ms ceiling,
     /// 1000 packets, kp 0.125, ki 0.5, kd 0. The rate has no sensible
     /// default; 2 Mbit/s (the paper's RTP stream) is used here.
     pub const DEFAULT: Config = Config {
@@ -163,7 +165,7 @@ impl Config {
         window: 3 * NSEC_PER_MSEC,
         burst: 20 * NSEC_PER_MSEC,
         interval: 100 * NSEC_PER_MSEC,
-        max_delay: 100 * NSEC_PER_MSEC,
+        max_delay: 200 * NSEC_PER_MSEC,
         limit: 1000,
         limit_bytes: 0,
         kp: Gain(1 << 13),
@@ -268,7 +270,7 @@ mod tests {
         let cases: [(Config, Field); 10] = [
             (
                 Config {
-                    burst: 101 * NSEC_PER_MSEC,
+                    burst: 201 * NSEC_PER_MSEC,
                     ..Config::DEFAULT
                 },
                 Field::Burst,
@@ -282,7 +284,7 @@ mod tests {
             ),
             (
                 Config {
-                    window: 200 * NSEC_PER_MSEC,
+                    window: 201 * NSEC_PER_MSEC,
                     ..Config::DEFAULT
                 },
                 Field::Window,

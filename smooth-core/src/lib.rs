@@ -28,9 +28,10 @@
 //!   turns the byte-weighted mean lead into a window movement, so the window
 //!   follows the queue's rate-conforming delay and the long-run rate equals
 //!   `R`. The position stays in `[0, max_delay - width]`.
-//! * **Overload** cannot grow delay without bound: a packet whose pacer
-//!   delay would exceed `max_delay` is dropped (and counted) instead of
-//!   advancing the clock; packet and byte limits are counted drops too.
+//! * **Overload** cannot grow delay without bound: a packet that would have
+//!   to wait more than `max_delay` (its pacer delay exceeds
+//!   `max_delay + burst`) is dropped (and counted) instead of advancing the
+//!   clock; packet and byte limits are counted drops too.
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]

@@ -142,7 +142,9 @@ impl Shaper {
         }
         let conform = self.vc.max(now);
         let pacer_delay = conform - now;
-        if pacer_delay > self.cfg.max_delay {
+        // The largest delay this packet could be imposed is `p - burst`
+        // (below, when that exceeds the window): beyond `max_delay`, drop.
+        if pacer_delay > self.cfg.max_delay.saturating_add(self.cfg.burst) {
             self.stats.drops_ceiling += 1;
             return Decision::Drop(DropReason::Ceiling);
         }
@@ -241,6 +243,7 @@ mod tests {
         let cfg = Config {
             limit: 2,
             limit_bytes: 3000,
+            max_delay: 100 * MS,
             ..Config::DEFAULT
         };
         let mut s = Shaper::new(cfg, 0);
@@ -254,16 +257,17 @@ mod tests {
             bytes: 2000,
         };
         assert_eq!(s.enqueue(0, 1001, bytes), Decision::Drop(DropReason::Bytes));
-        // 100 ms ceiling at 6 ms a packet: the 18th packet conforms at 102 ms.
+        // 100 ms ceiling + 20 ms burst at 6 ms a packet: the 22nd packet
+        // conforms at 126 ms, beyond 120 ms.
         let mut dropped = 0;
-        for _ in 0..20 {
+        for _ in 0..25 {
             if let Decision::Drop(r) = s.enqueue(0, 1500, Backlog::default()) {
                 assert_eq!(r, DropReason::Ceiling);
                 dropped += 1;
             }
         }
-        assert_eq!(dropped, 3);
-        assert_eq!(s.stats().drops(), 5);
+        assert_eq!(dropped, 4);
+        assert_eq!(s.stats().drops(), 6);
     }
 
     #[test]

@@ -66,7 +66,7 @@ struct Common {
     #[arg(long, default_value = "100ms", value_parser = time)]
     interval: u64,
     /// smooth: delay ceiling (also TBF's latency: limit = burst + rate × max-delay).
-    #[arg(long, default_value = "100ms", value_parser = time)]
+    #[arg(long, default_value = "200ms", value_parser = time)]
     max_delay: u64,
     /// smooth: queue limit in packets; also netback's and the pacer's queue.
     #[arg(long, default_value_t = 1000)]
