@@ -325,14 +325,22 @@ impl AttrWriter {
     pub fn put_u64(&mut self, kind: u16, value: u64, pad: u16) -> Result {
         // SAFETY: `self.0` is the dump skb, valid during the callback.
         let r = unsafe { b::rsch_put_u64(self.0, kind.into(), value, pad.into()) };
-        if r < 0 { Err(Error::from_errno(r)) } else { Ok(()) }
+        if r < 0 {
+            Err(Error::from_errno(r))
+        } else {
+            Ok(())
+        }
     }
 
     /// Adds a u32 attribute.
     pub fn put_u32(&mut self, kind: u16, value: u32) -> Result {
         // SAFETY: as above.
         let r = unsafe { b::rsch_put_u32(self.0, kind.into(), value) };
-        if r < 0 { Err(Error::from_errno(r)) } else { Ok(()) }
+        if r < 0 {
+            Err(Error::from_errno(r))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -378,7 +386,11 @@ unsafe fn private<'a, T>(sch: *mut b::Qdisc) -> &'a mut Private<T> {
     unsafe { &mut *b::rsch_priv(sch).cast::<Private<T>>() }
 }
 
-fn queue<'a>(sch: *mut b::Qdisc, watchdog: *mut b::qdisc_watchdog, to_free: *mut *mut b::sk_buff) -> Queue<'a> {
+fn queue<'a>(
+    sch: *mut b::Qdisc,
+    watchdog: *mut b::qdisc_watchdog,
+    to_free: *mut *mut b::sk_buff,
+) -> Queue<'a> {
     Queue {
         sch,
         watchdog,
@@ -453,7 +465,9 @@ unsafe extern "C" fn dequeue_cb<T: QdiscOps>(sch: *mut b::Qdisc) -> *mut b::sk_b
     // SAFETY: root lock held.
     let p = unsafe { private::<T>(sch) };
     let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
-    p.state.dequeue(&mut q).map_or(ptr::null_mut(), Skb::into_raw)
+    p.state
+        .dequeue(&mut q)
+        .map_or(ptr::null_mut(), Skb::into_raw)
 }
 
 unsafe extern "C" fn peek_cb<T: QdiscOps>(sch: *mut b::Qdisc) -> *mut b::sk_buff {
@@ -604,7 +618,12 @@ fn check_layout() -> Result {
         // SAFETY: no preconditions.
         let have = unsafe { b::rsch_layout(what as c_int) };
         if have != want {
-            pr_err!("layout check {} failed: C says {}, bindgen {}\n", what, have, want);
+            pr_err!(
+                "layout check {} failed: C says {}, bindgen {}\n",
+                what,
+                have,
+                want
+            );
             return Err(EINVAL);
         }
     }

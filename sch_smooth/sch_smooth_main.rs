@@ -33,11 +33,17 @@ use kernel::prelude::*;
 
 mod qdisc;
 
-#[allow(unused_attributes, unused_imports, dead_code, missing_docs, unreachable_pub)]
+#[allow(
+    unused_attributes,
+    unused_imports,
+    dead_code,
+    missing_docs,
+    unreachable_pub
+)]
 #[path = "../smooth-core/src/lib.rs"]
 mod smooth_core;
 
-use qdisc::{AttrWriter, Attrs, Enqueued, ExtAck, Queue, QdiscOps, Registration, Skb};
+use qdisc::{AttrWriter, Attrs, Enqueued, ExtAck, QdiscOps, Queue, Registration, Skb};
 use smooth_core::uapi::{self, OptionError, Value, XStats};
 use smooth_core::{Backlog, Config, Decision, Shaper};
 
@@ -78,7 +84,11 @@ fn parse(base: Config, attrs: &Attrs<'_>, create: bool, ext: &mut ExtAck) -> Res
         }),
         create,
     );
-    let result = if malformed { Err(OptionError::Malformed) } else { result };
+    let result = if malformed {
+        Err(OptionError::Malformed)
+    } else {
+        result
+    };
     result.map_err(|e| {
         let point = match e {
             OptionError::Unknown(_) | OptionError::BadLength(..) | OptionError::Duplicate(_) => {
