@@ -48,14 +48,21 @@ pub fn points(base: Config, queue: usize) -> Vec<(&'static str, ShaperSpec)> {
         ));
     }
     v.push(("pacer", ShaperSpec::Pacer { rate, limit: queue }));
-    for ms in [1u64, 3, 8] {
-        v.push((
-            "smooth",
-            ShaperSpec::Smooth(Config {
-                window: ms * NSEC_PER_MSEC,
-                ..base
-            }),
-        ));
+    // smooth's own curve: its burst allowance (how far ahead of the rate the
+    // window may release) is the knob that trades σ for jitter, like TBF's
+    // bucket; the window width sets the jitter within an interval.
+    for burst_ms in [0u64, 5, 20, 60, 200] {
+        for ms in [1u64, 3, 8] {
+            let burst = (burst_ms * NSEC_PER_MSEC).min(base.max_delay);
+            v.push((
+                "smooth",
+                ShaperSpec::Smooth(Config {
+                    window: ms * NSEC_PER_MSEC,
+                    burst,
+                    ..base
+                }),
+            ));
+        }
     }
     v
 }

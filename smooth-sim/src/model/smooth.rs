@@ -56,9 +56,11 @@ impl Smooth {
 
 impl Model for Smooth {
     fn label(&self) -> String {
+        let c = self.shaper.config();
         format!(
-            "smooth window={}",
-            smooth_core::units::Time(self.shaper.config().window)
+            "smooth window={} burst={}",
+            smooth_core::units::Time(c.window),
+            smooth_core::units::Time(c.burst)
         )
     }
 
