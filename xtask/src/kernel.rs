@@ -21,6 +21,8 @@ pub enum Variant {
     Base,
     /// Base plus KASAN, lockdep and kmemleak.
     Debug,
+    /// Base plus Xen PV dom0/domU support (the Xen scheduler tests).
+    Xen,
 }
 
 impl Variant {
@@ -28,14 +30,17 @@ impl Variant {
         match self {
             Variant::Base => "base",
             Variant::Debug => "debug",
+            Variant::Xen => "xen",
         }
     }
 
     fn fragments(self) -> Vec<PathBuf> {
         let dir = repo_root().join("xtask/kernel");
         let mut v = vec![dir.join("base.config")];
-        if self == Variant::Debug {
-            v.push(dir.join("debug.config"));
+        match self {
+            Variant::Base => {}
+            Variant::Debug => v.push(dir.join("debug.config")),
+            Variant::Xen => v.push(dir.join("xen.config")),
         }
         v
     }
@@ -153,13 +158,27 @@ pub fn ensure(variant: Variant) -> Result<Kernel> {
         variant,
     };
     let done = build_dir.join(".smooth-complete");
+    let cached = || done.exists() && kernel.bzimage.exists();
+    if !cached() {
+        // One heavy build at a time on this machine (kernel, Xen), and never
+        // two configure/build runs in the same tree: hold the machine-wide
+        // lock (flock, shared with the Xen builds) from here to the end, and
+        // look again once we have it — another run may have built it.
+        let lock = std::fs::File::create(HEAVY_BUILD_LOCK)?;
+        eprintln!("[kernel] waiting for {HEAVY_BUILD_LOCK}");
+        lock.lock()?;
+        let built = build(&kernel, variant, &key, &done);
+        drop(lock);
+        built?;
+    }
+    eprintln!("[kernel] {} cached: {}", variant.name(), build_dir.display());
+    Ok(kernel)
+}
+
+fn build(kernel: &Kernel, variant: Variant, key: &str, done: &Path) -> Result<()> {
+    let (build_dir, source_dir) = (&kernel.build_dir, &kernel.source_dir);
     if done.exists() && kernel.bzimage.exists() {
-        eprintln!(
-            "[kernel] {} cached: {}",
-            variant.name(),
-            build_dir.display()
-        );
-        return Ok(kernel);
+        return Ok(());
     }
     if !bindgen_path().is_file() {
         bail!("bindgen missing: run `cargo xtask deps`");
@@ -169,40 +188,36 @@ pub fn ensure(variant: Variant) -> Result<Kernel> {
         variant.name(),
         build_dir.display()
     );
-    std::fs::create_dir_all(&build_dir)?;
+    std::fs::create_dir_all(build_dir)?;
     let fragments = variant.fragments();
     run_logged(
         "kernel: tinyconfig",
-        make_cmd(&source_dir, &build_dir).arg("tinyconfig"),
+        make_cmd(source_dir, build_dir).arg("tinyconfig"),
         &build_dir.join("config.log"),
     )?;
     let config = build_dir.join(".config");
     run(
         Command::new(source_dir.join("scripts/kconfig/merge_config.sh"))
-            .current_dir(&build_dir)
+            .current_dir(build_dir)
             .arg("-m")
             .arg("-O")
-            .arg(&build_dir)
+            .arg(build_dir)
             .arg(&config)
             .args(&fragments)
             .stdout(std::process::Stdio::null()),
     )?;
     run_logged(
         "kernel: olddefconfig",
-        make_cmd(&source_dir, &build_dir).arg("olddefconfig"),
-        &build_dir.join("config.log"),
+        make_cmd(source_dir, build_dir).arg("olddefconfig"),
+        &build_dir.join("olddefconfig.log"),
     )?;
     verify_config(&config, &fragments)?;
-    // One heavy build at a time on this machine (kernel, Xen): the lock is
-    // shared with every tool that builds them.
-    let mut build = Command::new("flock");
-    let make = make_cmd(&source_dir, &build_dir);
-    build
-        .arg(HEAVY_BUILD_LOCK)
-        .arg(make.get_program())
-        .args(make.get_args());
-    run_logged("kernel: build", &mut build, &build_dir.join("build.log"))?;
-    std::fs::write(&done, &key)?;
+    run_logged(
+        "kernel: build",
+        &mut make_cmd(source_dir, build_dir),
+        &build_dir.join("build.log"),
+    )?;
+    std::fs::write(done, key)?;
     eprintln!("[kernel] ready: {}", kernel.bzimage.display());
-    Ok(kernel)
+    Ok(())
 }
