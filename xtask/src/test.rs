@@ -63,6 +63,59 @@ fn cargo_tests(tally: &mut Tally) -> Result<()> {
     Ok(())
 }
 
+/// Runs a check command as one test of the tally (output shown on failure).
+fn check(tally: &mut Tally, name: &str, cmd: &mut Command) {
+    let t = Instant::now();
+    let ok = match cmd.current_dir(repo_root()).output() {
+        Ok(out) => {
+            if !out.status.success() {
+                print!("{}", String::from_utf8_lossy(&out.stdout));
+                print!("{}", String::from_utf8_lossy(&out.stderr));
+            }
+            out.status.success()
+        }
+        Err(e) => {
+            println!("  cannot run: {e}");
+            false
+        }
+    };
+    tally.record(name, ok, t.elapsed().as_secs_f64());
+}
+
+/// Style gates of the workspace: rustfmt and clippy with warnings denied.
+fn lint_workspace(tally: &mut Tally) {
+    println!("== lint");
+    check(
+        tally,
+        "cargo fmt --all --check",
+        Command::new(env!("CARGO")).args(["fmt", "--all", "--", "--check"]),
+    );
+    check(
+        tally,
+        "cargo clippy --workspace --all-targets -D warnings",
+        Command::new(env!("CARGO")).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--release",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    );
+}
+
+/// The module's Rust formatted by the kernel's own rustfmt configuration
+/// (what `make rustfmtcheck` checks in-tree).
+fn lint_module(kernel: &kernel::Kernel, tally: &mut Tally) {
+    let mut cmd = Command::new("rustfmt");
+    cmd.args(["--edition", "2021", "--check", "--config-path"])
+        .arg(kernel.source_dir.join(".rustfmt.toml"))
+        .arg("sch_smooth/sch_smooth_main.rs")
+        .arg("sch_smooth/qdisc.rs");
+    check(tally, "sch_smooth: kernel rustfmt check", &mut cmd);
+}
+
 /// The VM test scripts, sorted: `tests/netns/test_*.sh`.
 pub fn vm_tests(filter: Option<&str>) -> Result<Vec<String>> {
     let dir = repo_root().join("tests/netns");
@@ -80,6 +133,7 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
     let start = Instant::now();
     let mut tally = Tally::default();
     if !skip_cargo {
+        lint_workspace(&mut tally);
         let t = Instant::now();
         cargo_tests(&mut tally)?;
         println!("== cargo tests done in {:.0} s", t.elapsed().as_secs_f64());
@@ -88,10 +142,12 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
     let kernel = kernel::ensure(variant)?;
     let files = artefacts::build(&kernel)?;
     println!(
-        "== VM tests (host kernel {}, guest kernel from {})",
+        "== VM tests (host kernel {}; guest kernel: {:?} variant from {})",
         vm::host_release(),
+        kernel.variant,
         kernel.build_dir.display()
     );
+    lint_module(&kernel, &mut tally);
 
     // The harness must report a failing guest command as a failure: prove it
     // on every run with a guest command that must fail.

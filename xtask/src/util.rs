@@ -132,11 +132,3 @@ pub fn is_root() -> bool {
         .map(|u| u == "0")
         .unwrap_or(false)
 }
-
-/// Finds an executable on PATH.
-pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}

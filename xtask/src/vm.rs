@@ -67,13 +67,30 @@ fn add_python(root: &Path, libs: &mut BTreeSet<PathBuf>) -> Result<()> {
         root.join("usr/bin/python3"),
     )?;
     let stdlib = Path::new("/usr/lib").join(python.file_name().expect("a file"));
-    run(Command::new("cp").arg("-a").arg(&stdlib).arg(root.join("usr/lib")))?;
-    let copied = root.join("usr/lib").join(stdlib.file_name().expect("a dir"));
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(&stdlib)
+        .arg(root.join("usr/lib")))?;
+    let copied = root
+        .join("usr/lib")
+        .join(stdlib.file_name().expect("a dir"));
     for entry in std::fs::read_dir(&copied)? {
         let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if name.starts_with("config-")
-            || ["test", "lib2to3", "pydoc_data", "ensurepip", "idlelib", "tkinter"].contains(&name.as_str())
+            || [
+                "test",
+                "lib2to3",
+                "pydoc_data",
+                "ensurepip",
+                "idlelib",
+                "tkinter",
+            ]
+            .contains(&name.as_str())
         {
             std::fs::remove_dir_all(&path)?;
         }
@@ -84,10 +101,9 @@ fn add_python(root: &Path, libs: &mut BTreeSet<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// How a guest run ended.
+/// How a guest run ended: the guest command's exit status.
 pub struct Outcome {
     pub status: i32,
-    pub output: Vec<String>,
 }
 
 fn shared_libraries(binary: &Path, into: &mut BTreeSet<PathBuf>) -> Result<()> {
@@ -193,8 +209,9 @@ impl Guest<'_> {
         if self.needs.iter().any(|n| n == "python3") {
             add_python(&root, &mut libs)?;
         }
-        for (host, _) in &self.files {
-            if host.extension().is_some_and(|e| e == "so") {
+        for (host, guest) in &self.files {
+            // Plugins and the project's own binaries bring their libraries.
+            if host.extension().is_some_and(|e| e == "so") || guest.starts_with("/usr/sbin/") {
                 shared_libraries(host, &mut libs)?;
             }
         }
@@ -281,7 +298,6 @@ impl Guest<'_> {
                 }
             }
         });
-        let mut lines = Vec::new();
         let mut status = None;
         loop {
             let left = self.timeout.saturating_sub(start.elapsed());
@@ -291,7 +307,6 @@ impl Guest<'_> {
                     if let Some(rc) = line.trim().strip_prefix(EXIT_MARKER) {
                         status = rc.trim().parse::<i32>().ok();
                     }
-                    lines.push(line);
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                     if start.elapsed() >= self.timeout {
@@ -309,10 +324,7 @@ impl Guest<'_> {
         reader.join().ok();
         child.wait()?;
         match status {
-            Some(status) => Ok(Outcome {
-                status,
-                output: lines,
-            }),
+            Some(status) => Ok(Outcome { status }),
             None => {
                 bail!("guest `{name}` stopped without reporting an exit status (kernel panic?)")
             }
