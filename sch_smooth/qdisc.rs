@@ -47,8 +47,10 @@ mod bindings {
 }
 use bindings as b;
 
-/// `NET_XMIT_SUCCESS`, `NET_XMIT_DROP`.
+/// `NET_XMIT_SUCCESS`.
 const NET_XMIT_SUCCESS: c_int = 0;
+/// `NET_XMIT_DROP`.
+const NET_XMIT_DROP: c_int = 1;
 
 /// An owned packet.
 pub struct Skb(NonNull<b::sk_buff>);
@@ -175,7 +177,7 @@ impl Queue<'_> {
     pub fn drop_packet(&mut self, skb: Skb) -> Enqueued {
         if self.to_free.is_null() {
             drop(skb);
-            return Enqueued(1);
+            return Enqueued(NET_XMIT_DROP);
         }
         // SAFETY: root lock held; `to_free` is the list of this enqueue
         // call, which takes ownership of the skb.
@@ -193,7 +195,10 @@ impl Queue<'_> {
     /// verdict for the original packet.
     pub fn segmented(&mut self, orig: Skb, segments: u32, bytes: u32) -> Enqueued {
         if segments == 0 {
-            return self.drop_packet(orig);
+            // Every segment was dropped (and counted) already: free the
+            // original without counting it again (as tbf_segment does).
+            drop(orig);
+            return Enqueued(NET_XMIT_DROP);
         }
         // SAFETY: root lock held; consumes `orig`, which we own.
         unsafe { b::rsch_segmented(self.sch, orig.into_raw(), segments as c_int, bytes) };
