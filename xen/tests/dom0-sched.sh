@@ -1,0 +1,185 @@
+#!/bin/bash
+# smooth's Xen scheduler tests, run by dom0's /init in QEMU (the Xen stage of
+# `cargo xtask test`, or `cargo xtask xen --test`): PV guests with credit's
+# real-time parameters from xl.cfg and from `xl sched-credit`, read back;
+# invalid values refused with their message; a real-time guest and five CPU
+# hogs for 60 s, every guest progressing; everything destroyed cleanly; and
+# the real-time guest's ping latency under the hogs, stock credit (no
+# real-time domain at all) vs aperiodic real-time, in the same run.
+# Each result is one line `SMOOTH-XEN-TEST: PASS|FAIL <name>`.
+set -u
+fails=0
+pass() { echo "SMOOTH-XEN-TEST: PASS $*"; }
+fail() { echo "SMOOTH-XEN-TEST: FAIL $*"; fails=$((fails + 1)); }
+RT_IP=10.0.0.2
+
+# cfg NAME ROLE IP [xl.cfg lines…]: a 64 MB PV guest running the same kernel.
+cfg() {
+    local name=$1 role=$2 ip=$3
+    shift 3
+    {
+        echo "name=\"$name\""
+        echo 'type="pv"'
+        echo 'kernel="/smooth/bzImage"'
+        echo 'ramdisk="/smooth/domu.cpio"'
+        echo "extra=\"console=hvc0 rdinit=/init smooth_role=$role smooth_ip=$ip\""
+        echo 'memory=64'
+        echo 'vcpus=1'
+        [ -n "$ip" ] && echo 'vif=["bridge=xenbr0"]'
+        printf '%s\n' "$@"
+    } > "/tmp/$name.cfg"
+}
+
+create() { # NAME: xl create, timed
+    local t0=$(date +%s) out rc
+    out=$(xl create "/tmp/$1.cfg" 2>&1); rc=$?
+    echo "  xl create $1: rc $rc in $(($(date +%s) - t0)) s"
+    [ $rc -eq 0 ] || echo "$out" | sed 's/^/  | /'
+    return $rc
+}
+
+# "RTmode Deadline Period Reserve" of a domain, from `xl sched-credit -d`.
+params() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $5, $6, $7, $8 }'; }
+weight() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $3 }'; }
+
+expect_params() { # TEST DOMAIN "mode deadline period reserve"
+    local got
+    got=$(params "$2")
+    if [ "$got" = "$3" ]; then pass "$1"; else echo "  got '$got', want '$3'"; fail "$1"; fi
+}
+
+refused() { # TEST MESSAGE COMMAND…: must fail, saying MESSAGE
+    local name=$1 msg=$2 out rc
+    shift 2
+    out=$("$@" 2>&1); rc=$?
+    echo "$out" | grep -v '^$' | head -3 | sed 's/^/  | /'
+    if [ $rc -ne 0 ] && echo "$out" | grep -qi -- "$msg"; then
+        pass "$name"
+    else
+        fail "$name (rc $rc, wanted a failure saying '$msg')"
+    fi
+}
+
+wait_ping() { # IP: up to 60 s for a first reply
+    local i
+    for i in $(seq 60); do
+        ping -c 1 -W 1 "$1" > /dev/null 2>&1 && return 0
+    done
+    return 1
+}
+
+# ping_stats LABEL COUNT: COUNT pings at 50 ms to the real-time guest.
+ping_stats() {
+    local label=$1 count=$2 n
+    ping -c "$count" -i 0.05 -W 2 "$RT_IP" > "/tmp/ping.$label" 2>&1
+    grep -o 'time=[0-9.]*' "/tmp/ping.$label" | cut -d= -f2 | sort -n > "/tmp/lat.$label"
+    n=$(wc -l < "/tmp/lat.$label")
+    pct() { awk -v q="$1" -v n="$n" 'BEGIN { i = int(q * n + 0.999999); if (i < 1) i = 1 } NR == i { print; exit }' "/tmp/lat.$label"; }
+    echo "SMOOTH-XEN-LATENCY $label: replies $n/$count p50 $(pct 0.5) p90 $(pct 0.9) p99 $(pct 0.99) max $(tail -n 1 "/tmp/lat.$label") ms"
+    [ "$n" -ge $((count * 9 / 10)) ]
+}
+
+cputime() { # DOMAIN: seconds of CPU so far (xl list's Time(s))
+    xl list "$1" 2>/dev/null | awk 'NR == 2 { print $6 }'
+}
+
+echo "== boot"
+if xl info | grep -q '^xen_scheduler *: credit$' && xl dmesg | grep -q 'debug=y'; then
+    pass "boot: patched debug=y Xen, credit scheduler, PV dom0 toolstack up"
+else
+    xl info | grep -E 'xen_scheduler|xen_version'
+    fail "boot: patched debug=y Xen, credit scheduler, PV dom0 toolstack up"
+fi
+expect_params "dom0 starts as plain credit" 0 "none 0 0 0"
+
+echo "== guests with real-time parameters from xl.cfg"
+cfg rt rt "$RT_IP" 'rtmode="aperiodic"' 'deadline=2000' 'reserve=10'
+cfg hog1 hog "" 'rtmode="periodic"' 'deadline=5000' 'period=20000'
+for i in 2 3 4 5; do cfg "hog$i" hog ""; done
+all_created=1
+for d in rt hog1 hog2 hog3 hog4 hog5; do create "$d" || all_created=0; done
+[ $all_created = 1 ] && pass "xl create: a real-time guest and five hogs" || fail "xl create: a real-time guest and five hogs"
+expect_params "xl.cfg rtmode=aperiodic deadline=2000 reserve=10 reads back" rt "aperiodic 2000 0 10"
+expect_params "xl.cfg rtmode=periodic deadline=5000 period=20000 reads back" hog1 "periodic 5000 20000 0"
+expect_params "a guest without real-time keys is plain credit" hog2 "none 0 0 0"
+
+echo "== xl sched-credit sets and reads back"
+xl sched-credit -d hog2 -M periodic -e 3000 -P 10000 -R 20
+expect_params "xl sched-credit -M periodic -e 3000 -P 10000 -R 20" hog2 "periodic 3000 10000 20"
+xl sched-credit -d hog2 --rtmode=aperiodic --deadline=1500
+expect_params "switching to aperiodic keeps the reserve, drops the period" hog2 "aperiodic 1500 0 20"
+xl sched-credit -d hog2 -w 512
+if [ "$(weight hog2)" = 512 ] && [ "$(params hog2)" = "aperiodic 1500 0 20" ]; then
+    pass "a weight change leaves the real-time parameters alone"
+else
+    fail "a weight change leaves the real-time parameters alone"
+fi
+xl sched-credit -d hog2 -M none -R 0 -w 256
+expect_params "-M none -R 0 makes it plain credit again" hog2 "none 0 0 0"
+xl sched-credit -d hog1 -M none
+expect_params "the periodic hog made plain credit" hog1 "none 0 0 0"
+xl sched-credit | sed 's/^/  /'
+
+echo "== invalid values are refused, with the reason"
+refused "deadline below 500 us" "deadline out of range" xl sched-credit -d hog2 -M aperiodic -e 100
+refused "deadline above 1 s" "deadline out of range" xl sched-credit -d hog2 -M aperiodic -e 2000000
+refused "period shorter than the deadline" "period out of range" xl sched-credit -d hog2 -M periodic -e 5000 -P 1000
+refused "periodic without a period" "period out of range" xl sched-credit -d hog2 -M periodic -e 5000
+refused "aperiodic with a period" "aperiodic domain has no period" xl sched-credit -d hog2 -M aperiodic -e 2000 -P 5000
+refused "deadline without a mode" "needs rtmode" xl sched-credit -d hog2 -e 2000
+refused "reserve above 50 %" "reserve out of range" xl sched-credit -d hog2 -R 80
+refused "unknown mode" "Invalid rtmode" xl sched-credit -d hog2 -M sometimes
+refused "non-numeric deadline" "Invalid deadline" xl sched-credit -d hog2 -e 2ms
+refused "dom0 cannot be real-time" "driver domain" xl sched-credit -d 0 -M aperiodic -e 2000
+expect_params "refused changes left the domain as it was" hog2 "none 0 0 0"
+cfg bad1 hog "" 'rtmode="aperiodic"' 'deadline=100'
+refused "xl.cfg deadline=100 refused at create" "deadline out of range" xl create /tmp/bad1.cfg
+if xl list bad1 > /dev/null 2>&1; then fail "a refused create leaves no domain"; xl destroy bad1; else pass "a refused create leaves no domain"; fi
+cfg bad2 hog "" 'rtmode="sometimes"'
+refused "xl.cfg rtmode=sometimes refused" "Invalid rtmode" xl create /tmp/bad2.cfg
+
+echo "== latency: ping the real-time guest under five CPU hogs"
+if wait_ping "$RT_IP"; then pass "the real-time guest answers ping"; else fail "the real-time guest answers ping"; fi
+# Stock credit: no domain has real-time parameters (hog1/hog2 were reset).
+xl sched-credit -d rt -M none -R 0
+expect_params "rt guest made plain credit for the baseline" rt "none 0 0 0"
+stock_ok=0; ping_stats stock-credit 200 && stock_ok=1
+xl sched-credit -d rt -M aperiodic -e 2000 -R 10
+expect_params "rt guest aperiodic again (deadline 2 ms, reserve 10 %)" rt "aperiodic 2000 0 10"
+rt_ok=0; ping_stats rt-aperiodic 200 && rt_ok=1
+if [ $stock_ok = 1 ] && [ $rt_ok = 1 ]; then pass "latency measured (>= 90 % replies) for stock and real-time"; else fail "latency measured (>= 90 % replies) for stock and real-time"; fi
+
+echo "== 60 s: the real-time guest and five hogs"
+declare -A before
+for d in rt hog1 hog2 hog3 hog4 hog5; do before[$d]=$(cputime "$d"); done
+ping -i 0.2 -w 60 "$RT_IP" > /tmp/ping.soak 2>&1 &
+sleep 60
+wait
+echo "  soak ping: $(tail -n 2 /tmp/ping.soak | tr '\n' ' ')"
+progress=1
+for d in rt hog1 hog2 hog3 hog4 hog5; do
+    after=$(cputime "$d")
+    echo "  $d: CPU time ${before[$d]} s -> ${after:-gone} s"
+    if [ -z "$after" ] || ! awk -v a="${before[$d]}" -v b="$after" -v d="$d" \
+        'BEGIN { exit !((d == "rt" && b > a) || (b - a > 1.0)) }'; then
+        progress=0
+    fi
+done
+[ $progress = 1 ] && pass "60 s: every guest made progress (hogs > 1 s of CPU each)" || fail "60 s: every guest made progress (hogs > 1 s of CPU each)"
+running=$(xl list | awk 'NR > 2 && $5 !~ /c/ { n++ } END { print n + 0 }')
+[ "$running" = 6 ] && pass "60 s: all six guests alive, none crashed" || { xl list; fail "60 s: all six guests alive, none crashed"; }
+xl debug-keys r
+xl dmesg | grep -E ' rt=| reserve=' | tail -n 6 | sed 's/^/  /'
+
+echo "== destroy"
+for d in rt hog1 hog2 hog3 hog4 hog5; do xl destroy "$d" || echo "  xl destroy $d failed"; done
+sleep 2
+left=$(xl list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')
+[ "$left" = "Domain-0 " ] && pass "every guest destroyed cleanly" || { echo "  left: $left"; fail "every guest destroyed cleanly"; }
+if xl dmesg | grep -E "Assertion '|Xen BUG at|FATAL TRAP|Xen WARN at"; then
+    fail "xl dmesg: no assertion or BUG"
+else
+    pass "xl dmesg: no assertion or BUG"
+fi
+echo "== $fails failed"
+exit "$fails"
