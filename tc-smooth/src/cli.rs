@@ -1,0 +1,417 @@
+//! The command line (clap derive); the man page is generated from it.
+
+use clap::{Args, Parser, Subcommand};
+use smooth_core::options::{self, WordError};
+use smooth_core::uapi::Value;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tc-smooth",
+    version,
+    about = "Configure, inspect and attach the smooth qdisc",
+    long_about = "tc-smooth configures the smooth qdisc over rtnetlink, shows its options \
+and statistics (the same keys and numbers as `tc -s -j qdisc show` with q_smooth.so), \
+attaches it to a VM's vif in both directions (egress as the vif's root qdisc, ingress \
+through an IFB) and watches it live. Values are written as tc writes them: rates like \
+2mbit, times like 3ms, sizes like 64kb, gains like 0.5.",
+    after_help = "Exit status: 0 success; 1 refused by the kernel (its extack message is \
+printed) or a system error; 2 invalid command line or value."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// The smooth parameters, every one optional (tc's keywords).
+#[derive(Args, Debug, Clone, Default)]
+pub struct Params {
+    /// Rate (2mbit, 250kbps; a bare number is bit/s). Required to create.
+    #[arg(long, value_name = "RATE")]
+    pub rate: Option<String>,
+    /// Width of the smooth window: the jitter smooth may impose (3ms).
+    #[arg(long, value_name = "TIME")]
+    pub window: Option<String>,
+    /// Largest lead over the rate a burst may take (20ms).
+    #[arg(long, value_name = "TIME")]
+    pub burst: Option<String>,
+    /// Adjusting interval of the PID controller (100ms).
+    #[arg(long, value_name = "TIME")]
+    pub interval: Option<String>,
+    /// Ceiling on any packet's delay; beyond it packets are dropped (100ms).
+    #[arg(long, value_name = "TIME")]
+    pub max_delay: Option<String>,
+    /// Queue limit in packets (1000).
+    #[arg(long, value_name = "PACKETS")]
+    pub limit: Option<String>,
+    /// Queue limit in bytes, 0 for none (64kb).
+    #[arg(long, value_name = "SIZE")]
+    pub limit_bytes: Option<String>,
+    /// Proportional gain (0.125).
+    #[arg(long, value_name = "GAIN")]
+    pub kp: Option<String>,
+    /// Integral gain (0.5).
+    #[arg(long, value_name = "GAIN")]
+    pub ki: Option<String>,
+    /// Derivative gain (0).
+    #[arg(long, value_name = "GAIN")]
+    pub kd: Option<String>,
+}
+
+impl Params {
+    /// The given values in tc's keyword order, as (keyword, text).
+    pub fn words(&self) -> Vec<(&'static str, &str)> {
+        let all = [
+            ("rate", &self.rate),
+            ("window", &self.window),
+            ("burst", &self.burst),
+            ("interval", &self.interval),
+            ("max_delay", &self.max_delay),
+            ("limit", &self.limit),
+            ("limit_bytes", &self.limit_bytes),
+            ("kp", &self.kp),
+            ("ki", &self.ki),
+            ("kd", &self.kd),
+        ];
+        all.into_iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+            .collect()
+    }
+
+    /// Parses and prechecks the values with smooth-core's rules (the ones
+    /// tc's plugin and the kernel use); `create` requires the rate. The
+    /// error is one line naming the field and its allowed range.
+    pub fn values(&self, create: bool) -> Result<Vec<Value>, String> {
+        let mut values = Vec::new();
+        for (key, text) in self.words() {
+            values.push(options::parse_word(key, text).map_err(|e: WordError| e.to_string())?);
+        }
+        options::precheck(&values, create).map_err(|e| format!("smooth: {e}"))?;
+        Ok(values)
+    }
+}
+
+impl Params {
+    /// The whole configuration: the given values over smooth's defaults
+    /// (what attach installs). The rate is required.
+    pub fn config(&self) -> Result<smooth_core::Config, String> {
+        let values = self.values(true)?;
+        let payloads: Vec<(u16, [u8; 8], usize)> = values
+            .iter()
+            .map(|v| {
+                let (p, n) = v.payload();
+                (v.kind(), p, n)
+            })
+            .collect();
+        smooth_core::uapi::apply(
+            smooth_core::Config::DEFAULT,
+            payloads.iter().map(|(k, p, n)| (*k, &p[..*n])),
+            true,
+        )
+        .map_err(|e| format!("smooth: {e}"))
+    }
+}
+
+/// Where a qdisc is.
+#[derive(Args, Debug, Clone)]
+pub struct Place {
+    /// The network device.
+    pub dev: String,
+    /// `root` (the default), as in tc.
+    #[arg(value_parser = ["root"], value_name = "root")]
+    pub root: Option<String>,
+    /// The parent class (1:10) or root.
+    #[arg(long, value_name = "ID", conflicts_with = "root")]
+    pub parent: Option<String>,
+    /// The qdisc's handle (1:); the kernel picks one if not given.
+    #[arg(long, value_name = "ID")]
+    pub handle: Option<String>,
+}
+
+/// A qdisc and its parameters.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
+    #[command(flatten)]
+    pub place: Place,
+    #[command(flatten)]
+    pub params: Params,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Create a smooth qdisc (needs --rate).
+    Add(Target),
+    /// Change parameters of an existing smooth qdisc (others stay as they are).
+    Change(Target),
+    /// Create or replace a smooth qdisc.
+    Replace(Target),
+    /// Delete a smooth qdisc.
+    Del(Place),
+    /// Show the smooth qdiscs of a device.
+    Show {
+        /// The network device.
+        dev: String,
+        /// With counters and smooth's statistics (xstats).
+        #[arg(short = 's', long = "stats")]
+        stats: bool,
+        /// JSON, with the keys and numbers of `tc -s -j qdisc show`.
+        #[arg(short = 'j', long)]
+        json: bool,
+    },
+    /// Shape a VM's vif in both directions (idempotent).
+    ///
+    /// Egress: smooth as the root qdisc of DEV (dom0 to guest). Ingress:
+    /// guest-originated traffic is redirected by an ingress qdisc (ffff:) and a
+    /// matchall filter with a mirred action to an IFB named ifb-DEV (or
+    /// ifb-PREFIX-HASH when too long), whose root qdisc is smooth. Running
+    /// attach again updates the parameters and leaves one of everything.
+    Attach {
+        /// The vif.
+        dev: String,
+        #[command(flatten)]
+        params: Params,
+        /// Shape only dom0-to-guest traffic.
+        #[arg(long, group = "direction")]
+        egress: bool,
+        /// Shape only guest-originated traffic.
+        #[arg(long, group = "direction")]
+        ingress: bool,
+        /// Shape both directions (the default).
+        #[arg(long, group = "direction")]
+        both: bool,
+    },
+    /// Remove what attach created: the smooth root qdisc of DEV, the
+    /// redirect filter (and the ingress qdisc when no other filter is left
+    /// on it) and the IFB.
+    Detach {
+        /// The vif (it may already be gone).
+        dev: String,
+    },
+    /// Live view: rate, window, controller, drops and the sojourn histogram.
+    Watch {
+        /// The network device.
+        dev: String,
+        /// Time between frames.
+        #[arg(long, default_value = "1s", value_name = "TIME")]
+        interval: String,
+        /// Stop after N frames.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
+}
+
+/// The man page, generated from the clap definition: the top-level page
+/// followed by each subcommand's synopsis and options.
+pub fn man_page() -> Vec<u8> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    let man = clap_mangen::Man::new(cmd.clone()).section("8");
+    man.render_title(&mut out).expect("write to Vec");
+    man.render_name_section(&mut out).expect("write to Vec");
+    man.render_synopsis_section(&mut out).expect("write to Vec");
+    man.render_description_section(&mut out)
+        .expect("write to Vec");
+    for sub in cmd.get_subcommands() {
+        if sub.get_name() == "help" {
+            continue;
+        }
+        let name = format!("tc-smooth {}", sub.get_name());
+        let static_name: &'static str = Box::leak(name.clone().into_boxed_str());
+        let sub = sub.clone().name(static_name).bin_name(name.clone());
+        let m = clap_mangen::Man::new(sub.clone());
+        out.extend_from_slice(format!(".SH \"{}\"\n", name.to_uppercase()).as_bytes());
+        let mut syn = Vec::new();
+        m.render_synopsis_section(&mut syn).expect("write to Vec");
+        // Drop the section header clap_mangen writes: we have our own.
+        let syn = String::from_utf8_lossy(&syn).replacen(".SH SYNOPSIS\n", "", 1);
+        out.extend_from_slice(syn.as_bytes());
+        if let Some(about) = sub.get_long_about().or(sub.get_about()) {
+            out.extend_from_slice(format!(".PP\n{}\n", roff_escape(&about.to_string())).as_bytes());
+        }
+        let mut opts = Vec::new();
+        m.render_options_section(&mut opts).expect("write to Vec");
+        let opts = String::from_utf8_lossy(&opts).replacen(".SH OPTIONS\n", "", 1);
+        out.extend_from_slice(opts.as_bytes());
+    }
+    out.extend_from_slice(
+        b".SH \"EXIT STATUS\"\n0 success; 1 refused by the kernel (its extack message is printed) or a system error; 2 invalid command line or value.\n",
+    );
+    out.extend_from_slice(b".SH \"SEE ALSO\"\ntc(8), tc-ifb(8), tc-mirred(8), tc-matchall(8)\n");
+    man.render_version_section(&mut out).expect("write to Vec");
+    out
+}
+
+fn roff_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .lines()
+        .map(|l| {
+            if l.starts_with('.') || l.starts_with('\'') {
+                format!("\\&{l}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tc-smooth").chain(args.iter().copied()))
+    }
+
+    fn values(args: &[&str], create: bool) -> Result<Vec<Value>, String> {
+        match parse(args).unwrap().cmd {
+            Cmd::Add(t) | Cmd::Change(t) | Cmd::Replace(t) => t.params.values(create),
+            Cmd::Attach { params, .. } => params.values(create),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_field_fails_on_one_line_with_its_range() {
+        let cases: [(&[&str], &str); 13] = [
+            (&["--window", "3ms"], "smooth: rate is required"),
+            (
+                &["--rate", "fast"],
+                "smooth: rate \"fast\" is not a rate like 2mbit",
+            ),
+            (
+                &["--rate", "1kbit"],
+                "smooth: rate 125 out of range 1000..=12500000000 bytes/s",
+            ),
+            (
+                &["--rate", "2mbit", "--window", "3 ms"],
+                "smooth: window \"3 ms\" is not a time like 3ms",
+            ),
+            (
+                &["--rate", "2mbit", "--window", "60ms", "--max-delay", "50ms"],
+                "smooth: window 60000000 out of range 0..=50000000 ns",
+            ),
+            (
+                &[
+                    "--rate",
+                    "2mbit",
+                    "--burst",
+                    "200ms",
+                    "--max-delay",
+                    "100ms",
+                ],
+                "smooth: burst 200000000 out of range 0..=100000000 ns",
+            ),
+            (
+                &["--rate", "2mbit", "--interval", "100us"],
+                "smooth: interval 100000 out of range 1000000..=10000000000 ns",
+            ),
+            (
+                &["--rate", "2mbit", "--max-delay", "20s"],
+                "smooth: max_delay 20000000000 out of range 1000000..=10000000000 ns",
+            ),
+            (
+                &["--rate", "2mbit", "--limit", "0"],
+                "smooth: limit 0 out of range 1..=1000000 packets",
+            ),
+            (
+                &["--rate", "2mbit", "--limit-bytes", "8gb"],
+                "smooth: limit_bytes \"8gb\" is not a size like 64kb",
+            ),
+            (
+                &["--rate", "2mbit", "--kp", "0.5"],
+                "smooth: kp 32768 out of range 0..=16384 /65536",
+            ),
+            (
+                &["--rate", "2mbit", "--ki", "0"],
+                "smooth: ki 0 out of range 1..=65536 /65536",
+            ),
+            (
+                &["--rate", "2mbit", "--kd", "0.125"],
+                "smooth: kd 8192 out of range 0..=4096 /65536",
+            ),
+        ];
+        for (args, want) in cases {
+            let mut full = vec!["add", "eth0"];
+            full.extend_from_slice(args);
+            let e = values(&full, true).unwrap_err();
+            assert_eq!(e, want, "{args:?}");
+            assert!(!e.contains('\n'));
+        }
+        // change does not need the rate; values come in tc's order.
+        let v = values(
+            &["change", "eth0", "--limit", "5", "--window", "1ms"],
+            false,
+        )
+        .unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].kind(), smooth_core::uapi::attr::WINDOW);
+    }
+
+    #[test]
+    fn attach_installs_given_values_over_the_defaults() {
+        let Cmd::Attach { params, .. } =
+            parse(&["attach", "vif1.0", "--rate", "2mbit", "--window", "5ms"])
+                .unwrap()
+                .cmd
+        else {
+            unreachable!()
+        };
+        let cfg = params.config().unwrap();
+        assert_eq!((cfg.rate, cfg.window), (250_000, 5_000_000));
+        assert_eq!(cfg.max_delay, smooth_core::Config::DEFAULT.max_delay);
+        // A window wider than the default max_delay is refused: attach
+        // installs the whole configuration.
+        let max = smooth_core::Config::DEFAULT.max_delay;
+        let wide = format!("{}ns", max + 1);
+        let Cmd::Attach { params, .. } =
+            parse(&["attach", "vif1.0", "--rate", "2mbit", "--window", &wide])
+                .unwrap()
+                .cmd
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            params.config().unwrap_err(),
+            format!("smooth: window {} out of range 0..={max} ns", max + 1)
+        );
+    }
+
+    #[test]
+    fn places_and_directions() {
+        let cli = parse(&["del", "vif1.0", "root"]).unwrap();
+        assert!(matches!(cli.cmd, Cmd::Del(Place { root: Some(_), .. })));
+        assert!(parse(&["del", "vif1.0", "top"]).is_err());
+        assert!(parse(&["add", "vif1.0", "root", "--parent", "1:10"]).is_err());
+        assert!(parse(&[
+            "attach",
+            "vif1.0",
+            "--rate",
+            "2mbit",
+            "--egress",
+            "--ingress"
+        ])
+        .is_err());
+        assert!(parse(&["show", "vif1.0", "-s", "-j"]).is_ok());
+        assert!(parse(&["watch", "vif1.0", "--count", "2"]).is_ok());
+    }
+
+    #[test]
+    fn committed_man_page_is_up_to_date() {
+        let generated = String::from_utf8(man_page()).unwrap();
+        let committed = include_str!("../tc-smooth.8");
+        assert!(
+            generated == committed,
+            "tc-smooth/tc-smooth.8 is stale: run `cargo run -p tc-smooth -- man > tc-smooth/tc-smooth.8`"
+        );
+        assert!(generated.contains("tc\\-smooth attach"));
+    }
+}

@@ -1,0 +1,187 @@
+//! `tc-smooth`: the smooth qdisc's own front end, speaking rtnetlink
+//! directly. The UAPI, option words, units and validation come from
+//! smooth-core; how options and statistics print comes from the tc plugin's
+//! crate; this crate adds the netlink plumbing, attach/detach for a VM's
+//! vif, a live view and the man page.
+
+mod cli;
+mod nl;
+mod ops;
+mod show;
+mod watch;
+
+use clap::Parser;
+use cli::{Cli, Cmd, Place, Target};
+use nl::{Verb, TC_H_ROOT};
+use ops::{Directions, Failure, Nl, Result};
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+fn usage(msg: String) -> Failure {
+    Failure::Usage(msg)
+}
+
+/// Parent and handle of a place, as tc reads them.
+fn place_ids(p: &Place) -> Result<(u32, u32)> {
+    let parent = match &p.parent {
+        Some(id) => nl::parse_tc_id(id).map_err(|e| usage(format!("parent {e}")))?,
+        None => TC_H_ROOT,
+    };
+    let handle = match &p.handle {
+        Some(id) => nl::parse_qdisc_handle(id).map_err(|e| usage(format!("handle {e}")))?,
+        None => 0,
+    };
+    Ok((parent, handle))
+}
+
+async fn verb(verb: Verb, t: &Target) -> Result<()> {
+    let values = t.params.values(verb == Verb::Add).map_err(usage)?;
+    let (parent, handle) = place_ids(&t.place)?;
+    let mut nl = Nl::connect()?;
+    let ifindex = nl.ifindex(&t.place.dev).await?;
+    nl.qdisc(verb, ifindex, parent, handle, &values).await
+}
+
+async fn del(p: &Place) -> Result<()> {
+    let (parent, handle) = place_ids(p)?;
+    let mut nl = Nl::connect()?;
+    let ifindex = nl.ifindex(&p.dev).await?;
+    nl.qdisc(Verb::Del, ifindex, parent, handle, &[]).await
+}
+
+async fn smooth_qdiscs(nl: &mut Nl, dev: &str) -> Result<Vec<show::Qdisc>> {
+    let ifindex = nl.ifindex(dev).await?;
+    Ok(nl
+        .qdiscs(ifindex)
+        .await?
+        .into_iter()
+        .filter(|q| q.kind == "smooth")
+        .collect())
+}
+
+async fn show_cmd(dev: &str, stats: bool, json: bool) -> Result<()> {
+    let mut nl = Nl::connect()?;
+    let qdiscs = smooth_qdiscs(&mut nl, dev).await?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let all = show::J::Arr(qdiscs.iter().map(|q| show::to_json(q, stats)).collect());
+        let text = serde_json::to_string(&all).map_err(|e| Failure::Other(e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+    } else {
+        for q in &qdiscs {
+            let _ = writeln!(out, "{}", show::to_text(q, dev, stats));
+        }
+    }
+    Ok(())
+}
+
+/// The root smooth qdisc of `dev` (what watch follows), else the first.
+async fn watched(nl: &mut Nl, dev: &str) -> Result<show::Qdisc> {
+    let mut qs = smooth_qdiscs(nl, dev).await?;
+    let pos = qs.iter().position(|q| q.parent == TC_H_ROOT).unwrap_or(0);
+    if qs.is_empty() {
+        return Err(Failure::Other(format!("no smooth qdisc on \"{dev}\"")));
+    }
+    Ok(qs.swap_remove(pos))
+}
+
+async fn watch_cmd(dev: &str, interval: &str, count: Option<u64>) -> Result<()> {
+    let ns = smooth_core::units::parse_time(interval)
+        .ok()
+        .filter(|&ns| ns > 0)
+        .ok_or_else(|| usage(format!("interval \"{interval}\" is not a time like 1s")))?;
+    let period = Duration::from_nanos(ns);
+    let fancy = std::io::stdout().is_terminal() && std::env::var("TERM").is_ok_and(|t| t != "dumb");
+    let mut nl = Nl::connect()?;
+    let mut prev: Option<(show::Qdisc, Instant)> = None;
+    let mut frames = 0u64;
+    loop {
+        let now = watched(&mut nl, dev).await?;
+        let at = Instant::now();
+        let secs = prev
+            .as_ref()
+            .map_or(0.0, |(_, t)| at.duration_since(*t).as_secs_f64());
+        let frame = watch::render(dev, &now, prev.as_ref().map(|(q, _)| q), secs);
+        let mut out = std::io::stdout().lock();
+        let _ = if fancy {
+            write!(out, "\x1b[H\x1b[2J{frame}")
+        } else {
+            writeln!(out, "{frame}")
+        };
+        let _ = out.flush();
+        frames += 1;
+        if count.is_some_and(|c| frames >= c) {
+            return Ok(());
+        }
+        prev = Some((now, at));
+        tokio::time::sleep(period).await;
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match &cli.cmd {
+        Cmd::Add(t) => verb(Verb::Add, t).await,
+        Cmd::Change(t) => verb(Verb::Change, t).await,
+        Cmd::Replace(t) => verb(Verb::Replace, t).await,
+        Cmd::Del(p) => del(p).await,
+        Cmd::Show { dev, stats, json } => show_cmd(dev, *stats, *json).await,
+        Cmd::Attach {
+            dev,
+            params,
+            egress,
+            ingress,
+            ..
+        } => {
+            // attach installs the whole configuration: the rate is required.
+            let cfg = params.config().map_err(usage)?;
+            let all = smooth_core::uapi::to_attrs(&cfg);
+            let dirs = match (egress, ingress) {
+                (true, false) => Directions {
+                    egress: true,
+                    ingress: false,
+                },
+                (false, true) => Directions {
+                    egress: false,
+                    ingress: true,
+                },
+                _ => Directions {
+                    egress: true,
+                    ingress: true,
+                },
+            };
+            let mut nl = Nl::connect()?;
+            ops::attach(&mut nl, dev, &all, dirs).await
+        }
+        Cmd::Detach { dev } => {
+            let mut nl = Nl::connect()?;
+            ops::detach(&mut nl, dev).await
+        }
+        Cmd::Watch {
+            dev,
+            interval,
+            count,
+        } => watch_cmd(dev, interval, *count).await,
+        Cmd::Man => {
+            let _ = std::io::stdout().write_all(&cli::man_page());
+            Ok(())
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tc-smooth: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = rt.block_on(run(cli)) {
+        eprintln!("{e}");
+        std::process::exit(e.exit_code());
+    }
+}

@@ -1,0 +1,368 @@
+//! What `show` prints: a smooth qdisc decoded from a netlink dump, as text
+//! (tc's layout) or as JSON with the keys and numbers of `tc -s -j qdisc
+//! show` with q_smooth.so. The option and xstats fields come from the tc
+//! plugin's crate (`q_smooth::option_fields`, `xstats_fields`,
+//! `histogram_label`), so both front ends print the same thing by
+//! construction.
+
+use crate::nl::{format_tc_id, TC_H_ROOT};
+use netlink_packet_core::DefaultNla;
+use netlink_packet_route::tc::{TcAttribute, TcMessage, TcOption, TcStats2, TcXstats};
+use q_smooth::{histogram_label, option_fields, xstats_fields, Field, Number};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use smooth_core::uapi::XStats;
+use smooth_core::Config;
+
+/// A JSON value whose objects keep their keys in insertion order (tc's).
+#[derive(Clone, Debug, PartialEq)]
+pub enum J {
+    U(u64),
+    I(i64),
+    S(String),
+    B(bool),
+    Obj(Vec<(String, J)>),
+    Arr(Vec<J>),
+}
+
+impl Serialize for J {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            J::U(n) => s.serialize_u64(*n),
+            J::I(n) => s.serialize_i64(*n),
+            J::S(t) => s.serialize_str(t),
+            J::B(b) => s.serialize_bool(*b),
+            J::Obj(fields) => {
+                let mut m = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+            J::Arr(items) => {
+                let mut a = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    a.serialize_element(v)?;
+                }
+                a.end()
+            }
+        }
+    }
+}
+
+/// The queue counters of `TCA_STATS2` (tc's names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub bytes: u64,
+    pub packets: u64,
+    pub drops: u64,
+    pub overlimits: u64,
+    pub requeues: u64,
+    pub backlog: u64,
+    pub qlen: u64,
+}
+
+/// One qdisc of a dump.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Qdisc {
+    pub ifindex: u32,
+    pub kind: String,
+    pub handle: u32,
+    pub parent: u32,
+    pub refcnt: u32,
+    /// Decoded smooth options (None for other kinds or undecodable).
+    pub options: Option<Config>,
+    pub counters: Counters,
+    pub xstats: Option<XStats>,
+}
+
+impl Qdisc {
+    /// Decodes a qdisc message of a dump.
+    pub fn from_message(msg: &TcMessage) -> Qdisc {
+        let mut q = Qdisc {
+            ifindex: msg.header.index as u32,
+            handle: u32::from(msg.header.handle),
+            parent: u32::from(msg.header.parent),
+            refcnt: msg.header.info,
+            ..Qdisc::default()
+        };
+        let mut app = None;
+        for a in &msg.attributes {
+            match a {
+                TcAttribute::Kind(k) => q.kind = k.clone(),
+                TcAttribute::Options(opts) => {
+                    // An unknown kind's options come back as one raw attribute.
+                    if let [TcOption::Other(nla)] = opts.as_slice() {
+                        q.options = q_smooth::decode_options(&nla_value(nla));
+                    }
+                }
+                TcAttribute::Xstats(TcXstats::Other(bytes)) => app = Some(bytes.clone()),
+                TcAttribute::Stats2(stats) => {
+                    for s in stats {
+                        match s {
+                            TcStats2::Basic(b) => {
+                                q.counters.bytes = b.bytes;
+                                q.counters.packets = u64::from(b.packets);
+                            }
+                            TcStats2::Queue(st) => {
+                                q.counters.qlen = u64::from(st.qlen);
+                                q.counters.backlog = u64::from(st.backlog);
+                                q.counters.drops = u64::from(st.drops);
+                                q.counters.requeues = u64::from(st.requeues);
+                                q.counters.overlimits = u64::from(st.overlimits);
+                            }
+                            TcStats2::App(TcXstats::Other(bytes)) if app.is_none() => {
+                                app = Some(bytes.clone())
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if q.kind != "smooth" {
+            q.options = None;
+        } else if let Some(bytes) = app {
+            q.xstats = XStats::decode(&bytes);
+        }
+        q
+    }
+}
+
+fn nla_value(nla: &DefaultNla) -> Vec<u8> {
+    use netlink_packet_core::Nla;
+    let mut out = vec![0; nla.value_len()];
+    nla.emit_value(&mut out);
+    out
+}
+
+fn number(n: &Number) -> J {
+    match *n {
+        Number::U(u) => J::U(u),
+        Number::I(i) => J::I(i),
+    }
+}
+
+fn fields_obj(fields: &[Field]) -> Vec<(String, J)> {
+    fields
+        .iter()
+        .map(|f| (f.key.to_string(), number(&f.number)))
+        .collect()
+}
+
+fn hist_obj(buckets: &[u64]) -> J {
+    J::Obj(
+        buckets
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (histogram_label(k), J::U(*n)))
+            .collect(),
+    )
+}
+
+/// The xstats object of `tc -s -j`.
+pub fn xstats_json(x: &XStats) -> J {
+    let mut obj = fields_obj(&xstats_fields(x));
+    obj.push(("sojourn_hist".into(), hist_obj(&x.sojourn_hist)));
+    obj.push(("lateness_hist".into(), hist_obj(&x.lateness_hist)));
+    J::Obj(obj)
+}
+
+/// One qdisc as `tc [-s] -j qdisc show` prints it.
+pub fn to_json(q: &Qdisc, stats: bool) -> J {
+    let mut obj = vec![
+        ("kind".to_string(), J::S(q.kind.clone())),
+        ("handle".to_string(), J::S(format_tc_id(q.handle))),
+    ];
+    if q.parent == TC_H_ROOT {
+        obj.push(("root".into(), J::B(true)));
+    } else {
+        obj.push(("parent".into(), J::S(format_tc_id(q.parent))));
+    }
+    if q.refcnt != 0 {
+        obj.push(("refcnt".into(), J::U(q.refcnt.into())));
+    }
+    let options = q
+        .options
+        .as_ref()
+        .map(|c| fields_obj(&option_fields(c)))
+        .unwrap_or_default();
+    obj.push(("options".into(), J::Obj(options)));
+    if stats {
+        let c = &q.counters;
+        for (k, v) in [
+            ("bytes", c.bytes),
+            ("packets", c.packets),
+            ("drops", c.drops),
+            ("overlimits", c.overlimits),
+            ("requeues", c.requeues),
+            ("backlog", c.backlog),
+            ("qlen", c.qlen),
+        ] {
+            obj.push((k.into(), J::U(v)));
+        }
+        if let Some(x) = &q.xstats {
+            obj.push(("xstats".into(), xstats_json(x)));
+        }
+    }
+    J::Obj(obj)
+}
+
+fn text_fields(fields: &[Field]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("{} {}", f.key, f.text))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn text_hist(name: &str, buckets: &[u64]) -> String {
+    let parts: Vec<String> = buckets
+        .iter()
+        .enumerate()
+        .map(|(k, n)| format!("{}:{n}", histogram_label(k)))
+        .collect();
+    format!("{name} {}", parts.join(" "))
+}
+
+/// One qdisc as `tc [-s] qdisc show` prints it (with the device name).
+pub fn to_text(q: &Qdisc, dev: &str, stats: bool) -> String {
+    let mut out = format!("qdisc {} {} dev {dev} ", q.kind, format_tc_id(q.handle));
+    if q.parent == TC_H_ROOT {
+        out.push_str("root ");
+    } else {
+        out.push_str(&format!("parent {} ", format_tc_id(q.parent)));
+    }
+    if q.refcnt != 0 {
+        out.push_str(&format!("refcnt {} ", q.refcnt));
+    }
+    if let Some(c) = &q.options {
+        out.push_str(&text_fields(&option_fields(c)));
+    }
+    let mut out = out.trim_end().to_string();
+    if stats {
+        let c = &q.counters;
+        out.push_str(&format!(
+            "\n Sent {} bytes {} pkt (dropped {}, overlimits {} requeues {})\n backlog {}b {}p requeues {}",
+            c.bytes, c.packets, c.drops, c.overlimits, c.requeues, c.backlog, c.qlen, c.requeues
+        ));
+        if let Some(x) = &q.xstats {
+            out.push_str(&format!(
+                "\n  {}\n  {}\n  {}",
+                text_fields(&xstats_fields(x)),
+                text_hist("sojourn", &x.sojourn_hist),
+                text_hist("lateness", &x.lateness_hist)
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_route::tc::{TcStatsBasic, TcStatsQueue};
+
+    pub fn sample() -> Qdisc {
+        let mut x = XStats {
+            version: XStats::VERSION,
+            window_min: 1_000_000,
+            window_max: 4_000_000,
+            error: -42,
+            drops_ceiling: 3,
+            ..XStats::default()
+        };
+        x.sojourn_hist[0] = 5;
+        x.sojourn_hist[15] = 1;
+        Qdisc {
+            ifindex: 3,
+            kind: "smooth".into(),
+            handle: 0x8001_0000,
+            parent: TC_H_ROOT,
+            refcnt: 2,
+            // Spelled out: the test does not follow changes of the defaults.
+            options: Some(Config {
+                rate: 250_000,
+                window: 3_000_000,
+                burst: 20_000_000,
+                interval: 100_000_000,
+                max_delay: 100_000_000,
+                limit: 1000,
+                limit_bytes: 0,
+                kp: smooth_core::Gain(8192),
+                ki: smooth_core::Gain(32768),
+                kd: smooth_core::Gain(0),
+            }),
+            counters: Counters {
+                bytes: 1000,
+                packets: 10,
+                drops: 3,
+                ..Counters::default()
+            },
+            xstats: Some(x),
+        }
+    }
+
+    #[test]
+    fn json_has_tc_keys_in_tc_order() {
+        let text = serde_json::to_string(&to_json(&sample(), true)).unwrap();
+        assert!(text.starts_with(
+            r#"{"kind":"smooth","handle":"8001:","root":true,"refcnt":2,"options":{"rate":250000,"window":3000000,"burst":20000000,"interval":100000000,"max_delay":100000000,"limit":1000,"limit_bytes":0,"kp":8192,"ki":32768,"kd":0},"bytes":1000,"packets":10,"drops":3,"overlimits":0,"requeues":0,"backlog":0,"qlen":0,"xstats":{"window_min":1000000,"window_max":4000000,"#
+        ), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["xstats"]["error"], -42);
+        assert_eq!(v["xstats"]["drops_ceiling"], 3);
+        assert_eq!(v["xstats"]["sojourn_hist"]["<128us"], 5);
+        assert_eq!(v["xstats"]["sojourn_hist"][">=2097152us"], 1);
+        assert_eq!(v["xstats"]["lateness_hist"].as_object().unwrap().len(), 16);
+        // Every xstats scalar of the plugin is there.
+        assert_eq!(v["xstats"].as_object().unwrap().len(), 21 + 2);
+        // Without -s: no counters, no xstats.
+        let plain: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&to_json(&sample(), false)).unwrap())
+                .unwrap();
+        assert!(plain.get("bytes").is_none() && plain.get("xstats").is_none());
+    }
+
+    #[test]
+    fn text_is_tc_words() {
+        let t = to_text(&sample(), "vif1.0", false);
+        assert_eq!(
+            t,
+            "qdisc smooth 8001: dev vif1.0 root refcnt 2 rate 2Mbit window 3ms burst 20ms interval 100ms max_delay 100ms limit 1000 limit_bytes 0 kp 0.125 ki 0.5 kd 0"
+        );
+        let s = to_text(&sample(), "vif1.0", true);
+        assert!(s.contains("\n Sent 1000 bytes 10 pkt (dropped 3,"));
+        assert!(s.contains("sojourn <128us:5 "));
+    }
+
+    #[test]
+    fn decodes_a_dump_message() {
+        let cfg = sample().options.unwrap();
+        let opts = crate::nl::smooth_options(&smooth_core::uapi::to_attrs(&cfg));
+        let x = sample().xstats.unwrap();
+        let mut basic = TcStatsBasic::default();
+        basic.bytes = 1000;
+        basic.packets = 10;
+        let mut queue = TcStatsQueue::default();
+        queue.drops = 3;
+        let mut msg = TcMessage::default();
+        msg.header.index = 3;
+        msg.header.handle = 0x8001_0000.into();
+        msg.header.parent = TC_H_ROOT.into();
+        msg.header.info = 2;
+        msg.attributes = vec![
+            TcAttribute::Kind("smooth".into()),
+            TcAttribute::Options(vec![TcOption::Other(DefaultNla::new(
+                crate::nl::TCA_OPTIONS,
+                opts,
+            ))]),
+            TcAttribute::Stats2(vec![
+                TcStats2::Basic(basic),
+                TcStats2::Queue(queue),
+                TcStats2::App(TcXstats::Other(x.encode().to_vec())),
+            ]),
+        ];
+        assert_eq!(Qdisc::from_message(&msg), sample());
+    }
+}
