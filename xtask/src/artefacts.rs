@@ -31,7 +31,15 @@ pub const TC_LIB_DIR: &str = "/usr/lib/x86_64-linux-gnu/tc";
 /// Builds the userspace parts (release) and returns the target directory.
 pub fn userspace() -> Result<PathBuf> {
     run(Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "-p", "q_smooth"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "q_smooth",
+            "-p",
+            "tc-smooth",
+        ])
         .current_dir(repo_root()))?;
     Ok(repo_root().join("target/release"))
 }
@@ -54,8 +62,16 @@ fn tree(host: &Path, guest: &str, files: &mut Vec<(PathBuf, String)>) -> Result<
 /// (host path, guest path).
 pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
-    tree(&repo_root().join("tests/netns"), "/smooth/tests/netns", &mut files)?;
-    tree(&repo_root().join("tests/tdc"), "/smooth/tests/tdc", &mut files)?;
+    tree(
+        &repo_root().join("tests/netns"),
+        "/smooth/tests/netns",
+        &mut files,
+    )?;
+    tree(
+        &repo_root().join("tests/tdc"),
+        "/smooth/tests/tdc",
+        &mut files,
+    )?;
     // The kernel's own tc-testing harness (tdc), from the same source tree.
     let tdc = kernel.source_dir.join("tools/testing/selftests/tc-testing");
     tree(&tdc, "/smooth/tc-testing", &mut files)?;
@@ -64,6 +80,11 @@ pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
     files.push((
         release.join("libq_smooth.so"),
         format!("{TC_LIB_DIR}/q_smooth.so"),
+    ));
+    files.push((release.join("tc-smooth"), "/usr/sbin/tc-smooth".into()));
+    files.push((
+        repo_root().join("xen/scripts/vif-smooth"),
+        "/smooth/xen/vif-smooth".into(),
     ));
     Ok(files)
 }
