@@ -22,37 +22,38 @@ pub struct Cli {
     pub cmd: Cmd,
 }
 
-/// The smooth parameters, every one optional (tc's keywords).
+/// The smooth parameters, every one optional (tc's keywords); what is not
+/// given keeps its value (change) or smooth's default (add, attach).
 #[derive(Args, Debug, Clone, Default)]
 pub struct Params {
     /// Rate (2mbit, 250kbps; a bare number is bit/s). Required to create.
     #[arg(long, value_name = "RATE")]
     pub rate: Option<String>,
-    /// Width of the smooth window: the jitter smooth may impose (3ms).
+    /// Width of the smooth window: the jitter smooth may impose.
     #[arg(long, value_name = "TIME")]
     pub window: Option<String>,
-    /// Largest lead over the rate a burst may take (20ms).
+    /// Largest lead over the rate a burst may take.
     #[arg(long, value_name = "TIME")]
     pub burst: Option<String>,
-    /// Adjusting interval of the PID controller (100ms).
+    /// Adjusting interval of the PID controller.
     #[arg(long, value_name = "TIME")]
     pub interval: Option<String>,
-    /// Ceiling on any packet's delay; beyond it packets are dropped (100ms).
+    /// Ceiling on any packet's delay; beyond it packets are dropped.
     #[arg(long, value_name = "TIME")]
     pub max_delay: Option<String>,
-    /// Queue limit in packets (1000).
+    /// Queue limit in packets.
     #[arg(long, value_name = "PACKETS")]
     pub limit: Option<String>,
-    /// Queue limit in bytes, 0 for none (64kb).
+    /// Queue limit in bytes (64kb), 0 for none.
     #[arg(long, value_name = "SIZE")]
     pub limit_bytes: Option<String>,
-    /// Proportional gain (0.125).
+    /// Proportional gain (a decimal like 0.125).
     #[arg(long, value_name = "GAIN")]
     pub kp: Option<String>,
-    /// Integral gain (0.5).
+    /// Integral gain (a decimal like 0.5).
     #[arg(long, value_name = "GAIN")]
     pub ki: Option<String>,
-    /// Derivative gain (0).
+    /// Derivative gain.
     #[arg(long, value_name = "GAIN")]
     pub kd: Option<String>,
 }
