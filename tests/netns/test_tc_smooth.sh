@@ -1,0 +1,171 @@
+#!/bin/bash
+# tc-smooth against the real sch_smooth in the guest kernel: every
+# subcommand, a one-line error for bad input in every field, the kernel's
+# extack text for a refusal, `tc -s -j` and `tc-smooth show -s --json`
+# agreeing, attach/detach leaving nothing behind, and attach shaping
+# guest-originated traffic through the IFB to ±2 % of 2 Mbit/s.
+. /smooth/tests/netns/lib.sh
+
+say "guest kernel: $(uname -r)"
+load_smooth
+topo_up
+
+# Fails the test unless "$@" exits with status $3 and prints exactly the
+# one line $2 (stdout and stderr together).
+expect_line() {
+    local what=$1 want=$2 status=$3; shift 3
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    if [ "$rc" = "$status" ] && [ "$out" = "$want" ]; then
+        say "ok: $what: '$out' (exit $rc)"
+    else
+        say "FAIL: $what: exit $rc, got '$out'; expected exit $status, '$want'"
+        FAILED=1
+    fi
+}
+
+# What exists: links, qdiscs (no counters) and ingress filters on $VIF.
+state() {
+    ip -j link show | jq -c '[.[] | {ifname, flags}]'
+    tc -j qdisc show | jq -c '[.[] | {dev, kind, handle, parent, root, options}]'
+    tc -j filter show dev "$VIF" parent ffff: 2>/dev/null || echo "no ingress filters"
+}
+
+say "== add / show / change / replace / del"
+tc-smooth add "$VIF" --rate 2mbit --window 3ms
+expect_eq "$(opt "$VIF" rate)" 250000 "rate set by tc-smooth, read by tc (bytes/s)"
+expect_eq "$(opt "$VIF" window)" 3000000 "window set by tc-smooth, read by tc (ns)"
+tc-smooth show "$VIF"
+expect_eq "$(tc-smooth show "$VIF" | sed -n 's/.*refcnt [0-9]* //p')" \
+    "$(tc qdisc show dev "$VIF" | sed -n 's/.*refcnt [0-9]* //p' | sed 's/ *$//')" "text options as tc prints them"
+tc-smooth change "$VIF" root --window 5ms --limit 200
+expect_eq "$(opt "$VIF" window)" 5000000 "changed window"
+expect_eq "$(opt "$VIF" limit)" 200 "changed limit"
+expect_eq "$(opt "$VIF" rate)" 250000 "rate kept across change"
+tc-smooth replace "$VIF" --rate 4mbit --window 1ms --burst 10ms --interval 1s --max-delay 50ms \
+    --limit-bytes 64kb --kp 0.25 --ki 1 --kd 0.0625
+for pair in rate:500000 window:1000000 burst:10000000 interval:1000000000 max_delay:50000000 \
+    limit_bytes:65536 kp:16384 ki:65536 kd:4096; do
+    expect_eq "$(opt "$VIF" "${pair%%:*}")" "${pair#*:}" "replaced ${pair%%:*}"
+done
+
+say "== bad input: one line naming the field and its range, exit 2"
+expect_line "add without rate" "smooth: rate is required" 2 tc-smooth add "$VIF" --window 3ms
+expect_line "bad rate word" 'smooth: rate "fast" is not a rate like 2mbit' 2 tc-smooth change "$VIF" --rate fast
+expect_line "rate too low" "smooth: rate 125 out of range 1000..=12500000000 bytes/s" 2 tc-smooth change "$VIF" --rate 1kbit
+expect_line "rate too high" "smooth: rate 12500000001 out of range 1000..=12500000000 bytes/s" 2 tc-smooth change "$VIF" --rate 100000000008bit
+expect_line "bad window word" 'smooth: window "3 ms" is not a time like 3ms' 2 tc-smooth change "$VIF" --window "3 ms"
+expect_line "window wider than max_delay" "smooth: window 60000000 out of range 0..=50000000 ns" 2 tc-smooth change "$VIF" --window 60ms --max-delay 50ms
+expect_line "burst beyond max_delay" "smooth: burst 200000000 out of range 0..=100000000 ns" 2 tc-smooth change "$VIF" --burst 200ms --max-delay 100ms
+expect_line "interval too short" "smooth: interval 100000 out of range 1000000..=10000000000 ns" 2 tc-smooth change "$VIF" --interval 100us
+expect_line "max_delay too long" "smooth: max_delay 20000000000 out of range 1000000..=10000000000 ns" 2 tc-smooth change "$VIF" --max-delay 20s
+expect_line "limit zero" "smooth: limit 0 out of range 1..=1000000 packets" 2 tc-smooth change "$VIF" --limit 0
+expect_line "bad limit word" 'smooth: limit "many" is not a whole number' 2 tc-smooth change "$VIF" --limit many
+expect_line "limit_bytes too large" 'smooth: limit_bytes "8gb" is not a size like 64kb' 2 tc-smooth change "$VIF" --limit-bytes 8gb
+expect_line "kp too high" "smooth: kp 32768 out of range 0..=16384 /65536" 2 tc-smooth change "$VIF" --kp 0.5
+expect_line "ki zero" "smooth: ki 0 out of range 1..=65536 /65536" 2 tc-smooth change "$VIF" --ki 0
+expect_line "kd too high" "smooth: kd 8192 out of range 0..=4096 /65536" 2 tc-smooth change "$VIF" --kd 0.125
+expect_line "bad handle" 'handle "zz:" is not a tc handle like 1: or 1:10 (hex), root or none' 2 tc-smooth add "$VIF" --handle zz: --rate 2mbit
+expect_line "no such device" 'Cannot find device "nope0"' 1 tc-smooth add nope0 --rate 2mbit
+
+say "== kernel refusals: the kernel's extack text, exit 1"
+expect_line "window beyond the max_delay in force" \
+    "Error: smooth: window 80000000 out of range 0..=50000000 ns" 1 tc-smooth change "$VIF" --window 80ms
+expect_line "burst beyond the max_delay in force" \
+    "Error: smooth: burst 60000000 out of range 0..=50000000 ns" 1 tc-smooth change "$VIF" --burst 60ms
+expect_line "add over an existing root" "Error: Exclusivity flag on, cannot modify" 1 \
+    tc-smooth add "$VIF" --rate 2mbit
+expect_eq "$(opt "$VIF" window)" 1000000 "a refused change leaves the qdisc as it was"
+
+say "== show -s --json agrees with tc -s -j"
+in_client ping -c 20 -i 0.05 -q "$GUEST_IP" >/dev/null
+sleep 0.2
+tc-smooth show "$VIF" -s
+# The controller ticks every interval (updates, consumed, allocated move
+# even when idle): tc-smooth's snapshot must equal tc's taken just before
+# or just after it.
+agree=no
+for _ in 1 2 3 4 5; do
+    a=$(tc -s -j qdisc show dev "$VIF" root | jq -S '.[0]')
+    b=$(tc-smooth show "$VIF" -s --json | jq -S '.[0]')
+    a2=$(tc -s -j qdisc show dev "$VIF" root | jq -S '.[0]')
+    if [ "$a" = "$b" ] || [ "$a2" = "$b" ]; then agree=yes; break; fi
+done
+if [ "$agree" = yes ]; then
+    say "ok: tc -s -j and tc-smooth show -s --json agree ($(echo "$b" | jq '.packets') packets, $(echo "$b" | jq '.xstats | length') xstats keys)"
+else
+    say "FAIL: tc -s -j and tc-smooth show -s --json differ:"
+    say "  tc:        $(echo "$a" | jq -c .)"
+    say "  tc-smooth: $(echo "$b" | jq -c .)"
+    FAILED=1
+fi
+expect_eq "$(tc-smooth show "$VIF" -s --json | jq '.[0].xstats.sojourn_hist | keys | length')" 16 "sojourn histogram buckets"
+expect_eq "$(tc-smooth show "$VIF" -s --json | jq -r '.[0].xstats.lateness_hist | keys_unsorted | .[0] + " " + .[15]')" \
+    "<128us >=2097152us" "histogram labels"
+
+say "== watch --count 2"
+out=$(tc-smooth watch "$VIF" --interval 500ms --count 2)
+echo "$out"
+expect_eq "$(echo "$out" | grep -c '^smooth on ')" 2 "frames"
+expect_eq "$(echo "$out" | grep -c "$(printf '\033')" || true)" 0 "escape sequences when stdout is not a tty"
+expect_line "watch without smooth" "no smooth qdisc on \"peth0\"" 1 tc-smooth watch peth0 --count 1
+
+say "== del, and a child of an HTB class with a handle"
+tc-smooth del "$VIF" root
+expect_eq "$(tc -j qdisc show dev "$VIF" root | jq -r '.[0].kind')" noqueue "qdisc deleted"
+expect_line "del when there is none" "Error: Invalid qdisc name" 1 tc-smooth del "$VIF"
+tc qdisc add dev "$VIF" root handle 1: htb default 10
+tc class add dev "$VIF" parent 1: classid 1:10 htb rate 100mbit
+tc-smooth add "$VIF" --parent 1:10 --handle 10: --rate 2mbit
+expect_eq "$(tc -j qdisc show dev "$VIF" | jq -r '.[] | select(.kind == "smooth") | .handle + " " + .parent')" "10: 1:10" "smooth under htb"
+expect_eq "$(tc-smooth show "$VIF" --json | jq -r '.[0].handle + " " + .[0].parent')" "10: 1:10" "tc-smooth shows the child"
+tc-smooth del "$VIF" --parent 1:10 --handle 10:
+tc qdisc del dev "$VIF" root
+
+say "== attach / detach"
+before=$(state)
+tc-smooth attach "$VIF" --rate 2mbit --window 3ms
+tc-smooth attach "$VIF" --rate 2mbit --window 4ms
+ip -br link show "$IFB"
+tc qdisc show dev "$VIF"
+tc qdisc show dev "$IFB"
+tc filter show dev "$VIF" ingress
+expect_eq "$(ip -j link show | jq '[.[] | select(.ifname | startswith("ifb-"))] | length')" 1 "one IFB after attaching twice"
+expect_eq "$(ip -j link show "$IFB" | jq -r '.[0].flags | index("UP") != null')" true "IFB is up"
+expect_eq "$(tc -j qdisc show dev "$VIF" | jq '[.[] | select(.kind == "ingress")] | length')" 1 "one ingress qdisc"
+expect_eq "$(tc -j filter show dev "$VIF" ingress | jq '[.[] | select(.options != null)] | length')" 1 "one redirect filter"
+expect_eq "$(tc -j filter show dev "$VIF" ingress | jq -r '.[] | select(.options != null) | .options.actions[0] | .kind + " " + .to_dev')" \
+    "mirred $IFB" "filter redirects to the IFB"
+expect_eq "$(opt "$VIF" window)" 4000000 "second attach updated the vif's window"
+expect_eq "$(opt "$IFB" window)" 4000000 "second attach updated the IFB's window"
+tc-smooth detach "$VIF"
+after=$(state)
+if [ "$before" = "$after" ]; then
+    say "ok: detach left links, qdiscs and filters as they were before attach"
+else
+    say "FAIL: state differs after detach:"
+    say "  before: $before"
+    say "  after:  $after"
+    FAILED=1
+fi
+tc-smooth detach "$VIF" && say "ok: detach again is a no-op" || { say "FAIL: second detach"; FAILED=1; }
+tc-smooth attach "$VIF" --rate 2mbit --egress
+expect_eq "$(ip -j link show | jq '[.[] | select(.ifname | startswith("ifb-"))] | length')" 0 "--egress creates no IFB"
+tc-smooth detach "$VIF"
+expect_eq "$(state)" "$before" "state after --egress attach and detach"
+expect_line "attach without rate" "smooth: rate is required" 2 tc-smooth attach "$VIF" --window 3ms
+
+say "== attach shapes guest-originated traffic: TCP guest -> client, 2 Mbit/s"
+tc-smooth attach "$VIF" --rate 2mbit --window 3ms
+in_client iperf3 -s -D --logfile /tmp/iperf3-server-client.log
+sleep 0.5
+rate=$(steady_rate "$IFB" 5 10 in_guest iperf3 -c "$CLIENT_IP")
+expect_within "$rate" 2000000 2 "IFB qdisc rate over 10 s of steady state (bit/s)"
+tc-smooth show "$IFB" -s
+tc-smooth detach "$VIF"
+expect_eq "$(state)" "$before" "state after the rate test's detach"
+
+say "== man page"
+expect_eq "$(tc-smooth man | grep -c '^\.TH tc-smooth 8')" 1 "roff title line"
+
+finish
