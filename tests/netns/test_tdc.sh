@@ -8,8 +8,8 @@
 say "guest kernel: $(uname -r)"
 load_smooth
 cd /smooth/tc-testing
-cat > tdc_config_local.py <<'CFG'
-EXTRA_NAMES = {'TC': '/usr/sbin/tc', 'IP': '/usr/bin/ip'}
+cat > tdc_config_local.py <<CFG
+EXTRA_NAMES = {'TC': '$(command -v tc)', 'IP': '$(command -v ip)'}
 CFG
 python3 ./tdc.py -f /smooth/tests/tdc/smooth.json 2>&1 | tee /tmp/tdc.out
 ok=$(grep -c '^ok ' /tmp/tdc.out || true)

@@ -258,9 +258,19 @@ impl Guest<'_> {
     /// (rather than returning a status) if the guest hangs or dies before
     /// reporting.
     pub fn run(&self, name: &str) -> Result<Outcome> {
-        let work = repo_root().join("target/vm").join(name);
+        // Per process: two runs from one tree (a developer's and a helper's)
+        // must not build their initramfs in the same directory.
+        let work = repo_root()
+            .join("target/vm")
+            .join(format!("{name}.{}", std::process::id()));
         std::fs::create_dir_all(&work)?;
-        let cpio = self.initramfs(&work)?;
+        let result = self.boot(name, &work);
+        let _ = std::fs::remove_dir_all(&work);
+        result
+    }
+
+    fn boot(&self, name: &str, work: &Path) -> Result<Outcome> {
+        let cpio = self.initramfs(work)?;
         let mut qemu = Command::new("qemu-system-x86_64");
         qemu.args([
             "-accel",
