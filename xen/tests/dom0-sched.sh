@@ -132,6 +132,15 @@ refused "unknown mode" "Invalid rtmode" xl sched-credit -d hog2 -M sometimes
 refused "non-numeric deadline" "Invalid deadline" xl sched-credit -d hog2 -e 2ms
 refused "dom0 cannot be real-time" "driver domain" xl sched-credit -d 0 -M aperiodic -e 2000
 expect_params "refused changes left the domain as it was" hog2 "none 0 0 0"
+# The hypervisor's own checks, bypassing libxl's (a raw domctl).
+if /smooth/rtcheck "$(xl domid hog3)"; then
+    pass "hypervisor refuses each invalid set with EINVAL, domain unchanged"
+else
+    fail "hypervisor refuses each invalid set with EINVAL, domain unchanged"
+fi
+n=$(xl dmesg | grep -c 'real-time parameters refused')
+xl dmesg | grep 'real-time parameters refused' | head -3 | sed 's/^/  /'
+[ "$n" -ge 1 ] && pass "hypervisor logs why ($n refusals in xl dmesg)" || fail "hypervisor logs why ($n refusals in xl dmesg)"
 cfg bad1 hog "" 'rtmode="aperiodic"' 'deadline=100'
 refused "xl.cfg deadline=100 refused at create" "deadline out of range" xl create /tmp/bad1.cfg
 if xl list bad1 > /dev/null 2>&1; then fail "a refused create leaves no domain"; xl destroy bad1; else pass "a refused create leaves no domain"; fi

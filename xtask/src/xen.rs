@@ -538,6 +538,19 @@ fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBu
         }
         place(&root, &std::fs::canonicalize(lib)?, &lib.to_string_lossy())?;
     }
+    // The direct domctl check, built against the tools just installed.
+    let tools = xen.tools.display();
+    let rtcheck = work.join("rtcheck");
+    run(Command::new("gcc")
+        .args(["-O2", "-Wall", "-Werror"])
+        .arg(format!("-I{tools}/usr/include"))
+        .arg("-o")
+        .arg(&rtcheck)
+        .arg(repo_root().join("xen/tests/rtcheck.c"))
+        .arg(format!("-L{tools}/usr/lib"))
+        .arg(format!("-Wl,-rpath-link,{tools}/usr/lib"))
+        .arg("-lxenctrl"))?;
+    place(&root, &rtcheck, "/smooth/rtcheck")?;
     place(&root, &kernel.bzimage, "/smooth/bzImage")?;
     place(&root, &domu_cpio, "/smooth/domu.cpio")?;
     for entry in std::fs::read_dir(repo_root().join("xen/tests"))? {
