@@ -3,7 +3,7 @@
 #  - an under-rate flow: nothing dropped, every packet's sojourn inside its
 #    window plus the timer lateness measured here (TCG's timer noise);
 #  - TCP and UDP at 4/8/16/32 Mbit/s: the qdisc's own byte counter within
-#    ±2 % of the configured rate over 10 s of steady state (HTB measured on
+#    ±2 % of the configured rate over 10 s of steady state (a reference on
 #    the same path in the same run shows what the emulator can carry);
 #  - overload (UDP at 10x): counted drops, delay bounded by max_delay.
 . /smooth/tests/netns/lib.sh
@@ -43,22 +43,31 @@ expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].drops')" 0 "bursty u
 expect_eq "$(xstat "$VIF" beyond_window)" 0 "bursts within the burst bound stay inside the window"
 tc qdisc del dev "$VIF" root
 
-# The emulated guest may not push 32 Mbit/s through the bridge at all: the
-# same flow through an unshaped pfifo, in the same run, tells what the
-# environment carries. smooth must be within ±2 % of its rate, or — where
-# the path cannot carry the rate (environment-limited, reported as such) —
-# within 2 % of the unshaped figure.
+# What the emulated path can carry is measured in the same run: for UDP the
+# same flow through an unshaped pfifo, for TCP (whose rate also depends on
+# timers and scheduling, which TCG on a busy host makes erratic) the same
+# flow through HTB at the same rate. smooth must be within ±2 % of its
+# rate; only where the reference itself falls short of the rate is the case
+# reported as environment-limited, and smooth must then be within 2 % of
+# the reference or better.
 for mbit in 4 8 16 32; do
     target=$((mbit * 1000000))
     for proto in tcp udp; do
         flow=(in_client iperf3 -c "$GUEST_IP")
-        [ "$proto" = udp ] && flow+=(-u -b "$((2 * mbit))M" -l 1400)
-        tc qdisc add dev "$VIF" root pfifo limit 1000
+        if [ "$proto" = udp ]; then
+            flow+=(-u -b "$((2 * mbit))M" -l 1400)
+            tc qdisc add dev "$VIF" root pfifo limit 1000
+            refname="unshaped path"
+        else
+            tc qdisc add dev "$VIF" root handle 1: htb default 1
+            tc class add dev "$VIF" parent 1: classid 1:1 htb rate "${mbit}mbit"
+            refname="htb"
+        fi
         base=$(steady_rate "$VIF" 2 10 "${flow[@]}")
         tc qdisc del dev "$VIF" root
         tc qdisc add dev "$VIF" root smooth rate "${mbit}mbit" window 3ms
         rate=$(steady_rate "$VIF" 2 10 "${flow[@]}")
-        say "rate ${mbit}mbit, $proto: smooth sent $rate bit/s; unshaped path carried $base bit/s"
+        say "rate ${mbit}mbit, $proto: smooth sent $rate bit/s; $refname $base bit/s"
         report_delay
         if [ "$proto" = tcp ] && [ "$mbit" = 4 ]; then
             # TCP over the veths arrives as GSO super-packets: each costs more
@@ -68,8 +77,13 @@ for mbit in 4 8 16 32; do
                 || { say "FAIL: no GSO packet segmented under TCP"; FAILED=1; }
         fi
         if [ "$base" -lt $((target * 98 / 100)) ]; then
-            say "  environment-limited: the unshaped path carries only $base of $target bit/s"
-            expect_within "$rate" "$base" 2 "$proto at ${mbit}mbit against the unshaped path"
+            say "  environment-limited: $refname reaches only $base of $target bit/s"
+            if [ "$rate" -lt $((base * 98 / 100)) ] || [ "$rate" -gt $((target * 102 / 100)) ]; then
+                say "FAIL: $proto at ${mbit}mbit: $rate bit/s, below 98 % of $refname or above the rate"
+                FAILED=1
+            else
+                say "ok: $proto at ${mbit}mbit: $rate bit/s, at least 98 % of $refname, not above the rate"
+            fi
         else
             expect_within "$rate" "$target" 2 "$proto at ${mbit}mbit (qdisc byte counter)"
         fi
