@@ -237,6 +237,13 @@ fn source_tree(dir: &Path) -> Result<PathBuf> {
         Command::new("dpkg-source").arg("-x").arg(&dsc).arg(&src),
         &dir.join("unpack.log"),
     )?;
+    // dpkg-source leaves a copy of the upstream tarball next to the tree.
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        if p.to_string_lossy().ends_with(".orig.tar.xz") {
+            std::fs::remove_file(p)?;
+        }
+    }
     run(git(&src).args(["init", "-q"]))?;
     run(git(&src)
         .args(["add", "-A", "-f", "."])
