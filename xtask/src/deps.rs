@@ -31,6 +31,10 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "sockperf",
     "kmod",
     "jq",
+    // The kernel's tc-testing harness (tdc) runs in the guest on this python3.
+    "python3",
+    // smooth-sim's --plot renders text with DejaVu Sans.
+    "fonts-dejavu-core",
 ];
 
 /// The bindgen the kernel build uses; cached as a binary outside the repo.
