@@ -594,7 +594,20 @@ const XEN_TROUBLE: &[&str] = &[
 /// Every test the dom0 script reports is returned; a hypervisor assertion,
 /// BUG, WARN or panic anywhere in the run is one more (failing) test.
 pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
-    let xen = ensure()?;
+    // A development tree can stand in for the cached build:
+    // SMOOTH_XEN_PREBUILT=DIR with DIR/hv-debug/xen and DIR/tools-dist.
+    let xen = match std::env::var_os("SMOOTH_XEN_PREBUILT") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            XenBuild {
+                xen_release: dir.join("hv-release/xen"),
+                xen_debug: dir.join("hv-debug/xen"),
+                tools: dir.join("tools-dist"),
+                dir,
+            }
+        }
+        None => ensure()?,
+    };
     let kernel = kernel::ensure(kernel::Variant::Xen)?;
     let work = repo_root().join("target/xen");
     std::fs::create_dir_all(&work)?;
