@@ -13,6 +13,12 @@
 
 set -eu
 
+# On the debug kernel (KASAN, lockdep, kmemleak) the emulated guest runs
+# several times slower: timing figures are printed but not asserted there;
+# that run is about sanitizer reports, which /init turns into failures.
+DEBUG_KERNEL=0
+grep -q 'smooth.variant=debug' /proc/cmdline && DEBUG_KERNEL=1
+
 GUEST_IP=10.99.0.2
 CLIENT_IP=10.99.0.1
 VIF=vif1.0
@@ -60,7 +66,9 @@ qdisc_bytes() {
 # Fails the test (at the end) unless $1 is within $3 percent of $2.
 expect_within() {
     local value=$1 target=$2 pct=$3 what=$4
-    if awk -v v="$value" -v t="$target" -v p="$pct" \
+    if [ "$DEBUG_KERNEL" = 1 ]; then
+        say "debug kernel, not asserted: $what = $value (target $target ±$pct%)"
+    elif awk -v v="$value" -v t="$target" -v p="$pct" \
         'BEGIN { d = v - t; if (d < 0) d = -d; exit !(d <= t * p / 100) }'; then
         say "ok: $what = $value (target $target ±$pct%)"
     else

@@ -78,7 +78,9 @@ for mbit in 4 8 16 32; do
         fi
         if [ "$base" -lt $((target * 98 / 100)) ]; then
             say "  environment-limited: $refname reaches only $base of $target bit/s"
-            if [ "$rate" -lt $((base * 98 / 100)) ] || [ "$rate" -gt $((target * 102 / 100)) ]; then
+            if [ "$DEBUG_KERNEL" = 1 ]; then
+                say "debug kernel, not asserted: $proto at ${mbit}mbit: $rate bit/s"
+            elif [ "$rate" -lt $((base * 98 / 100)) ] || [ "$rate" -gt $((target * 102 / 100)) ]; then
                 say "FAIL: $proto at ${mbit}mbit: $rate bit/s, below 98 % of $refname or above the rate"
                 FAILED=1
             else

@@ -26,7 +26,7 @@ pub enum Variant {
 }
 
 impl Variant {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Variant::Base => "base",
             Variant::Debug => "debug",
@@ -171,7 +171,11 @@ pub fn ensure(variant: Variant) -> Result<Kernel> {
         drop(lock);
         built?;
     }
-    eprintln!("[kernel] {} cached: {}", variant.name(), build_dir.display());
+    eprintln!(
+        "[kernel] {} cached: {}",
+        variant.name(),
+        build_dir.display()
+    );
     Ok(kernel)
 }
 

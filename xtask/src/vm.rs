@@ -287,10 +287,13 @@ impl Guest<'_> {
         .arg(&self.kernel.bzimage)
         .arg("-initrd")
         .arg(&cpio)
-        .args([
-            "-append",
-            "console=ttyS0 panic=-1 oops=panic loglevel=4 tsc=reliable",
-        ])
+        // The variant is on the command line so tests can tell a debug
+        // kernel (KASAN slows the emulated guest several times) apart.
+        .arg("-append")
+        .arg(format!(
+            "console=ttyS0 panic=-1 oops=panic loglevel=4 tsc=reliable smooth.variant={}",
+            self.kernel.variant.name()
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
