@@ -196,6 +196,23 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
         tally.record(&name, ok, t.elapsed().as_secs_f64());
     }
 
+    // The CPU half: the patched Xen, booted with a PV dom0 (xen/tests/).
+    if filter.is_none_or(|f| "xen".contains(f)) {
+        let t = Instant::now();
+        println!("== Xen scheduler tests (patched debug Xen in QEMU)");
+        match crate::xen::run_tests(Duration::from_secs(1200)) {
+            Ok(tests) => {
+                for x in tests {
+                    tally.record(&x.name, x.ok, t.elapsed().as_secs_f64());
+                }
+            }
+            Err(e) => {
+                println!("  {e:#}");
+                tally.record("xen: build and boot", false, t.elapsed().as_secs_f64());
+            }
+        }
+    }
+
     println!(
         "== suite finished in {:.0} s",
         start.elapsed().as_secs_f64()
