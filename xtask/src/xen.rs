@@ -502,7 +502,8 @@ ip link add name xenbr0 type bridge stp_state 0 forward_delay 0
 ip addr add 10.0.0.1/24 dev xenbr0; ip link set xenbr0 up
 echo "smooth-dom0: toolstack ready"
 cd /smooth
-/bin/bash /smooth/tests/dom0-sched.sh
+script=$(sed -n 's/.*smooth_script=\([^ ]*\).*/\1/p' /proc/cmdline)
+/bin/bash "/smooth/tests/${script:-dom0-sched.sh}"
 echo "SMOOTH-XEN-EXIT: $?"
 poweroff -f
 "#;
@@ -612,15 +613,41 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
     let work = repo_root().join("target/xen");
     std::fs::create_dir_all(&work)?;
     let initrd = dom0_initramfs(&work, &xen, &kernel)?;
+    // The main run on one pCPU; placement needs a second pCPU.
+    let mut tests = boot(&xen, &kernel, &initrd, &work, 1, "dom0-sched.sh", timeout)?;
+    tests.extend(boot(
+        &xen,
+        &kernel,
+        &initrd,
+        &work,
+        2,
+        "dom0-placement.sh",
+        timeout,
+    )?);
+    Ok(tests)
+}
+
+/// One boot: Xen (debug) on `cpus` pCPUs, dom0 running `xen/tests/<script>`.
+fn boot(
+    xen: &XenBuild,
+    kernel: &Kernel,
+    initrd: &Path,
+    work: &Path,
+    cpus: u32,
+    script: &str,
+    timeout: Duration,
+) -> Result<Vec<XenTest>> {
     let append = "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot \
-                  console_timestamps=boot dom0_mem=512M,max:512M dom0_max_vcpus=1 sched=credit";
+                  console_timestamps=boot dom0_mem=512M,max:512M dom0_max_vcpus=1 \
+                  dom0_vcpus_pin sched=credit";
     let modules = format!(
-        "{} console=hvc0 earlyprintk=xen rdinit=/init,{}",
+        "{} console=hvc0 earlyprintk=xen rdinit=/init smooth_script={script},{}",
         kernel.bzimage.display(),
         initrd.display()
     );
     let mut qemu = Command::new("qemu-system-x86_64");
-    qemu.args(["-accel", "tcg", "-cpu", "qemu64", "-m", "2048", "-smp", "1"])
+    qemu.args(["-accel", "tcg", "-cpu", "qemu64", "-m", "2048"])
+        .args(["-smp", &cpus.to_string()])
         .args([
             "-nographic",
             "-no-reboot",
@@ -654,7 +681,7 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
             }
         }
     });
-    let log_path = work.join("console.log");
+    let log_path = work.join(format!("console-{}.log", script.trim_end_matches(".sh")));
     let mut log = std::fs::File::create(&log_path)?;
     let mut tests = Vec::new();
     let mut trouble = Vec::new();
@@ -698,14 +725,14 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
         log_path.display()
     );
     tests.push(XenTest {
-        name: "xen: the dom0 test script ran to its end".into(),
+        name: format!("xen: {script} ran to its end"),
         ok: exit.is_some() && !timed_out,
     });
     for t in &trouble {
         println!("  hypervisor trouble: {t}");
     }
     tests.push(XenTest {
-        name: "xen: no assertion, BUG, WARN or panic in the debug hypervisor".into(),
+        name: format!("xen: {script}: no assertion, BUG, WARN or panic in the debug hypervisor"),
         ok: trouble.is_empty() && exit.is_some(),
     });
     Ok(tests)

@@ -1,0 +1,55 @@
+#!/bin/bash
+# smooth's Xen placement test, run by dom0's /init on two pCPUs with dom0
+# pinned (dom0_max_vcpus=1 dom0_vcpus_pin): a real-time guest must never be
+# placed on dom0's pCPU, while plain guests may be. Lines
+# `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
+set -u
+fails=0
+pass() { echo "SMOOTH-XEN-TEST: PASS placement: $*"; }
+fail() { echo "SMOOTH-XEN-TEST: FAIL placement: $*"; fails=$((fails + 1)); }
+
+cfg() { # NAME ROLE [xl.cfg lines…]
+    local name=$1 role=$2
+    shift 2
+    {
+        echo "name=\"$name\""
+        echo 'type="pv"'
+        echo 'kernel="/smooth/bzImage"'
+        echo 'ramdisk="/smooth/domu.cpio"'
+        echo "extra=\"console=hvc0 rdinit=/init smooth_role=$role\""
+        echo 'memory=64'
+        echo 'vcpus=1'
+        printf '%s\n' "$@"
+    } > "/tmp/$name.cfg"
+}
+pcpu() { xl vcpu-list "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+
+[ "$(xl info | awk '/^nr_cpus/ { print $3 }')" = 2 ] && pass "two pCPUs" || fail "two pCPUs"
+dom0cpu=$(pcpu 0)
+echo "  dom0's vCPU is on pCPU $dom0cpu"
+cfg rt hog 'rtmode="aperiodic"' 'deadline=2000'
+cfg hog1 hog
+cfg hog2 hog
+cfg hog3 hog
+ok=1
+for d in rt hog1 hog2 hog3; do xl create "/tmp/$d.cfg" > /dev/null 2>&1 || ok=0; done
+[ $ok = 1 ] && pass "xl create: a real-time CPU-bound guest and three hogs" || fail "xl create: a real-time CPU-bound guest and three hogs"
+
+# 40 samples over 20 s while four CPU-bound guests compete for two pCPUs:
+# the real-time one must stay off dom0's pCPU; count where the hogs were.
+on_dom0=0 hogs_on_dom0=0
+for i in $(seq 40); do
+    [ "$(pcpu rt)" = "$dom0cpu" ] && on_dom0=$((on_dom0 + 1))
+    for h in hog1 hog2 hog3; do [ "$(pcpu $h)" = "$dom0cpu" ] && hogs_on_dom0=$((hogs_on_dom0 + 1)); done
+    sleep 0.5
+done
+echo "  samples with the real-time guest on dom0's pCPU: $on_dom0/40; hog samples there: $hogs_on_dom0/120"
+[ "$on_dom0" = 0 ] && pass "the real-time guest never sat on dom0's pCPU" || fail "the real-time guest never sat on dom0's pCPU"
+[ "$hogs_on_dom0" -gt 0 ] && pass "plain guests do use dom0's pCPU (the rule is specific)" || fail "plain guests do use dom0's pCPU (the rule is specific)"
+xl vcpu-list | sed 's/^/  /'
+
+for d in rt hog1 hog2 hog3; do xl destroy "$d"; done
+left=$(xl list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')
+[ "$left" = "Domain-0 " ] && pass "every guest destroyed" || fail "every guest destroyed"
+echo "== $fails failed"
+exit "$fails"
