@@ -10,10 +10,43 @@ use std::process::Command;
 
 /// Builds `sch_smooth.ko` against `kernel` (a few seconds when only the
 /// module changed) and returns its path.
+///
+/// Kbuild builds an external module in its source directory, so each kernel
+/// variant gets its own copy of the module's sources (and of smooth-core's,
+/// which it includes by relative path) under `target/`: runs against
+/// different kernels never overwrite each other's objects. `cp -p` keeps
+/// the timestamps, so rebuilds stay incremental.
 pub fn module(kernel: &Kernel) -> Result<PathBuf> {
-    let dir = repo_root().join("sch_smooth");
-    let log = repo_root().join("target/sch_smooth-build.log");
-    std::fs::create_dir_all(log.parent().unwrap())?;
+    let root = repo_root()
+        .join("target/kbuild")
+        .join(kernel.variant.name());
+    let dir = root.join("sch_smooth");
+    let core = root.join("smooth-core/src");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(&core)?;
+    let copy = |from: &Path, to: &Path, keep: &dyn Fn(&str) -> bool| -> Result<()> {
+        let mut cp = Command::new("cp");
+        cp.arg("-p");
+        for entry in std::fs::read_dir(from)? {
+            let path = entry?.path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_file() && keep(&name) {
+                cp.arg(path);
+            }
+        }
+        run(cp.arg(to))
+    };
+    copy(&repo_root().join("sch_smooth"), &dir, &|n| {
+        n == "Kbuild"
+            || n == "Makefile"
+            || [".rs", ".c", ".h"].iter().any(|e| n.ends_with(e))
+                && n != "qdisc_bindings.rs"
+                && !n.ends_with(".mod.c")
+    })?;
+    copy(&repo_root().join("smooth-core/src"), &core, &|n| {
+        n.ends_with(".rs")
+    })?;
+    let log = root.join("build.log");
     run_logged(
         "module",
         kernel
