@@ -107,7 +107,16 @@ pub struct Outcome {
 }
 
 fn shared_libraries(binary: &Path, into: &mut BTreeSet<PathBuf>) -> Result<()> {
-    let out = Command::new("ldd").arg(binary).output()?;
+    libraries_with(binary, into, "")
+}
+
+/// Adds the `ldd` closure of `binary` to `into`, with `extra_path` as
+/// `LD_LIBRARY_PATH` (for binaries from a staged tree, like Xen's tools).
+pub fn libraries_with(binary: &Path, into: &mut BTreeSet<PathBuf>, extra_path: &str) -> Result<()> {
+    let out = Command::new("ldd")
+        .arg(binary)
+        .env("LD_LIBRARY_PATH", extra_path)
+        .output()?;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or
         // "/lib64/ld-linux-x86-64.so.2 (0x…)"; static binaries print nothing.
@@ -122,7 +131,8 @@ fn shared_libraries(binary: &Path, into: &mut BTreeSet<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn copy_into(root: &Path, host: &Path, guest: &str) -> Result<()> {
+/// Copies `host` to `guest` (an absolute path) below `root`.
+pub fn copy_into(root: &Path, host: &Path, guest: &str) -> Result<()> {
     let dest = root.join(guest.trim_start_matches('/'));
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent)?;

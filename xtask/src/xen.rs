@@ -409,32 +409,6 @@ fn resolve(name: &str) -> Result<PathBuf> {
     bail!("{name} not found on the host")
 }
 
-fn libraries(binary: &Path, into: &mut BTreeSet<PathBuf>, extra_path: &str) -> Result<()> {
-    let out = Command::new("ldd")
-        .arg(binary)
-        .env("LD_LIBRARY_PATH", extra_path)
-        .output()?;
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let path = match line.split_once("=>") {
-            Some((_, rest)) => rest.split_whitespace().next(),
-            None => line.split_whitespace().next(),
-        };
-        if let Some(p) = path.filter(|p| p.starts_with('/')) {
-            into.insert(PathBuf::from(p));
-        }
-    }
-    Ok(())
-}
-
-fn place(root: &Path, host: &Path, guest: &str) -> Result<()> {
-    let dest = root.join(guest.trim_start_matches('/'));
-    if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::copy(host, &dest).with_context(|| format!("copying {}", host.display()))?;
-    Ok(())
-}
-
 fn busybox_root(root: &Path) -> Result<()> {
     if root.exists() {
         std::fs::remove_dir_all(root)?;
@@ -458,7 +432,7 @@ fn busybox_root(root: &Path) -> Result<()> {
     for d in ["bin", "sbin", "lib", "lib64"] {
         std::os::unix::fs::symlink(format!("usr/{d}"), root.join(d))?;
     }
-    place(root, Path::new("/bin/busybox"), "/usr/bin/busybox")?;
+    crate::vm::copy_into(root, Path::new("/bin/busybox"), "/usr/bin/busybox")?;
     for a in APPLETS {
         let link = root.join("usr/bin").join(a);
         if !link.exists() {
@@ -528,8 +502,8 @@ fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBu
     let mut libs = BTreeSet::new();
     for tool in DOM0_HOST_TOOLS {
         let host = resolve(tool)?;
-        libraries(&host, &mut libs, &lib_path)?;
-        place(&root, &host, &host.to_string_lossy())?;
+        crate::vm::libraries_with(&host, &mut libs, &lib_path)?;
+        crate::vm::copy_into(&root, &host, &host.to_string_lossy())?;
     }
     // Every ELF file of the tools, for their libraries.
     let elves = output(Command::new("sh").arg("-c").arg(format!(
@@ -537,14 +511,14 @@ fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBu
         xen.tools.display()
     )))?;
     for f in elves.lines() {
-        libraries(Path::new(f), &mut libs, &lib_path)?;
+        crate::vm::libraries_with(Path::new(f), &mut libs, &lib_path)?;
     }
     libs.insert(PathBuf::from("/lib/x86_64-linux-gnu/libgcc_s.so.1"));
     for lib in &libs {
         if lib.starts_with(&xen.tools) {
             continue; // already in the tree
         }
-        place(&root, &std::fs::canonicalize(lib)?, &lib.to_string_lossy())?;
+        crate::vm::copy_into(&root, &std::fs::canonicalize(lib)?, &lib.to_string_lossy())?;
     }
     // The direct domctl check, built against the tools just installed.
     let tools = xen.tools.display();
@@ -558,14 +532,14 @@ fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBu
         .arg(format!("-L{tools}/usr/lib"))
         .arg(format!("-Wl,-rpath-link,{tools}/usr/lib"))
         .arg("-lxenctrl"))?;
-    place(&root, &rtcheck, "/smooth/rtcheck")?;
-    place(&root, &kernel.bzimage, "/smooth/bzImage")?;
-    place(&root, &domu_cpio, "/smooth/domu.cpio")?;
+    crate::vm::copy_into(&root, &rtcheck, "/smooth/rtcheck")?;
+    crate::vm::copy_into(&root, &kernel.bzimage, "/smooth/bzImage")?;
+    crate::vm::copy_into(&root, &domu_cpio, "/smooth/domu.cpio")?;
     for entry in std::fs::read_dir(repo_root().join("xen/tests"))? {
         let p = entry?.path();
         if p.is_file() {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            place(&root, &p, &format!("/smooth/tests/{name}"))?;
+            crate::vm::copy_into(&root, &p, &format!("/smooth/tests/{name}"))?;
         }
     }
     std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n")?;
