@@ -131,6 +131,28 @@ pub fn libraries_with(binary: &Path, into: &mut BTreeSet<PathBuf>, extra_path: &
     Ok(())
 }
 
+/// Reads a guest's serial console line by line on a thread (QEMU writes
+/// `\r\n`); the receiver yields lines until QEMU exits.
+pub fn console_lines(
+    stdout: std::process::ChildStdout,
+) -> (
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<()>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
+            let line = String::from_utf8_lossy(&line)
+                .trim_end_matches('\r')
+                .to_string();
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (rx, reader)
+}
+
 /// Copies `host` to `guest` (an absolute path) below `root`.
 pub fn copy_into(root: &Path, host: &Path, guest: &str) -> Result<()> {
     let dest = root.join(guest.trim_start_matches('/'));
@@ -309,18 +331,7 @@ impl Guest<'_> {
         .stderr(Stdio::inherit());
         let start = Instant::now();
         let mut child = qemu.spawn().context("cannot start qemu-system-x86_64")?;
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
-                let line = String::from_utf8_lossy(&line)
-                    .trim_end_matches('\r')
-                    .to_string();
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (rx, reader) = console_lines(child.stdout.take().expect("piped"));
         let mut status = None;
         loop {
             let left = self.timeout.saturating_sub(start.elapsed());

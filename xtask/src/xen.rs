@@ -10,7 +10,6 @@ use crate::util::{cache_dir, is_root, output, repo_root, run, run_logged, show};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -643,18 +642,7 @@ fn boot(
     eprintln!("[xen] booting {}", xen.xen_debug.display());
     let start = Instant::now();
     let mut child = qemu.spawn().context("cannot start qemu-system-x86_64")?;
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
-            let line = String::from_utf8_lossy(&line)
-                .trim_end_matches('\r')
-                .to_string();
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let (rx, reader) = crate::vm::console_lines(child.stdout.take().expect("piped"));
     let log_path = work.join(format!("console-{}.log", script.trim_end_matches(".sh")));
     let mut log = std::fs::File::create(&log_path)?;
     let mut tests = Vec::new();
