@@ -1,0 +1,74 @@
+#!/bin/bash
+# guest-needs: python3
+# The kernel's own checks on TCA_OPTIONS, reached with hand-built netlink
+# messages (smooth_nl.py) because tc and tc-smooth refuse bad values before
+# sending them: every out-of-range value, unknown and duplicate attributes,
+# wrong sizes and a truncated stream are refused with extack naming the
+# attribute; TCA_OPTIONS is accepted with and without NLA_F_NESTED; a refused
+# change leaves the qdisc as it was.
+. /smooth/tests/netns/lib.sh
+
+say "guest kernel: $(uname -r)"
+load_smooth
+topo_up
+
+nl() { python3 /smooth/tests/netns/smooth_nl.py "$VIF" "$@"; }
+RATE=1:u64:250000
+
+# TCA_OPTIONS as stock tc sends it (no NLA_F_NESTED) and as libmnl/rtnetlink
+# users send it (nested): the same qdisc either way.
+for form in --flat ""; do
+    expect_eq "$(nl add $form $RATE 2:u64:3000000)" ok "add with TCA_OPTIONS ${form:-nested}"
+    expect_eq "$(opt "$VIF" rate),$(opt "$VIF" window)" 250000,3000000 "options in force (${form:-nested})"
+    tc qdisc del dev "$VIF" root
+done
+expect_eq "$(nl add $RATE 10:hex:)" ok "TCA_SMOOTH_PAD is ignored"
+tc qdisc del dev "$VIF" root
+
+# The stream itself.
+expect_error "unknown type" "smooth: unknown attribute type 12 (attribute type 12)" nl add $RATE 12:u32:1
+expect_error "TCA_SMOOTH_UNSPEC" "smooth: unknown attribute type 0 (attribute type 0)" nl add 0:u32:0 $RATE
+expect_error "u32 rate" "smooth: TCA_SMOOTH_RATE has 4 bytes, expected 8 (attribute type 1)" nl add 1:u32:250000
+expect_error "u64 limit" "smooth: TCA_SMOOTH_LIMIT has 8 bytes, expected 4 (attribute type 5)" nl add $RATE 5:u64:100
+expect_error "duplicate" "smooth: TCA_SMOOTH_WINDOW given twice (attribute type 2)" \
+    nl add $RATE 2:u64:3000000 2:u64:4000000
+# nla_len 12 with only 8 bytes left.
+expect_error "truncated stream" "smooth: malformed attributes" nl add --raw-options 0c000100e8030000
+expect_error "no rate" "smooth: rate is required" nl add 2:u64:3000000
+expect_eq "$(tc -j qdisc show dev "$VIF" root | jq -r '.[0].kind')" noqueue "nothing created by refused adds"
+
+# Every range, checked by the kernel itself (bounds from smooth-core's Config).
+while IFS='|' read -r what attr want; do
+    expect_error "kernel: $what" "smooth: $want" nl add $attr $( [ "${attr%%:*}" = 1 ] || echo $RATE )
+done <<'EOF'
+rate too low|1:u64:999|rate 999 out of range 1000..=12500000000 bytes/s
+rate too high|1:u64:12500000001|rate 12500000001 out of range 1000..=12500000000 bytes/s
+window beyond max_delay|2:u64:200000001|window 200000001 out of range 0..=200000000 ns
+interval too short|3:u64:999999|interval 999999 out of range 1000000..=10000000000 ns
+interval too long|3:u64:10000000001|interval 10000000001 out of range 1000000..=10000000000 ns
+max_delay too short|4:u64:999999|max_delay 999999 out of range 1000000..=10000000000 ns
+max_delay too long|4:u64:10000000001|max_delay 10000000001 out of range 1000000..=10000000000 ns
+limit zero|5:u32:0|limit 0 out of range 1..=1000000 packets
+limit too high|5:u32:1000001|limit 1000001 out of range 1..=1000000 packets
+kp too high|7:u32:16385|kp 16385 out of range 0..=16384 /65536
+ki zero|8:u32:0|ki 0 out of range 1..=65536 /65536
+ki too high|8:u32:65537|ki 65537 out of range 1..=65536 /65536
+kd too high|9:u32:4097|kd 4097 out of range 0..=4096 /65536
+burst beyond max_delay|11:u64:200000001|burst 200000001 out of range 0..=200000000 ns
+EOF
+
+# A refused change is all or nothing: the window given beside the bad
+# attribute is not applied either.
+expect_eq "$(nl add $RATE 2:u64:3000000)" ok "add for change tests"
+expect_error "change with unknown" "smooth: unknown attribute type 13" nl change 2:u64:5000000 13:u32:1
+expect_error "change with bad kp" "smooth: kp 20000 out of range" nl change 2:u64:5000000 7:u32:20000
+expect_eq "$(opt "$VIF" window),$(opt "$VIF" kp)" 3000000,8192 "options unchanged after refused changes"
+expect_eq "$(nl change --flat 2:u64:5000000)" ok "change, flat"
+expect_eq "$(opt "$VIF" window),$(opt "$VIF" rate)" 5000000,250000 "change applied, rate kept"
+# The kernel turns a replace by a qdisc of the same kind into ->change().
+expect_eq "$(nl replace 1:u64:500000)" ok "replace"
+expect_eq "$(opt "$VIF" rate),$(opt "$VIF" window)" 500000,5000000 "replace by the same kind changes in place"
+tc qdisc del dev "$VIF" root
+
+rmmod sch_smooth && say "ok: module unloaded after use" || { say "FAIL: rmmod"; FAILED=1; }
+finish
