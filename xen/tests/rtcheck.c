@@ -4,12 +4,61 @@
  * checks) and checks that each is refused with EINVAL and that the domain's
  * parameters are unchanged.  Prints one line per case; exits non-zero if
  * any invalid set was accepted.
+ *
+ * rtcheck --version DOMID: sends a credit getinfo domctl as a raw hypercall
+ * with stock 4.17's XEN_DOMCTL_INTERFACE_VERSION (0x15), which the patched
+ * hypervisor must refuse with EACCES, and the same with the patched
+ * version, which must succeed.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xencall.h>
 #include <xenctrl.h>
+
+#define STOCK_417_DOMCTL_VERSION 0x00000015
+
+/* A credit getinfo for domid carrying interface version ver: errno or 0. */
+static int raw_getinfo(xencall_handle *xcall, uint32_t domid, uint32_t ver)
+{
+    struct xen_domctl *d = xencall_alloc_buffer(xcall, sizeof(*d));
+    int rc, err = 0;
+
+    if ( !d )
+        return ENOMEM;
+    memset(d, 0, sizeof(*d));
+    d->cmd = XEN_DOMCTL_scheduler_op;
+    d->interface_version = ver;
+    d->domain = domid;
+    d->u.scheduler_op.sched_id = XEN_SCHEDULER_CREDIT;
+    d->u.scheduler_op.cmd = XEN_DOMCTL_SCHEDOP_getinfo;
+    rc = xencall1(xcall, __HYPERVISOR_domctl, (uint64_t)(uintptr_t)d);
+    if ( rc < 0 )
+        err = errno;
+    xencall_free_buffer(xcall, d);
+    return err;
+}
+
+static int version_check(uint32_t domid)
+{
+    xencall_handle *xcall = xencall_open(NULL, 0);
+    int stock, ours;
+
+    if ( !xcall )
+    {
+        perror("rtcheck: xencall_open");
+        return 2;
+    }
+    stock = raw_getinfo(xcall, domid, STOCK_417_DOMCTL_VERSION);
+    ours = raw_getinfo(xcall, domid, XEN_DOMCTL_INTERFACE_VERSION);
+    xencall_close(xcall);
+    printf("rtcheck: domctl with version %#x (stock 4.17): %s; with %#x "
+           "(patched): %s\n", STOCK_417_DOMCTL_VERSION,
+           stock ? strerror(stock) : "accepted", XEN_DOMCTL_INTERFACE_VERSION,
+           ours ? strerror(ours) : "accepted");
+    return stock == EACCES && ours == 0 ? 0 : 1;
+}
 
 struct rtcase {
     const char *what;
@@ -37,9 +86,11 @@ int main(int argc, char **argv)
     uint32_t domid;
     unsigned int i, bad = 0;
 
+    if ( argc == 3 && !strcmp(argv[1], "--version") )
+        return version_check(strtoul(argv[2], NULL, 10));
     if ( argc != 2 )
     {
-        fprintf(stderr, "usage: rtcheck DOMID\n");
+        fprintf(stderr, "usage: rtcheck [--version] DOMID\n");
         return 2;
     }
     domid = strtoul(argv[1], NULL, 10);

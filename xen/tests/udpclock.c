@@ -1,0 +1,189 @@
+/*
+ * udpclock: a periodic sender in a guest and a receiver in dom0, to measure
+ * how regularly a guest doing self-initiated I/O gets to run.
+ *
+ *   udpclock serve
+ *       (guest) waits on UDP port 5001 for "go RUN COUNT INTERVAL_US" and
+ *       sends COUNT datagrams back to the requester, datagram k at
+ *       start + k * INTERVAL_US (absolute CLOCK_MONOTONIC sleeps, so a late
+ *       wake-up does not shift the later ones).  A repeated RUN is ignored.
+ *
+ *   udpclock recv LABEL GUEST_IP COUNT INTERVAL_US
+ *       (dom0) asks the guest for COUNT datagrams and timestamps each on
+ *       arrival.  Prints one line:
+ *         SMOOTH-XEN-PERIODIC LABEL: received n/COUNT
+ *           late p50 .. p90 .. p99 .. max .. ms  jitter p50 .. p99 .. max .. ms
+ *       late: arrival of datagram k minus (k * INTERVAL), relative to the
+ *       earliest such value (the delay beyond the best case); jitter:
+ *       |gap - INTERVAL| between consecutive datagrams.  Exit status 0 if
+ *       at least 90 % arrived.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PORT 5001
+#define MAGIC 0x736d6f6fU /* "smoo" */
+
+struct dgram {
+    uint32_t magic, run, seq;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t t)
+{
+    struct timespec ts = { .tv_sec = t / 1000000000, .tv_nsec = t % 1000000000 };
+
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL))
+        ;
+}
+
+static int serve(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+    unsigned int last_run = 0;
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a))) {
+        perror("udpclock serve");
+        return 1;
+    }
+    for (;;) {
+        char buf[128];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof(from);
+        unsigned int run, count, interval_us, k;
+        ssize_t n = recvfrom(s, buf, sizeof(buf) - 1, 0,
+                             (struct sockaddr *)&from, &fl);
+        int64_t start;
+
+        if (n <= 0)
+            continue;
+        buf[n] = 0;
+        if (sscanf(buf, "go %u %u %u", &run, &count, &interval_us) != 3 ||
+            run == last_run || interval_us == 0)
+            continue;
+        last_run = run;
+        start = now_ns() + 20000000;
+        for (k = 0; k < count; k++) {
+            struct dgram d = { MAGIC, run, k };
+
+            sleep_until(start + (int64_t)k * interval_us * 1000);
+            sendto(s, &d, sizeof(d), 0, (struct sockaddr *)&from, fl);
+        }
+    }
+}
+
+static int cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of n sorted values, in ms (nearest rank). */
+static double pct(const int64_t *v, unsigned int n, double q)
+{
+    unsigned int i = (unsigned int)(q * n + 0.999999);
+
+    if (n == 0)
+        return -1;
+    if (i < 1)
+        i = 1;
+    if (i > n)
+        i = n;
+    return v[i - 1] / 1e6;
+}
+
+static int recv_run(const char *label, const char *ip, unsigned int count,
+                    unsigned int interval_us)
+{
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+    int64_t *arr = calloc(count, sizeof(*arr));
+    int64_t *late = calloc(count, sizeof(*late));
+    int64_t *jit = calloc(count, sizeof(*jit));
+    int64_t interval = (int64_t)interval_us * 1000, base, deadline, last = 0;
+    int64_t next_go = 0, tries = 0;
+    unsigned int run = (unsigned int)(now_ns() / 1000) | 1, got = 0, nl = 0,
+                 nj = 0, k;
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    char go[64];
+
+    if (s < 0 || !arr || !late || !jit || inet_pton(AF_INET, ip, &to.sin_addr) != 1) {
+        perror("udpclock recv");
+        return 2;
+    }
+    snprintf(go, sizeof(go), "go %u %u %u", run, count, interval_us);
+    /* Whole run at three times the nominal length, plus 30 s to start. */
+    deadline = now_ns() + 3 * (int64_t)count * interval + 30000000000LL;
+    while (got < count && now_ns() < deadline) {
+        struct pollfd p = { .fd = s, .events = POLLIN };
+        struct dgram d;
+        int64_t t = now_ns();
+
+        if (got == 0 && t >= next_go) { /* ask (again) until data flows */
+            sendto(s, go, strlen(go), 0, (struct sockaddr *)&to, sizeof(to));
+            next_go = t + 1000000000;
+            tries++;
+        }
+        if (got > 0 && t - last > 5000000000LL)
+            break; /* the sender is done or gone */
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        if (recv(s, &d, sizeof(d), 0) != sizeof(d))
+            continue;
+        t = now_ns();
+        if (d.magic != MAGIC || d.run != run || d.seq >= count || arr[d.seq])
+            continue;
+        arr[d.seq] = t;
+        last = t;
+        got++;
+    }
+    base = INT64_MAX;
+    for (k = 0; k < count; k++)
+        if (arr[k] && arr[k] - (int64_t)k * interval < base)
+            base = arr[k] - (int64_t)k * interval;
+    for (k = 0; k < count; k++) {
+        if (arr[k])
+            late[nl++] = arr[k] - (int64_t)k * interval - base;
+        if (k > 0 && arr[k] && arr[k - 1]) {
+            int64_t g = arr[k] - arr[k - 1] - interval;
+
+            jit[nj++] = g < 0 ? -g : g;
+        }
+    }
+    qsort(late, nl, sizeof(*late), cmp);
+    qsort(jit, nj, sizeof(*jit), cmp);
+    printf("SMOOTH-XEN-PERIODIC %s: received %u/%u late p50 %.1f p90 %.1f "
+           "p99 %.1f max %.1f ms jitter p50 %.1f p99 %.1f max %.1f ms "
+           "(asked %lld times)\n",
+           label, got, count, pct(late, nl, 0.5), pct(late, nl, 0.9),
+           pct(late, nl, 0.99), pct(late, nl, 1.0), pct(jit, nj, 0.5),
+           pct(jit, nj, 0.99), pct(jit, nj, 1.0), (long long)tries);
+    return got >= count * 9 / 10 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && !strcmp(argv[1], "serve"))
+        return serve();
+    if (argc == 6 && !strcmp(argv[1], "recv"))
+        return recv_run(argv[2], argv[3], (unsigned int)atoi(argv[4]),
+                        (unsigned int)atoi(argv[5]));
+    fprintf(stderr, "usage: udpclock serve | udpclock recv LABEL IP COUNT INTERVAL_US\n");
+    return 2;
+}
