@@ -64,6 +64,11 @@ enum Cmd {
         /// scheduler tests (xen/tests/).
         #[arg(long)]
         test: bool,
+        /// Instead: build the hypervisors at every patch of the series, and
+        /// the tools at every patch that touches tools/ (each patch
+        /// building on its own).
+        #[arg(long, conflicts_with = "test")]
+        check_series: bool,
     },
 }
 
@@ -99,8 +104,11 @@ fn main() -> Result<()> {
             deps::deps()?;
             test::test(variant, filter.as_deref(), vm_only)
         }
-        Cmd::Xen { test: false } => xen::xen(),
-        Cmd::Xen { test: true } => {
+        Cmd::Xen {
+            check_series: true, ..
+        } => xen::check_series(),
+        Cmd::Xen { test: false, .. } => xen::xen(),
+        Cmd::Xen { test: true, .. } => {
             let tests = xen::run_tests(Duration::from_secs(1200))?;
             let failed = tests.iter().filter(|t| !t.ok).count();
             for t in &tests {

@@ -309,12 +309,7 @@ fn build_hypervisor(src: &Path, out: &Path, debug: bool) -> Result<PathBuf> {
     Ok(image)
 }
 
-fn build_tools(src: &Path, dir: &Path) -> Result<PathBuf> {
-    let dist = dir.join("tools-dist");
-    let done = dir.join(".tools-complete");
-    if done.exists() && dist.join("usr/sbin/xl").exists() {
-        return Ok(dist);
-    }
+fn configure_tools(src: &Path, log: &Path) -> Result<()> {
     run_logged(
         "xen: tools configure",
         Command::new("sh")
@@ -327,8 +322,17 @@ fn build_tools(src: &Path, dir: &Path) -> Result<PathBuf> {
             ])
             .current_dir(src)
             .env("PATH", CLEAN_PATH),
-        &dir.join("configure.log"),
-    )?;
+        log,
+    )
+}
+
+fn build_tools(src: &Path, dir: &Path) -> Result<PathBuf> {
+    let dist = dir.join("tools-dist");
+    let done = dir.join(".tools-complete");
+    if done.exists() && dist.join("usr/sbin/xl").exists() {
+        return Ok(dist);
+    }
+    configure_tools(src, &dir.join("configure.log"))?;
     run_logged(
         "xen: tools build",
         &mut heavy("make -j2 build-tools", src),
@@ -379,6 +383,108 @@ pub fn xen() -> Result<()> {
     println!("release hypervisor: {}", b.xen_release.display());
     println!("debug hypervisor:   {}", b.xen_debug.display());
     println!("tools (DESTDIR):    {}", b.tools.display());
+    Ok(())
+}
+
+/// `cargo xtask xen --check-series`: every patch building on its own. In a
+/// separate tree (`~/.cache/smooth/xen-series-<key>/`), checks out the series
+/// one patch at a time and builds the release and the debug hypervisor at
+/// each (incrementally, `-Werror`), then the tools (`make build-tools`) at
+/// each patch that touches `tools/`. Cached: a series that passed is not
+/// built again.
+pub fn check_series() -> Result<()> {
+    deps()?;
+    let key = cache_key()?;
+    let dir = cache_dir().join(format!("xen-series-{key}"));
+    let done = dir.join(".series-ok");
+    let n = patches()?.len();
+    if done.exists() {
+        print!("{}", std::fs::read_to_string(&done)?);
+        println!("(cached: {})", dir.display());
+        return Ok(());
+    }
+    let src = source_tree(&dir)?;
+    let top = output(git(&src).args(["rev-parse", "HEAD"]))?
+        .trim()
+        .to_string();
+    let commits: Vec<String> =
+        output(git(&src).args(["rev-list", "--reverse", &format!("HEAD~{n}..HEAD")]))?
+            .lines()
+            .map(str::to_string)
+            .collect();
+    let subject = |c: &str| -> Result<String> {
+        Ok(output(git(&src).args(["log", "-1", "--format=%s", c]))?
+            .trim()
+            .to_string())
+    };
+    let mut report = String::new();
+    let result = (|| -> Result<()> {
+        // The hypervisors first: they build out of tree and want the tree
+        // clean of the tools' in-tree build.
+        for (i, c) in commits.iter().enumerate() {
+            run(git(&src).args(["checkout", "-q", c]))?;
+            for debug in [false, true] {
+                let kind = if debug { "debug" } else { "release" };
+                let out = dir.join(format!("hv-{kind}"));
+                let o = out.display();
+                let config = if out.join(".config").exists() {
+                    String::new()
+                } else {
+                    let debug_line = if debug {
+                        format!("echo CONFIG_DEBUG=y >> {o}/.config && ")
+                    } else {
+                        String::new()
+                    };
+                    format!("make -C xen O={o} defconfig && {debug_line}make -C xen O={o} olddefconfig && ")
+                };
+                std::fs::create_dir_all(&out)?;
+                run_logged(
+                    &format!("xen: patch {} {kind} hypervisor", i + 1),
+                    &mut heavy(&format!("set -e; {config}make -C xen O={o} -j2"), &src),
+                    &dir.join(format!("hv-{kind}-{}.log", i + 1)),
+                )?;
+            }
+            let line = format!(
+                "patch {}: release and debug hypervisor build  ({})\n",
+                i + 1,
+                subject(c)?
+            );
+            print!("{line}");
+            report.push_str(&line);
+        }
+        let mut configured = false;
+        for (i, c) in commits.iter().enumerate() {
+            let touched = output(git(&src).args(["diff", "--name-only", &format!("{c}~1"), c]))?;
+            if !touched.lines().any(|f| f.starts_with("tools/")) {
+                continue;
+            }
+            run(git(&src).args(["checkout", "-q", c]))?;
+            if !configured {
+                configure_tools(&src, &dir.join("configure.log"))?;
+                configured = true;
+            }
+            run_logged(
+                &format!("xen: patch {} tools", i + 1),
+                &mut heavy("make -j2 build-tools", &src),
+                &dir.join(format!("tools-{}.log", i + 1)),
+            )?;
+            let line = format!(
+                "patch {}: tools build (make build-tools)  ({})\n",
+                i + 1,
+                subject(c)?
+            );
+            print!("{line}");
+            report.push_str(&line);
+        }
+        Ok(())
+    })();
+    run(git(&src).args(["checkout", "-q", &top]))?;
+    result?;
+    std::fs::write(&done, &report)?;
+    println!(
+        "series OK: each of the {n} patches builds on its own ({})",
+        dir.display()
+    );
     Ok(())
 }
 
@@ -457,6 +563,8 @@ addr=$(sed -n 's/.*smooth_ip=\([0-9.]*\).*/\1/p' /proc/cmdline)
 ip link set lo up
 if [ -n "$addr" ]; then ip addr add "$addr/24" dev eth0; ip link set eth0 up; fi
 echo "smooth-domu: role $role addr $addr"
+# The periodic sender, started by a request from dom0 (xen/tests/udpclock.c).
+if [ -n "$addr" ]; then udpclock serve & fi
 if [ "$role" = hog ]; then while :; do :; done; fi
 while :; do sleep 3600; done
 "#;
@@ -483,9 +591,17 @@ poweroff -f
 
 /// Builds dom0's initramfs (tools, tests, the guest kernel and initrd).
 fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBuf> {
+    // The periodic sender/receiver, static: the guests have no libc.
+    let udpclock = work.join("udpclock");
+    run(Command::new("gcc")
+        .args(["-O2", "-Wall", "-Werror", "-static", "-o"])
+        .arg(&udpclock)
+        .arg(repo_root().join("xen/tests/udpclock.c")))?;
+
     // The guests' initrd.
     let domu = work.join("domu-root");
     busybox_root(&domu)?;
+    crate::vm::copy_into(&domu, &udpclock, "/usr/bin/udpclock")?;
     std::fs::write(domu.join("init"), DOMU_INIT)?;
     run(Command::new("chmod").arg("+x").arg(domu.join("init")))?;
     let domu_cpio = work.join("domu.cpio");
@@ -530,8 +646,9 @@ fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBu
         .arg(repo_root().join("xen/tests/rtcheck.c"))
         .arg(format!("-L{tools}/usr/lib"))
         .arg(format!("-Wl,-rpath-link,{tools}/usr/lib"))
-        .arg("-lxenctrl"))?;
+        .args(["-lxenctrl", "-lxencall"]))?;
     crate::vm::copy_into(&root, &rtcheck, "/smooth/rtcheck")?;
+    crate::vm::copy_into(&root, &udpclock, "/smooth/udpclock")?;
     crate::vm::copy_into(&root, &kernel.bzimage, "/smooth/bzImage")?;
     crate::vm::copy_into(&root, &domu_cpio, "/smooth/domu.cpio")?;
     for entry in std::fs::read_dir(repo_root().join("xen/tests"))? {
