@@ -169,9 +169,14 @@ steady_rate() {
     "$@" -t $((warm + secs + 2)) >/tmp/iperf3-client.log 2>&1 &
     local pid=$! b0 b1 t0 t1
     sleep "$warm"
-    b0=$(qdisc_bytes "$dev"); t0=${EPOCHREALTIME/./}
+    # A tc call is slow under TCG and reads the counter somewhere inside
+    # it: timestamp both sides and take the middle, so the call's own
+    # duration does not bias the span.
+    local s0 s1 e0 e1
+    s0=${EPOCHREALTIME/./}; b0=$(qdisc_bytes "$dev"); e0=${EPOCHREALTIME/./}
     sleep "$secs"
-    b1=$(qdisc_bytes "$dev"); t1=${EPOCHREALTIME/./}
+    s1=${EPOCHREALTIME/./}; b1=$(qdisc_bytes "$dev"); e1=${EPOCHREALTIME/./}
+    t0=$(((s0 + e0) / 2)); t1=$(((s1 + e1) / 2))
     wait "$pid" || { cat /tmp/iperf3-client.log >&2; }
     awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f\n", b * 8 / (t / 1e6) }'
 }
