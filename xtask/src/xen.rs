@@ -412,10 +412,13 @@ pub fn check_series() -> Result<()> {
             .lines()
             .map(str::to_string)
             .collect();
-    let subject = |c: &str| -> Result<String> {
-        Ok(output(git(&src).args(["log", "-1", "--format=%s", c]))?
-            .trim()
-            .to_string())
+    // One line per patch and step, printed and kept for the cached report.
+    let passed = |report: &mut String, i: usize, what: &str, c: &str| -> Result<()> {
+        let subject = output(git(&src).args(["log", "-1", "--format=%s", c]))?;
+        let line = format!("patch {}: {what}  ({})\n", i + 1, subject.trim());
+        print!("{line}");
+        report.push_str(&line);
+        Ok(())
     };
     let mut report = String::new();
     let result = (|| -> Result<()> {
@@ -444,13 +447,7 @@ pub fn check_series() -> Result<()> {
                     &dir.join(format!("hv-{kind}-{}.log", i + 1)),
                 )?;
             }
-            let line = format!(
-                "patch {}: release and debug hypervisor build  ({})\n",
-                i + 1,
-                subject(c)?
-            );
-            print!("{line}");
-            report.push_str(&line);
+            passed(&mut report, i, "release and debug hypervisor build", c)?;
         }
         let mut configured = false;
         for (i, c) in commits.iter().enumerate() {
@@ -468,13 +465,7 @@ pub fn check_series() -> Result<()> {
                 &mut heavy("make -j2 build-tools", &src),
                 &dir.join(format!("tools-{}.log", i + 1)),
             )?;
-            let line = format!(
-                "patch {}: tools build (make build-tools)  ({})\n",
-                i + 1,
-                subject(c)?
-            );
-            print!("{line}");
-            report.push_str(&line);
+            passed(&mut report, i, "tools build (make build-tools)", c)?;
         }
         Ok(())
     })();
