@@ -17,6 +17,20 @@ topo_up
 in_guest iperf3 -s -D --logfile /tmp/iperf3-server.log
 sleep 0.5
 
+# Fails unless smooth's rate "$2" is at least "$5" % of the reference's "$3"
+# ("$6", measured in the same run) and not above the configured "$4" + 2 %.
+expect_near_reference() {
+    local what=$1 rate=$2 base=$3 target=$4 pct=$5 ref=$6
+    if [ "$DEBUG_KERNEL" = 1 ]; then
+        say "debug kernel, not asserted: $what: $rate bit/s"
+    elif [ "$rate" -lt $((base * pct / 100)) ] || [ "$rate" -gt $((target * 102 / 100)) ]; then
+        say "FAIL: $what: $rate bit/s, below $pct % of $ref's $base or above the rate"
+        FAILED=1
+    else
+        say "ok: $what: $rate bit/s, at least $pct % of $ref's $base, not above the rate"
+    fi
+}
+
 # One snapshot of the xstats, one line.
 report_delay() {
     say "  $(tc -s -j qdisc show dev "$VIF" root | jq -r '.[0] | .xstats as $x |
@@ -88,24 +102,10 @@ for mbit in 4 8 16 32; do
             # ≈1.00 from 8 Mbit/s), never above the rate + 2 %. The error
             # against the configured rate is printed beside it.
             say "  tcp: smooth/htb $(awk -v a="$rate" -v b="$base" 'BEGIN{printf "%.3f", a/b}'), smooth/rate $(awk -v a="$rate" -v t="$target" 'BEGIN{printf "%.3f", a/t}')"
-            if [ "$DEBUG_KERNEL" = 1 ]; then
-                say "debug kernel, not asserted: tcp at ${mbit}mbit: $rate bit/s"
-            elif [ "$rate" -lt $((base * 97 / 100)) ] || [ "$rate" -gt $((target * 102 / 100)) ]; then
-                say "FAIL: tcp at ${mbit}mbit: $rate bit/s, below 97 % of htb's $base or above the rate"
-                FAILED=1
-            else
-                say "ok: tcp at ${mbit}mbit: $rate bit/s, at least 97 % of htb's $base, not above the rate"
-            fi
+            expect_near_reference "tcp at ${mbit}mbit" "$rate" "$base" "$target" 97 "$refname"
         elif [ "$base" -lt $((target * 98 / 100)) ]; then
             say "  environment-limited: $refname reaches only $base of $target bit/s"
-            if [ "$DEBUG_KERNEL" = 1 ]; then
-                say "debug kernel, not asserted: $proto at ${mbit}mbit: $rate bit/s"
-            elif [ "$rate" -lt $((base * 98 / 100)) ] || [ "$rate" -gt $((target * 102 / 100)) ]; then
-                say "FAIL: $proto at ${mbit}mbit: $rate bit/s, below 98 % of $refname or above the rate"
-                FAILED=1
-            else
-                say "ok: $proto at ${mbit}mbit: $rate bit/s, at least 98 % of $refname, not above the rate"
-            fi
+            expect_near_reference "$proto at ${mbit}mbit" "$rate" "$base" "$target" 98 "$refname"
         else
             expect_within "$rate" "$target" 2 "$proto at ${mbit}mbit (qdisc byte counter)"
         fi
