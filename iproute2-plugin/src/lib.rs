@@ -119,6 +119,7 @@ pub fn xstats_fields(x: &XStats) -> Vec<Field> {
         u("early", x.early),
         u("late", x.late),
         u("beyond_window", x.beyond_window),
+        u("saturated", x.saturated),
         u("gso_segmented", x.gso_segmented),
         t("sojourn_min", x.sojourn_min),
         t("sojourn_max", x.sojourn_max),

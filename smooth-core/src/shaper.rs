@@ -59,6 +59,8 @@ pub struct Shaper {
     vc: u64,
     /// Release time of the last admitted packet (releases stay in order).
     last_release: u64,
+    /// Until when the shaper counts as saturated (see [`Shaper::enqueue`]).
+    saturated_until: u64,
     controller: Controller,
     stats: Stats,
 }
@@ -70,6 +72,7 @@ impl Shaper {
             cfg,
             vc: now,
             last_release: now,
+            saturated_until: now,
             controller: Controller::new(&cfg, now),
             stats: Stats::new(),
         }
@@ -146,6 +149,7 @@ impl Shaper {
         // (below, when that exceeds the window): beyond `max_delay`, drop.
         if pacer_delay > self.cfg.max_delay.saturating_add(self.cfg.burst) {
             self.stats.drops_ceiling += 1;
+            self.saturated_until = now.saturating_add(self.saturation_memory());
             return Decision::Drop(DropReason::Ceiling);
         }
         self.vc = conform.saturating_add(transmit_time(len.into(), self.cfg.rate));
@@ -153,16 +157,32 @@ impl Shaper {
         // Inside the window when possible; never more than `burst` ahead of
         // the rate, so a sustained excess meets a real queue (TCP sees delay,
         // not only drops at the ceiling).
+        //
+        // A saturated shaper releases every packet as early as `burst`
+        // allows, as a token bucket does: the offered load exceeds the rate,
+        // so the backlog, not the window, sets the delay, and a packet held
+        // at its credit time keeps the burst allowance unspent — credit a
+        // sender that pauses (a TCP timeout) then loses for good. The
+        // window is not used meanwhile and relaxes to zero (the controller
+        // sees no traffic).
         let window = self.window();
-        let delay = pacer_delay
-            .clamp(window.min, window.max)
-            .max(pacer_delay.saturating_sub(self.cfg.burst));
+        let saturated = now < self.saturated_until;
+        let delay = if saturated {
+            pacer_delay.saturating_sub(self.cfg.burst)
+        } else {
+            pacer_delay
+                .clamp(window.min, window.max)
+                .max(pacer_delay.saturating_sub(self.cfg.burst))
+        };
         let at = now.saturating_add(delay).max(self.last_release);
         self.last_release = at;
 
         let lead = conform as i64 - at as i64;
-        self.controller.record(len, lead);
+        if !saturated {
+            self.controller.record(len, lead);
+        }
         let s = &mut self.stats;
+        s.saturated += u64::from(saturated);
         s.packets += 1;
         s.bytes += u64::from(len);
         s.throttled += u64::from(at > now);
@@ -170,6 +190,13 @@ impl Shaper {
         s.late += u64::from(lead < 0);
         s.beyond_window += u64::from(delay > window.max);
         Decision::Release { at }
+    }
+
+    /// How long a ceiling drop keeps the shaper saturated: as long as the
+    /// controller remembers an idle spell ([`Controller::FORGET_AFTER`]
+    /// intervals), which covers a TCP sender's loss recovery and timeout.
+    fn saturation_memory(&self) -> u64 {
+        self.cfg.interval.saturating_mul(Controller::FORGET_AFTER)
     }
 
     /// Records the release at `now` of a packet admitted at `enqueued_at`
@@ -191,6 +218,7 @@ impl Shaper {
     pub fn reset(&mut self, now: u64) {
         self.vc = now;
         self.last_release = now;
+        self.saturated_until = now;
         self.controller = Controller::new(&self.cfg, now);
     }
 }
@@ -282,6 +310,50 @@ mod tests {
             }
         }
         assert!(s.stats().drops_ceiling > 0);
+    }
+
+    #[test]
+    fn a_ceiling_drop_saturates_the_shaper_for_the_controllers_memory() {
+        // 2 Mbit/s, 1500 B = 6 ms of credit; ceiling 50 ms + 20 ms burst.
+        let cfg = Config {
+            max_delay: 50 * MS,
+            ..Config::DEFAULT
+        };
+        let mut s = Shaper::new(cfg, 0);
+        let mut drops = 0;
+        for _ in 0..15 {
+            drops += u64::from(matches!(
+                s.enqueue(0, 1500, Backlog::default()),
+                Decision::Drop(DropReason::Ceiling)
+            ));
+        }
+        assert_eq!(drops, 3);
+        assert_eq!(s.stats().saturated, 0);
+        // Saturated: the next packet's credit is 70 ms away; it leaves
+        // `burst` ahead of it, not at the window (which relaxes to zero:
+        // the controller records nothing meanwhile).
+        assert_eq!(
+            release(s.enqueue(2 * MS, 1500, Backlog::default())),
+            52 * MS
+        );
+        assert_eq!(s.stats().saturated, 1);
+        let memory = cfg.interval * Controller::FORGET_AFTER;
+        // Until the memory runs out from the drop (at 0): still saturated.
+        let before = memory - MS;
+        assert_eq!(release(s.enqueue(before, 1500, Backlog::default())), before);
+        assert_eq!(s.stats().saturated, 2);
+        // Afterwards the window applies again: two packets' 12 ms of credit
+        // are released inside it, which has relaxed towards zero.
+        let after = memory + 10 * MS;
+        let first = release(s.enqueue(after, 1500, Backlog::default()));
+        let w = s.window();
+        assert!(w.min < MS, "{w:?}");
+        assert_eq!(first, after + w.min);
+        assert_eq!(
+            release(s.enqueue(after, 1500, Backlog::default())),
+            after + w.max
+        );
+        assert_eq!(s.stats().saturated, 2);
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub struct Stats {
     /// also wait past its window behind the packet ahead of it right after
     /// the window moved down; that is queue order, not counted here.)
     pub beyond_window: u64,
+    /// Admitted while the shaper was saturated (a ceiling drop within the
+    /// last `FORGET_AFTER` intervals): released as early as `burst`
+    /// allows, without the window.
+    pub saturated: u64,
     /// Smallest measured sojourn (enqueue to dequeue), ns; `u64::MAX` if
     /// none yet.
     pub sojourn_min: u64,

@@ -224,6 +224,9 @@ pub struct XStats {
     pub sojourn_max: u64,
     /// Largest lateness (release to actual dequeue), ns.
     pub lateness_max: u64,
+    /// Admitted while saturated (released as early as `burst` allows,
+    /// without the window; version 2).
+    pub saturated: u64,
     /// Sojourn histogram (see [`DelayHistogram`]).
     pub sojourn_hist: [u64; DelayHistogram::BUCKETS],
     /// Lateness histogram.
@@ -232,9 +235,9 @@ pub struct XStats {
 
 impl XStats {
     /// Current layout version.
-    pub const VERSION: u64 = 1;
+    pub const VERSION: u64 = 2;
     /// Number of scalar fields before the histogram.
-    const SCALARS: usize = 22;
+    const SCALARS: usize = 23;
     const WORDS: usize = Self::SCALARS + 2 * DelayHistogram::BUCKETS;
     /// Encoded size in bytes.
     pub const SIZE: usize = Self::WORDS * 8;
@@ -271,6 +274,7 @@ impl XStats {
             },
             sojourn_max: s.sojourn_max,
             lateness_max: s.lateness_max,
+            saturated: s.saturated,
             sojourn_hist: s.sojourn.buckets,
             lateness_hist: s.lateness.buckets,
         }
@@ -300,6 +304,7 @@ impl XStats {
             self.sojourn_min,
             self.sojourn_max,
             self.lateness_max,
+            self.saturated,
         ]
     }
 
@@ -358,6 +363,7 @@ impl XStats {
             sojourn_min: w[19],
             sojourn_max: w[20],
             lateness_max: w[21],
+            saturated: w[22],
             sojourn_hist: hist,
             lateness_hist: late,
         })
@@ -469,6 +475,7 @@ mod tests {
         x.sojourn_hist[15] = 3;
         x.lateness_hist[0] = 4;
         x.lateness_max = 11;
+        x.saturated = 13;
         assert_eq!(XStats::decode(&x.encode()), Some(x));
         assert_eq!(XStats::decode(&[0; 8]), None);
     }
