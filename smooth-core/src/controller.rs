@@ -13,7 +13,8 @@
 //! pos  = clamp(pos + Δpos, 0, max_delay − width)
 //! ```
 //!
-//! An interval with no traffic counts as `e = −pos`: an idle shaper walks
+//! An interval with no traffic (or only packets of a saturated shaper, which
+//! carry no lead) counts as `e = −pos`: an idle shaper walks
 //! its window back to zero. After [`Controller::FORGET_AFTER`] idle
 //! intervals it starts afresh.
 
@@ -49,6 +50,9 @@ pub struct Controller {
     lead_sum: i64,
     /// Σ len over the current interval.
     bytes: u64,
+    /// Bytes admitted in the current interval while the shaper was
+    /// saturated: consumed credit, but no lead (the window was not used).
+    unled_bytes: u64,
     interval_end: u64,
     last: ControllerState,
 }
@@ -65,6 +69,7 @@ impl Controller {
             e2: 0,
             lead_sum: 0,
             bytes: 0,
+            unled_bytes: 0,
             interval_end: now.saturating_add(cfg.interval),
             last: ControllerState::default(),
         }
@@ -90,6 +95,13 @@ impl Controller {
         let lead_us = lead / NSEC_PER_USEC as i64;
         self.lead_sum = self.lead_sum.saturating_add(i64::from(len) * lead_us);
         self.bytes = self.bytes.saturating_add(u64::from(len));
+    }
+
+    /// Records `len` bytes admitted without the window (a saturated
+    /// shaper): they count as consumed credit but carry no lead, so an
+    /// interval of only such packets walks the window back like an idle one.
+    pub fn record_unled(&mut self, len: u32) {
+        self.unled_bytes = self.unled_bytes.saturating_add(u64::from(len));
     }
 
     /// Applies a new configuration: the position is kept where still valid.
@@ -140,12 +152,13 @@ impl Controller {
             p_term,
             i_term,
             d_term,
-            consumed: self.bytes,
+            consumed: self.bytes.saturating_add(self.unled_bytes),
             allocated: credit_bytes(cfg.interval, cfg.rate),
             updates: self.last.updates + 1,
         };
         self.lead_sum = 0;
         self.bytes = 0;
+        self.unled_bytes = 0;
         self.interval_end = self.interval_end.saturating_add(cfg.interval);
     }
 }

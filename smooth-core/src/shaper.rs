@@ -164,7 +164,7 @@ impl Shaper {
         // at its credit time keeps the burst allowance unspent — credit a
         // sender that pauses (a TCP timeout) then loses for good. The
         // window is not used meanwhile and relaxes to zero (the controller
-        // sees no traffic).
+        // counts the bytes as consumed but sees no lead).
         let window = self.window();
         let saturated = now < self.saturated_until;
         let delay = if saturated {
@@ -178,7 +178,9 @@ impl Shaper {
         self.last_release = at;
 
         let lead = conform as i64 - at as i64;
-        if !saturated {
+        if saturated {
+            self.controller.record_unled(len);
+        } else {
             self.controller.record(len, lead);
         }
         let s = &mut self.stats;
@@ -348,6 +350,9 @@ mod tests {
         let first = release(s.enqueue(after, 1500, Backlog::default()));
         let w = s.window();
         assert!(w.min < MS, "{w:?}");
+        // The interval that ended at `memory` held only the saturated packet
+        // at `before`: consumed credit all the same.
+        assert_eq!(s.controller().consumed, 1500);
         assert_eq!(first, after + w.min);
         assert_eq!(
             release(s.enqueue(after, 1500, Backlog::default())),
