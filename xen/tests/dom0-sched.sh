@@ -82,12 +82,28 @@ ping_stats() {
     [ "$n" -ge $((count * 9 / 10)) ]
 }
 
-# periodic LABEL: the guest sends 1000 datagrams at 10 ms, dom0 timestamps
-# them (xen/tests/udpclock.c); leaves the p99 lateness in /tmp/late.LABEL.
+# "EDF-dispatches all-dispatches" of the real-time guest, from the 'r' dump.
+rt_counters() {
+    xl debug-keys r
+    xl dmesg | grep ' rt=' | tail -n 1 |
+        sed -n 's/.* edf_disp=\([0-9]*\) rt_disp=\([0-9]*\).*/\1 \2/p'
+}
+
+# periodic LABEL [rt]: the guest sends 1000 datagrams at 10 ms, dom0
+# timestamps them (xen/tests/udpclock.c); leaves the p99 lateness in
+# /tmp/late.LABEL.  Also prints the sender's CPU time during the run and,
+# for a real-time sender, how it was dispatched (EDF slices, credit turns).
 periodic() {
-    local out rc
+    local out rc t0 t1 c0="" c1=""
+    t0=$(cputime rt)
+    [ "${2:-}" = rt ] && c0=$(rt_counters)
     out=$(/smooth/udpclock recv "$1" "$RT_IP" 1000 10000); rc=$?
+    t1=$(cputime rt)
+    [ "${2:-}" = rt ] && c1=$(rt_counters)
     echo "$out"
+    echo "  $1: sender CPU $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s during the run$(
+        [ -n "$c0" ] && [ -n "$c1" ] && echo "$c0 $c1" |
+            awk '{ printf ", dispatches: %d EDF, %d from the credit queue", $3 - $1, ($4 - $2) - ($3 - $1) }')"
     echo "$out" | sed -n 's/.* late .* p99 \([0-9.]*\) max.*jitter.*/\1/p' > "/tmp/late.$1"
     return $rc
 }
@@ -191,17 +207,26 @@ expect_params "rt guest plain credit for the periodic baseline" rt "none 0 0 0"
 periodic stock-credit || per_ok=0
 xl sched-credit -d rt -M periodic -e 2000 -P 10000
 expect_params "rt guest periodic (period 10 ms, deadline 2 ms)" rt "periodic 2000 10000 0"
-periodic rt-periodic || per_ok=0
+periodic rt-periodic rt || per_ok=0
 # For comparison only: the same sender as an aperiodic domain.
 xl sched-credit -d rt -M aperiodic -e 2000
 expect_params "rt guest aperiodic sender (deadline 2 ms)" rt "aperiodic 2000 0 0"
-periodic rt-aperiodic || per_ok=0
+periodic rt-aperiodic rt || per_ok=0
 if [ $per_ok = 1 ]; then pass "periodic sender measured (>= 90 % received) for stock and real-time"; else fail "periodic sender measured (>= 90 % received) for stock and real-time"; fi
 stock_late=$(cat /tmp/late.stock-credit) rt_late=$(cat /tmp/late.rt-periodic)
-# Printed, not asserted: in some runs the periodic guest keeps up (p99 25 ms
-# against stock's 131-169 ms), in others it falls seconds behind (p99 3.3 s
-# against 228 ms) — an open problem of the periodic mode (docs/xen.md).
-echo "  periodic sender p99 lateness: stock credit $stock_late ms, periodic real-time $rt_late ms (not asserted)"
+ap_late=$(cat /tmp/late.rt-aperiodic)
+echo "  periodic sender p99 lateness: stock credit $stock_late ms, periodic $rt_late ms, aperiodic $ap_late ms"
+# A regression guard, not a benchmark: a real-time sender must not fall
+# behind its schedule where stock credit keeps up.  Before the EDF queue kept
+# credit-queue places it fell 0.8-3.3 s behind (p99 3-15x stock's); since,
+# the real-time p99 was 0.06-1.5x stock's (docs/xen.md).
+if [ -n "$stock_late" ] && [ -n "$rt_late" ] && [ -n "$ap_late" ] &&
+    awk -v s="$stock_late" -v p="$rt_late" -v a="$ap_late" \
+        'BEGIN { exit !(p <= 2 * s && a <= 2 * s) }'; then
+    pass "periodic sender: real-time p99 lateness (periodic and aperiodic) at most twice stock credit's"
+else
+    fail "periodic sender: real-time p99 lateness (periodic and aperiodic) at most twice stock credit's"
+fi
 xl sched-credit -d rt -M aperiodic -e 2000 -R 10
 expect_params "rt guest aperiodic for the soak (deadline 2 ms, reserve 10 %)" rt "aperiodic 2000 0 10"
 
