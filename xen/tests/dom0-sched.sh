@@ -218,14 +218,15 @@ ap_late=$(cat /tmp/late.rt-aperiodic)
 echo "  periodic sender p99 lateness: stock credit $stock_late ms, periodic $rt_late ms, aperiodic $ap_late ms"
 # A regression guard, not a benchmark: a real-time sender must not fall
 # behind its schedule where stock credit keeps up.  Before the EDF queue kept
-# credit-queue places it fell 0.8-3.3 s behind (p99 3-15x stock's); since,
-# the real-time p99 was 0.06-1.5x stock's (docs/xen.md).
+# credit-queue places it fell 0.8-3.3 s behind (p99 547-3105 ms above stock's
+# in the same run); since, its p99 was at most 82 ms above stock's, and below
+# it in most runs (docs/xen.md).  Stock's p99 itself ranges 46-230 ms.
 if [ -n "$stock_late" ] && [ -n "$rt_late" ] && [ -n "$ap_late" ] &&
     awk -v s="$stock_late" -v p="$rt_late" -v a="$ap_late" \
-        'BEGIN { exit !(p <= 2 * s && a <= 2 * s) }'; then
-    pass "periodic sender: real-time p99 lateness (periodic and aperiodic) at most twice stock credit's"
+        'BEGIN { exit !(p <= s + 300 && a <= s + 300) }'; then
+    pass "periodic sender: real-time p99 lateness (periodic and aperiodic) at most 300 ms above stock credit's"
 else
-    fail "periodic sender: real-time p99 lateness (periodic and aperiodic) at most twice stock credit's"
+    fail "periodic sender: real-time p99 lateness (periodic and aperiodic) at most 300 ms above stock credit's"
 fi
 xl sched-credit -d rt -M aperiodic -e 2000 -R 10
 expect_params "rt guest aperiodic for the soak (deadline 2 ms, reserve 10 %)" rt "aperiodic 2000 0 10"
