@@ -333,7 +333,7 @@ mod tests {
         assert_eq!(s.stats().saturated, 0);
         // Saturated: the next packet's credit is 70 ms away; it leaves
         // `burst` ahead of it, not at the window (which relaxes to zero:
-        // the controller records nothing meanwhile).
+        // the controller gets bytes but no lead meanwhile).
         assert_eq!(
             release(s.enqueue(2 * MS, 1500, Backlog::default())),
             52 * MS
