@@ -159,26 +159,20 @@ expect_error() {
     fi
 }
 
-# Runs "$@" (an iperf3 client) in the background, waits $1 s of warm-up,
-# then prints the rate in bit/s the root qdisc of $DEV sent over the next
-# $2 s (its own byte counter: qdisc_pkt_len, what tc rates count), and waits
-# for the client. Steady state only: slow start and the final drain are
-# outside the measured span.
+# Runs "${@:4}" (an iperf3 client) in the background, waits $2 s of
+# warm-up, then prints the rate in bit/s the root qdisc of $1 sent over the
+# next $3 s (its own byte counter: qdisc_pkt_len, what tc rates count), and
+# waits for the client. Steady state only: slow start and the final drain
+# are outside the measured span. Needs `# guest-needs: python3`.
 steady_rate() {
     local dev=$1 warm=$2 secs=$3; shift 3
     "$@" -t $((warm + secs + 2)) >/tmp/iperf3-client.log 2>&1 &
-    local pid=$! b0 b1 t0 t1
-    sleep "$warm"
-    # A tc call is slow under TCG and reads the counter somewhere inside
-    # it: timestamp both sides and take the middle, so the call's own
-    # duration does not bias the span.
-    local s0 s1 e0 e1
-    s0=${EPOCHREALTIME/./}; b0=$(qdisc_bytes "$dev"); e0=${EPOCHREALTIME/./}
-    sleep "$secs"
-    s1=${EPOCHREALTIME/./}; b1=$(qdisc_bytes "$dev"); e1=${EPOCHREALTIME/./}
-    t0=$(((s0 + e0) / 2)); t1=$(((s1 + e1) / 2))
+    local pid=$! rate
+    # One process reads the counter twice over netlink, timestamping each
+    # read within a millisecond (qdisc_rate.py says why not `tc | jq`).
+    rate=$(python3 /smooth/tests/netns/qdisc_rate.py "$dev" "$warm" "$secs")
     wait "$pid" || { cat /tmp/iperf3-client.log >&2; }
-    awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f\n", b * 8 / (t / 1e6) }'
+    echo "$rate"
 }
 
 # Fails the test unless $1 <= $2 (integers).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# guest-needs: python3
 # tc-smooth against the real sch_smooth in the guest kernel: every
 # subcommand, a one-line error for bad input in every field, the kernel's
 # extack text for a refusal, `tc -s -j` and `tc-smooth show -s --json`
