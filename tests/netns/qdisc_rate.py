@@ -20,23 +20,20 @@ import struct
 import sys
 import time
 
-NETLINK_ROUTE = 0
-RTM_NEWQDISC, RTM_GETQDISC = 36, 38
-NLMSG_ERROR = 2
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_ECHO = 0x1, 0x4, 0x8
+from smooth_nl import (
+    NETLINK_ROUTE,
+    NLM_F_ACK,
+    NLM_F_REQUEST,
+    NLMSG_ERROR,
+    RTM_NEWQDISC,
+    TC_H_ROOT,
+    tlvs,
+)
+
+RTM_GETQDISC = 38
+NLM_F_ECHO = 0x8
 TCA_STATS2 = 7
 TCA_STATS_BASIC = 1
-TC_H_ROOT = 0xFFFFFFFF
-
-
-def tlvs(buf):
-    """(type, payload) of each attribute in `buf`."""
-    while len(buf) >= 4:
-        length, kind = struct.unpack_from("=HH", buf)
-        if length < 4:
-            return
-        yield kind & 0x3FFF, buf[4:length]
-        buf = buf[(length + 3) & ~3 :]
 
 
 def messages(sock):
