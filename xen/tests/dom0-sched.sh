@@ -217,12 +217,15 @@ stock_late=$(cat /tmp/late.stock-credit) rt_late=$(cat /tmp/late.rt-periodic)
 ap_late=$(cat /tmp/late.rt-aperiodic)
 echo "  periodic sender p99 lateness: stock credit $stock_late ms, periodic $rt_late ms, aperiodic $ap_late ms"
 # Printed, not asserted: a real-time sender must not fall behind its
-# schedule where stock credit keeps up.  With the credit-queue places kept
-# across EDF dispatches (patch 0001) it usually does not (p99 at most 82 ms
-# above stock's in five runs), but it was 203 ms above in one full run and
-# in another fell 1.5 s behind (3409 EDF dispatches, 167 from the credit
-# queue): an open problem (docs/xen.md).  The verdict is printed so every
-# run shows it.
+# schedule where stock credit keeps up.  Under the rule "a periodic job
+# lasts until the vCPU blocks" the periodic sender once fell 1.5 s behind
+# (3409 EDF dispatches, 167 from the credit queue).  With one EDF slice per
+# periodic release and dom0's preemptions costing no credit-queue place
+# (patches 0001, 0003) its p99 was below stock's in every run so far, but
+# the aperiodic sender, whose job still lasts until it blocks, showed the
+# same EDF-only pattern in two runs (p99 203 and 370 ms): not reliable
+# enough to assert (docs/xen.md).  The verdict is printed so every run
+# shows it.
 if [ -n "$stock_late" ] && [ -n "$rt_late" ] && [ -n "$ap_late" ] &&
     awk -v s="$stock_late" -v p="$rt_late" -v a="$ap_late" \
         'BEGIN { exit !(p <= s + 300 && a <= s + 300) }'; then
