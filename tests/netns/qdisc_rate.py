@@ -62,7 +62,9 @@ def root_qdisc_bytes(sock, ifindex, seq):
         if kind != RTM_NEWQDISC or rseq != seq:
             continue
         for attr, stats in tlvs(payload[20:]):
-            for sub, value in tlvs(stats) if attr == TCA_STATS2 else ():
+            if attr != TCA_STATS2:
+                continue
+            for sub, value in tlvs(stats):
                 if sub == TCA_STATS_BASIC:
                     count = struct.unpack_from("=Q", value)[0]
     if count is None:
