@@ -1,29 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! sch_smooth: a rate limiter with a bounded, sliding delay window.
+//! sch_smooth: a rate limiter whose imposed delay slides smoothly.
 //!
 //! A token bucket (netback's `rate=R@50ms`, TBF, HTB) sends a packet that
 //! finds credit at once and holds the next for up to a replenish period, so
-//! per-packet delay swings between zero and the period. smooth instead
-//! imposes on every packet a delay inside a *smooth window* [dmin, dmax]
-//! (e.g. 3 ms wide) and slides the window so the long-run rate is the
-//! configured rate:
+//! per-packet delay swings between zero and the period, packet by packet.
+//! smooth keeps the same token bucket (depth `rate·burst`) on every
+//! departure — so its output needs no deeper bucket and a backlog gets
+//! exactly the rate — but chooses *when* within what the bucket allows so
+//! that the delay changes as little as possible:
 //!
-//! * enqueue: a virtual clock gives the packet's rate-conforming time; its
-//!   delay is that time clamped into the window, but never more than `burst`
-//!   ahead of the conforming time; the release time is stored
-//!   in the skb's qdisc cb and the packet joins a FIFO (release times never
-//!   go backwards, so the FIFO head is always the next to leave). GSO
-//!   packets whose credit exceeds the window are segmented first, as
-//!   `tbf_segment()` does.
+//! * enqueue: the packet is given the delay of the *smooth window's* floor
+//!   (the delay its predecessor got), so a burst leaves as one clump with
+//!   one delay. If the bucket holds it more than `window` above the floor
+//!   (credit consumed ahead of allocation), the window rises just enough;
+//!   if holding it at the floor would let the full bucket overflow
+//!   (allocated credit going unused), it leaves when the bucket fills and
+//!   the window slides down to it. The release time is stored in the skb's
+//!   qdisc cb and the packet joins a FIFO (release times never go
+//!   backwards, so the head is always the next to leave). GSO packets
+//!   larger than the bucket are segmented first, as `tbf_segment()` does.
 //! * dequeue: the head leaves once its time has come; otherwise the qdisc
-//!   watchdog (an hrtimer) is armed for it. No polling, no per-packet timer.
-//! * control: every adjusting interval (checked lazily on enqueue/dequeue,
-//!   no timer of its own) a PID controller turns the credit consumed ahead
-//!   of or behind allocation into a window movement.
-//! * overload: a packet whose conforming time is beyond `max_delay`, or
-//!   that would exceed `limit`/`limit_bytes`, is dropped and counted by
-//!   reason; queued delay never exceeds `max_delay`.
+//!   watchdog (an hrtimer) is armed for it. No polling, no per-packet timer,
+//!   no periodic work: the window moves only on enqueue.
+//! * overload: a packet whose earliest conforming departure is beyond
+//!   `max_delay`, or that would exceed `limit`/`limit_bytes`, is dropped
+//!   and counted by reason; queued delay never exceeds `max_delay`.
 //!
 //! The algorithm itself is `smooth-core` (compiled in below, the same
 //! source the userspace tools and tests use); `qdisc.rs` holds every line
@@ -51,7 +53,7 @@ module! {
     type: SmoothModule,
     name: "sch_smooth",
     author: "smooth developers",
-    description: "smooth: rate limiting within a sliding delay window",
+    description: "smooth: rate limiting with a smoothly sliding delay",
     license: "GPL",
 }
 

@@ -65,7 +65,7 @@ pub enum Number {
 }
 
 /// The options as printed by `tc qdisc show`: text in the words the parser
-/// reads; JSON numbers in the UAPI's units (bytes/s, ns, Q16).
+/// reads; JSON numbers in the UAPI's units (bytes/s, ns, packets, bytes).
 pub fn option_fields(cfg: &Config) -> Vec<Field> {
     uapi::to_attrs(cfg)
         .iter()
@@ -91,11 +91,6 @@ pub fn xstats_fields(x: &XStats) -> Vec<Field> {
         text: options::ValueText(Kind::Time, ns).to_string(),
         number: Number::U(ns),
     };
-    let i = |key: &'static str, ns: i64| Field {
-        key,
-        text: format!("{ns}ns"),
-        number: Number::I(ns),
-    };
     let u = |key: &'static str, n: u64| Field {
         key,
         text: n.to_string(),
@@ -104,22 +99,13 @@ pub fn xstats_fields(x: &XStats) -> Vec<Field> {
     vec![
         t("window_min", x.window_min),
         t("window_max", x.window_max),
-        t("clock_ahead", x.clock_ahead),
-        i("error", x.error),
-        i("p_term", x.p_term),
-        i("i_term", x.i_term),
-        i("d_term", x.d_term),
-        u("consumed", x.consumed),
-        u("allocated", x.allocated),
-        u("updates", x.updates),
+        t("credit_owed", x.credit_owed),
+        u("raised", x.raised),
+        u("lowered", x.lowered),
         u("drops_limit", x.drops_limit),
         u("drops_bytes", x.drops_bytes),
         u("drops_ceiling", x.drops_ceiling),
         u("throttled", x.throttled),
-        u("early", x.early),
-        u("late", x.late),
-        u("beyond_window", x.beyond_window),
-        u("saturated", x.saturated),
         u("gso_segmented", x.gso_segmented),
         t("sojourn_min", x.sojourn_min),
         t("sojourn_max", x.sojourn_max),
@@ -189,8 +175,78 @@ mod tests {
             parse_args(&["rate", "1bit"], true).unwrap_err(),
             "smooth: rate 0 out of range 1000..=12500000000 bytes/s"
         );
+        assert_eq!(
+            parse_args(&["rate", "2mbit", "burst", "11s"], true).unwrap_err(),
+            "smooth: burst 11000000000 out of range 0..=10000000000 ns"
+        );
+        // The bucket depth is not bounded by max_delay.
+        assert!(parse_args(
+            &["rate", "2mbit", "burst", "1s", "max_delay", "100ms"],
+            true
+        )
+        .is_ok());
+        // The PID controller's words are gone.
+        for word in ["interval", "kp", "ki", "kd"] {
+            assert_eq!(
+                parse_args(&["rate", "2mbit", word, "1"], true).unwrap_err(),
+                format!("smooth: unknown option \"{word}\"")
+            );
+        }
         assert!(parse_args(&["window", "3ms"], false).is_ok());
         assert_eq!(parse_args(&["help"], true).unwrap_err(), "");
+    }
+
+    #[test]
+    fn defaults_print_in_tc_words() {
+        let text: Vec<String> = option_fields(&Config::DEFAULT)
+            .into_iter()
+            .map(|f| format!("{} {}", f.key, f.text))
+            .collect();
+        assert_eq!(
+            text.join(" "),
+            "rate 2Mbit window 3ms burst 50ms max_delay 200ms limit 1000 limit_bytes 0"
+        );
+    }
+
+    #[test]
+    fn xstats_fields_follow_the_layout() {
+        let x = XStats {
+            version: XStats::VERSION,
+            window_max: 3_000_000,
+            credit_owed: 1_500_000,
+            raised: 2,
+            lowered: 1,
+            ..XStats::default()
+        };
+        let fields = xstats_fields(&x);
+        let keys: Vec<&str> = fields.iter().map(|f| f.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "window_min",
+                "window_max",
+                "credit_owed",
+                "raised",
+                "lowered",
+                "drops_limit",
+                "drops_bytes",
+                "drops_ceiling",
+                "throttled",
+                "gso_segmented",
+                "sojourn_min",
+                "sojourn_max",
+                "lateness_max",
+            ]
+        );
+        let text: Vec<String> = fields
+            .iter()
+            .take(5)
+            .map(|f| format!("{} {}", f.key, f.text))
+            .collect();
+        assert_eq!(
+            text.join(" "),
+            "window_min 0us window_max 3ms credit_owed 1500us raised 2 lowered 1"
+        );
     }
 
     #[test]

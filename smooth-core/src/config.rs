@@ -3,19 +3,8 @@
 //! [`Config::validate`], so they accept and reject exactly the same values,
 //! with the same message naming the field and its allowed range.
 
-use super::time::{NSEC_PER_MSEC, NSEC_PER_SEC};
+use super::time::{credit_bytes, NSEC_PER_MSEC, NSEC_PER_SEC};
 use core::fmt;
-
-/// A PID gain in Q16 fixed point: `65536` is 1.0.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Gain(pub u32);
-
-impl Gain {
-    /// The fixed-point one.
-    pub const ONE: Gain = Gain(1 << 16);
-    /// Number of fractional bits.
-    pub const SHIFT: u32 = 16;
-}
 
 /// The configuration fields, as named in netlink, tc and the CLIs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,22 +13,14 @@ pub enum Field {
     Rate,
     /// Window width in ns.
     Window,
-    /// Largest lead over the rate in ns.
+    /// Token-bucket depth, as time at the rate, in ns.
     Burst,
-    /// Adjusting interval in ns.
-    Interval,
     /// Delay ceiling in ns.
     MaxDelay,
     /// Queue limit in packets.
     Limit,
     /// Queue limit in bytes (0: none).
     LimitBytes,
-    /// Proportional gain.
-    Kp,
-    /// Integral gain.
-    Ki,
-    /// Derivative gain.
-    Kd,
 }
 
 impl Field {
@@ -49,13 +30,9 @@ impl Field {
             Field::Rate => "rate",
             Field::Window => "window",
             Field::Burst => "burst",
-            Field::Interval => "interval",
             Field::MaxDelay => "max_delay",
             Field::Limit => "limit",
             Field::LimitBytes => "limit_bytes",
-            Field::Kp => "kp",
-            Field::Ki => "ki",
-            Field::Kd => "kd",
         }
     }
 
@@ -63,10 +40,9 @@ impl Field {
     pub const fn unit(self) -> &'static str {
         match self {
             Field::Rate => "bytes/s",
-            Field::Window | Field::Burst | Field::Interval | Field::MaxDelay => "ns",
+            Field::Window | Field::Burst | Field::MaxDelay => "ns",
             Field::Limit => "packets",
             Field::LimitBytes => "bytes",
-            Field::Kp | Field::Ki | Field::Kd => "/65536",
         }
     }
 }
@@ -104,29 +80,21 @@ impl fmt::Display for ConfigError {
 pub struct Config {
     /// Rate in bytes per second, counted on `qdisc_pkt_len` (L2 frame).
     pub rate: u64,
-    /// Smooth window width in ns: the jitter the shaper may impose.
+    /// Width of the smooth window in ns: a packet the token bucket holds at
+    /// most this far above the window's floor does not move the window.
     pub window: u64,
-    /// How far ahead of its rate-conforming time a packet may leave, in ns:
-    /// the window releases a burst early only up to this lead, so the bytes
-    /// sent in any span τ stay below `rate·(τ + burst)` plus one packet.
+    /// Depth of the token bucket every departure conforms to, as time at
+    /// the rate (ns): `σ = rate · burst` bytes. The output needs a bucket of
+    /// at most `max(σ, largest packet)`.
     pub burst: u64,
-    /// Adjusting interval of the controller in ns.
-    pub interval: u64,
-    /// Ceiling on any packet's delay in ns: a packet that would have to wait
-    /// longer (its rate-conforming time is more than `max_delay + burst`
-    /// away) is dropped.
+    /// Ceiling on any packet's delay in ns: a packet whose earliest
+    /// conforming departure lies further away is dropped.
     pub max_delay: u64,
     /// Queue limit in packets.
     pub limit: u32,
     /// Queue limit in bytes; 0 means no byte limit (the packet limit and
     /// `max_delay` still bound the queue).
     pub limit_bytes: u32,
-    /// Proportional gain.
-    pub kp: Gain,
-    /// Integral gain.
-    pub ki: Gain,
-    /// Derivative gain.
-    pub kd: Gain,
 }
 
 impl Config {
@@ -136,41 +104,24 @@ impl Config {
     pub const MAX_RATE: u64 = 12_500_000_000;
     /// One second: a wider window is not smoothing any more.
     pub const MAX_WINDOW: u64 = NSEC_PER_SEC;
-    /// 1 ms: shorter intervals see too few packets at low rates.
-    pub const MIN_INTERVAL: u64 = NSEC_PER_MSEC;
-    /// 10 s.
-    pub const MAX_INTERVAL: u64 = 10 * NSEC_PER_SEC;
     /// 1 ms.
     pub const MIN_MAX_DELAY: u64 = NSEC_PER_MSEC;
     /// 10 s.
     pub const MAX_MAX_DELAY: u64 = 10 * NSEC_PER_SEC;
     /// Queue limit range in packets.
     pub const MAX_LIMIT: u32 = 1_000_000;
-    /// Gain ranges (Q16). Within them the closed loop is stable for any
-    /// plant slope in [0, 1] (see `docs/algorithm.md`, checked by tests).
-    pub const MAX_KP: Gain = Gain(1 << 14);
-    /// Integral gain must be positive: it is what moves the window.
-    pub const MIN_KI: Gain = Gain(1);
-    /// At most 1.0: more overshoots on a static plant.
-    pub const MAX_KI: Gain = Gain::ONE;
-    /// Derivative gain maximum (1/16). With kp ≤ 0.25 and ki ≤ 1 this keeps
-    /// 2·kp + ki + 4·kd < 2, the Jury condition at z = −1.
-    pub const MAX_KD: Gain = Gain(1 << 12);
 
-    /// The defaults: 3 ms window, 20 ms burst, 100 ms interval, 200 ms ceiling,
-    /// 1000 packets, kp 0.125, ki 0.5, kd 0. The rate has no sensible
-    /// default; 2 Mbit/s (the paper's RTP stream) is used here.
+    /// The defaults: 3 ms window, 50 ms burst (netback's default credit
+    /// window: 12.5 kB at 2 Mbit/s), 200 ms ceiling, 1000 packets. The rate
+    /// has no sensible default; 2 Mbit/s (the paper's RTP stream) is used
+    /// here.
     pub const DEFAULT: Config = Config {
         rate: 250_000,
         window: 3 * NSEC_PER_MSEC,
-        burst: 20 * NSEC_PER_MSEC,
-        interval: 100 * NSEC_PER_MSEC,
+        burst: 50 * NSEC_PER_MSEC,
         max_delay: 200 * NSEC_PER_MSEC,
         limit: 1000,
         limit_bytes: 0,
-        kp: Gain(1 << 13),
-        ki: Gain(1 << 15),
-        kd: Gain(0),
     };
 
     /// Default configuration at `rate` bytes/s (not yet validated).
@@ -208,13 +159,7 @@ impl Config {
             0,
             Self::MAX_WINDOW.min(self.max_delay),
         )?;
-        check(Field::Burst, self.burst, 0, self.max_delay)?;
-        check(
-            Field::Interval,
-            self.interval,
-            Self::MIN_INTERVAL,
-            Self::MAX_INTERVAL,
-        )?;
+        check(Field::Burst, self.burst, 0, Self::MAX_MAX_DELAY)?;
         check(Field::Limit, self.limit.into(), 1, Self::MAX_LIMIT.into())?;
         check(
             Field::LimitBytes,
@@ -222,21 +167,12 @@ impl Config {
             0,
             u32::MAX.into(),
         )?;
-        check(Field::Kp, self.kp.0.into(), 0, Self::MAX_KP.0.into())?;
-        check(
-            Field::Ki,
-            self.ki.0.into(),
-            Self::MIN_KI.0.into(),
-            Self::MAX_KI.0.into(),
-        )?;
-        check(Field::Kd, self.kd.0.into(), 0, Self::MAX_KD.0.into())?;
         Ok(self)
     }
 
-    /// Highest window position: the window's top edge stays at or below
-    /// `max_delay`.
-    pub const fn max_position(&self) -> u64 {
-        self.max_delay - self.window
+    /// The bucket depth in bytes, `rate · burst` rounded down.
+    pub fn bucket_bytes(&self) -> u64 {
+        credit_bytes(self.burst, self.rate)
     }
 }
 
@@ -267,10 +203,10 @@ mod tests {
             e.to_string(),
             "rate 999 out of range 1000..=12500000000 bytes/s"
         );
-        let cases: [(Config, Field); 10] = [
+        let cases: [(Config, Field); 5] = [
             (
                 Config {
-                    burst: 201 * NSEC_PER_MSEC,
+                    burst: 10_001 * NSEC_PER_MSEC,
                     ..Config::DEFAULT
                 },
                 Field::Burst,
@@ -291,13 +227,6 @@ mod tests {
             ),
             (
                 Config {
-                    interval: 999_999,
-                    ..Config::DEFAULT
-                },
-                Field::Interval,
-            ),
-            (
-                Config {
                     max_delay: 0,
                     ..Config::DEFAULT
                 },
@@ -309,34 +238,6 @@ mod tests {
                     ..Config::DEFAULT
                 },
                 Field::Limit,
-            ),
-            (
-                Config {
-                    kp: Gain(Config::MAX_KP.0 + 1),
-                    ..Config::DEFAULT
-                },
-                Field::Kp,
-            ),
-            (
-                Config {
-                    ki: Gain(0),
-                    ..Config::DEFAULT
-                },
-                Field::Ki,
-            ),
-            (
-                Config {
-                    ki: Gain(Gain::ONE.0 + 1),
-                    ..Config::DEFAULT
-                },
-                Field::Ki,
-            ),
-            (
-                Config {
-                    kd: Gain(Config::MAX_KD.0 + 1),
-                    ..Config::DEFAULT
-                },
-                Field::Kd,
             ),
         ];
         for (cfg, field) in cases {

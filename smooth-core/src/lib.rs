@@ -1,5 +1,5 @@
-//! smooth: a rate limiter that keeps every packet's imposed delay inside a
-//! sliding *smooth window* `[dmin, dmax]`.
+//! smooth: a rate limiter whose imposed delay slides smoothly inside a
+//! *smooth window* `[dmin, dmax]` instead of swinging with a token bucket.
 //!
 //! This crate is the one and only copy of the algorithm. It is `no_std`,
 //! integer-only (no floats, no allocation, no 128-bit division) and is
@@ -8,36 +8,30 @@
 //!
 //! The model, in short (the full specification is `docs/algorithm.md`):
 //!
-//! * A **virtual clock** `vc` allocates credit at the configured rate `R`:
-//!   a packet of `len` bytes arriving at `now` may conform no earlier than
-//!   `c = max(vc, now)`, and advances `vc` to `c + len / R`. Its *pacer delay*
-//!   is `p = c - now`. The clock restarts at `now` after idle, so idle time
-//!   earns no burst (like CAKE's shaper, unlike a token bucket).
-//! * The **smooth window** `[pos, pos + width]` bounds what is imposed: the
-//!   packet is released after `d = clamp(p, pos, pos + width)`. Within one
-//!   adjusting interval the window does not move, so the delays a flow sees
-//!   differ by at most `width` — that is the jitter promise.
-//! * The window may release a packet early, but never more than `burst`
-//!   ahead of its conforming time: `d = max(d, p - burst)`. This bounds the
-//!   burst allowance — bytes sent in any span τ are at most
-//!   `R·(τ + burst)` plus one packet — and gives a sustained excess (a TCP
-//!   flow) a real queue, not only drops at the ceiling.
-//! * A packet released before its conforming time consumes credit *ahead*
-//!   of allocation (`lead = c - release > 0`); one held past it, *behind*.
-//!   Every adjusting interval a **PID controller** (velocity form, Q16 gains)
-//!   turns the byte-weighted mean lead into a window movement, so the window
-//!   follows the queue's rate-conforming delay and the long-run rate equals
-//!   `R`. The position stays in `[0, max_delay - width]`.
-//! * **Overload** cannot grow delay without bound: a packet that would have
-//!   to wait more than `max_delay` (its pacer delay exceeds
-//!   `max_delay + burst`) is dropped (and counted) instead of advancing the
-//!   clock; packet and byte limits are counted drops too.
+//! * Every departure conforms to a **token bucket** of depth
+//!   `σ = rate·burst` refilled at `rate` (kept as GCRA's theoretical
+//!   arrival time `tat`): the output needs a bucket of at most
+//!   `max(σ, largest packet)` and a backlog gets exactly `rate`.
+//! * Within that, each packet's delay is chosen to be the same as its
+//!   predecessor's — the **smooth window's** floor — so a burst leaves as
+//!   one clump with one delay. The window moves only when it must, which is
+//!   the closed loop of consumed versus allocated credit:
+//!   - **up** when credit runs short (the bucket holds the packet more than
+//!     `window` above the floor): just enough to contain the packet;
+//!   - **down** when holding a packet at the floor would let the full
+//!     bucket overflow (allocated credit going unused): to the moment the
+//!     bucket fills, so the delay slides back at the speed the spare rate
+//!     allows, and never by wasting credit.
+//! * Traffic whose bursts fit the bucket and whose rate is below `rate`
+//!   never meets a raised window: zero added delay.
+//! * **Overload** cannot grow delay without bound: a packet whose earliest
+//!   conforming departure is more than `max_delay` away is dropped (and
+//!   counted); packet and byte limits are counted drops too.
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 pub mod config;
-pub mod controller;
 pub mod shaper;
 pub mod stats;
 pub mod time;
@@ -48,7 +42,6 @@ pub mod uapi;
 #[cfg(not(MODULE))]
 pub mod units;
 
-pub use config::{Config, ConfigError, Field, Gain};
-pub use controller::{Controller, ControllerState};
+pub use config::{Config, ConfigError, Field};
 pub use shaper::{Backlog, Decision, DropReason, Shaper, Window};
 pub use stats::{DelayHistogram, Stats};

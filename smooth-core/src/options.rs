@@ -3,9 +3,9 @@
 //! parses, and how a configuration prints back in the same words (so what
 //! `tc qdisc show` prints can be pasted back).
 
-use super::config::{Config, Gain};
+use super::config::Config;
 use super::uapi::{self, attr, OptionError, Value};
-use super::units::{self, GainDecimal, Rate, Time};
+use super::units::{self, Rate, Time};
 use core::fmt;
 
 /// How a keyword's value is written.
@@ -19,8 +19,6 @@ pub enum Kind {
     Count,
     /// A tc size (`64kb`).
     Size,
-    /// A decimal gain (`0.5`).
-    Gain,
 }
 
 impl Kind {
@@ -31,29 +29,24 @@ impl Kind {
             Kind::Time => "a time like 3ms",
             Kind::Count => "a whole number",
             Kind::Size => "a size like 64kb",
-            Kind::Gain => "a decimal like 0.5",
         }
     }
 }
 
 /// Every keyword, its attribute and its kind, in print order.
-pub const KEYWORDS: [(&str, u16, Kind); 10] = [
+pub const KEYWORDS: [(&str, u16, Kind); 6] = [
     ("rate", attr::RATE, Kind::Rate),
     ("window", attr::WINDOW, Kind::Time),
     ("burst", attr::BURST, Kind::Time),
-    ("interval", attr::INTERVAL, Kind::Time),
     ("max_delay", attr::MAX_DELAY, Kind::Time),
     ("limit", attr::LIMIT, Kind::Count),
     ("limit_bytes", attr::LIMIT_BYTES, Kind::Size),
-    ("kp", attr::KP, Kind::Gain),
-    ("ki", attr::KI, Kind::Gain),
-    ("kd", attr::KD, Kind::Gain),
 ];
 
 /// The one-line usage.
 pub const USAGE: &str =
-    "Usage: ... smooth rate RATE [ window TIME ] [ burst TIME ] [ interval TIME ] \
-[ max_delay TIME ] [ limit PACKETS ] [ limit_bytes BYTES ] [ kp GAIN ] [ ki GAIN ] [ kd GAIN ]";
+    "Usage: ... smooth rate RATE [ window TIME ] [ burst TIME ] [ max_delay TIME ] \
+[ limit PACKETS ] [ limit_bytes BYTES ]";
 
 /// A word that could not be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +95,6 @@ pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'
             let n = u32::try_from(n).map_err(|_| WordError::BadValue(name, value, kind))?;
             Value::U32(kind_attr, n)
         }
-        Kind::Gain => Value::U32(kind_attr, units::parse_gain(value).map_err(bad)?.0),
     })
 }
 
@@ -138,7 +130,7 @@ pub fn precheck(values: &[Value], create: bool) -> Result<Config, OptionError> {
     let given = |k: u16| values.iter().any(|v| v.kind() == k);
     let mut base = Config::DEFAULT;
     if !given(attr::MAX_DELAY) {
-        // Unknown here: let the window's and burst's own ranges decide.
+        // Unknown here: let the window's own range decide.
         base.max_delay = Config::MAX_MAX_DELAY;
     }
     let payloads: [([u8; 8], usize, u16); KEYWORDS.len()] = core::array::from_fn(|i| {
@@ -167,17 +159,13 @@ impl fmt::Display for Words<'_> {
         let c = self.0;
         write!(
             f,
-            "rate {} window {} burst {} interval {} max_delay {} limit {} limit_bytes {} kp {} ki {} kd {}",
+            "rate {} window {} burst {} max_delay {} limit {} limit_bytes {}",
             Rate(c.rate),
             Time(c.window),
             Time(c.burst),
-            Time(c.interval),
             Time(c.max_delay),
             c.limit,
             c.limit_bytes,
-            GainDecimal(c.kp),
-            GainDecimal(c.ki),
-            GainDecimal(c.kd),
         )
     }
 }
@@ -191,7 +179,6 @@ impl fmt::Display for ValueText {
             Kind::Rate => Rate(self.1).fmt(f),
             Kind::Time => Time(self.1).fmt(f),
             Kind::Count | Kind::Size => self.1.fmt(f),
-            Kind::Gain => GainDecimal(Gain(self.1 as u32)).fmt(f),
         }
     }
 }
@@ -223,11 +210,14 @@ mod tests {
 
     #[test]
     fn printed_words_parse_back() {
-        let cfg = parse_all("rate 1500kbit window 2500us burst 7ms interval 1s max_delay 50ms limit 77 limit_bytes 64kb kp 0.25 ki 0.75 kd 0.0625").unwrap();
+        let cfg = parse_all(
+            "rate 1500kbit window 2500us burst 7ms max_delay 50ms limit 77 limit_bytes 64kb",
+        )
+        .unwrap();
         let printed = Words(&cfg).to_string();
         assert_eq!(
             printed,
-            "rate 1500Kbit window 2500us burst 7ms interval 1s max_delay 50ms limit 77 limit_bytes 65536 kp 0.25 ki 0.75 kd 0.0625"
+            "rate 1500Kbit window 2500us burst 7ms max_delay 50ms limit 77 limit_bytes 65536"
         );
         assert_eq!(parse_all(&printed), Ok(cfg));
     }
@@ -244,11 +234,11 @@ mod tests {
         );
         assert_eq!(parse_all("window 3ms").unwrap_err(), "rate is required");
         assert_eq!(
-            parse_all("rate 2mbit ki 0").unwrap_err(),
-            "ki 0 out of range 1..=65536 /65536"
+            parse_all("rate 2mbit limit 0").unwrap_err(),
+            "limit 0 out of range 1..=1000000 packets"
         );
         assert!(parse_all("rate 2mbit window 50ms max_delay 10ms").is_err());
-        assert!(parse_all("rate 2mbit burst 50ms max_delay 10ms").is_err());
+        assert!(parse_all("rate 2mbit burst 11s").is_err());
         // Without max_delay the window may be as wide as its own range.
         assert!(precheck(&[Value::U64(attr::WINDOW, 500_000_000)], false).is_ok());
     }

@@ -5,9 +5,8 @@
 //! [`Shaper::dequeued`].
 
 use super::config::Config;
-use super::controller::{Controller, ControllerState};
 use super::stats::Stats;
-use super::time::transmit_time;
+use super::time::{credit_bytes, transmit_time};
 
 /// What is queued in front of an arriving packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,8 +24,8 @@ pub enum DropReason {
     Limit,
     /// The packet would take the queue over `limit_bytes`.
     Bytes,
-    /// Its rate-conforming time is more than `max_delay` away: sustained
-    /// overload.
+    /// Its earliest conforming departure is more than `max_delay` away:
+    /// sustained overload.
     Ceiling,
 }
 
@@ -45,7 +44,8 @@ pub enum Decision {
 /// The smooth window currently imposed, in ns of delay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
-    /// Lower edge (`dmin`, the controller's position).
+    /// Lower edge (`dmin`): the delay the next packet gets unless the
+    /// bucket forces more or credit would be wasted.
     pub min: u64,
     /// Upper edge (`dmax = dmin + width`).
     pub max: u64,
@@ -55,25 +55,26 @@ pub struct Window {
 #[derive(Clone, Debug)]
 pub struct Shaper {
     cfg: Config,
-    /// Virtual clock: when the credit for the last admitted packet is paid.
-    vc: u64,
+    /// When the token bucket is full again (GCRA's theoretical arrival
+    /// time): at `t < tat` it holds `rate·(burst − (tat − t))` bytes of
+    /// credit, from `tat` on the full `rate·burst`.
+    tat: u64,
     /// Release time of the last admitted packet (releases stay in order).
     last_release: u64,
-    /// Until when the shaper counts as saturated (see [`Shaper::enqueue`]).
-    saturated_until: u64,
-    controller: Controller,
+    /// The window's floor: the delay a packet is given when the bucket
+    /// neither forces more nor would overflow before it leaves.
+    floor: u64,
     stats: Stats,
 }
 
 impl Shaper {
-    /// A shaper with a validated configuration, starting at `now`.
+    /// A shaper with a validated configuration and a full bucket at `now`.
     pub fn new(cfg: Config, now: u64) -> Shaper {
         Shaper {
             cfg,
-            vc: now,
+            tat: now,
             last_release: now,
-            saturated_until: now,
-            controller: Controller::new(&cfg, now),
+            floor: 0,
             stats: Stats::new(),
         }
     }
@@ -83,37 +84,31 @@ impl Shaper {
         &self.cfg
     }
 
-    /// Switches to a new validated configuration. Queued packets keep their
-    /// release times; the clock and the window carry over (the position is
-    /// clamped into the new range).
+    /// Switches to a new validated configuration at `now`. Queued packets
+    /// keep their release times; the credit owed is carried over in bytes
+    /// (re-timed at the new rate) and the window's floor is kept, clamped
+    /// below the new ceiling.
     pub fn change(&mut self, cfg: Config, now: u64) {
+        if cfg.rate != self.cfg.rate && self.tat > now {
+            let owed = credit_bytes(self.tat - now, self.cfg.rate);
+            self.tat = now.saturating_add(transmit_time(owed, cfg.rate));
+        }
+        self.floor = self.floor.min(cfg.max_delay - cfg.window);
         self.cfg = cfg;
-        self.controller.reconfigure(&cfg, now);
     }
 
     /// The current window.
     pub fn window(&self) -> Window {
-        let min = self.controller.position();
         Window {
-            min,
-            max: min + self.cfg.window,
+            min: self.floor,
+            max: self.floor + self.cfg.window,
         }
     }
 
-    /// The controller's last update.
-    pub fn controller(&self) -> &ControllerState {
-        self.controller.state()
-    }
-
-    /// When the controller's next update is due.
-    pub fn next_update(&self) -> u64 {
-        self.controller.interval_end()
-    }
-
-    /// How far the virtual clock runs ahead of `now`: the time the rate
-    /// still needs for what has been admitted.
-    pub fn clock_ahead(&self, now: u64) -> u64 {
-        self.vc.saturating_sub(now)
+    /// How long after `now` the bucket is full again (0: full): the credit
+    /// owed, as time at the rate.
+    pub fn credit_owed(&self, now: u64) -> u64 {
+        self.tat.saturating_sub(now)
     }
 
     /// Counters.
@@ -122,17 +117,16 @@ impl Shaper {
     }
 
     /// Whether a GSO packet of `len` bytes must be split before
-    /// [`Shaper::enqueue`]: a single packet whose transmit time at the rate
-    /// exceeds the window width would push the next packets' conforming time
-    /// past the window on its own (the brief's 64 KB at 2 Mbit/s is 262 ms).
+    /// [`Shaper::enqueue`]: one larger than the bucket would overdraw it
+    /// and the output would need a deeper bucket than `rate·burst` (the
+    /// brief's 64 KB at 2 Mbit/s is 262 ms of credit), as in TBF.
     pub fn needs_segmentation(&self, len: u32) -> bool {
-        transmit_time(len.into(), self.cfg.rate) > self.cfg.window
+        transmit_time(len.into(), self.cfg.rate) > self.cfg.burst
     }
 
     /// Decides the fate of a `len`-byte packet arriving at `now` behind
-    /// `backlog`. Runs any controller update that is due first.
+    /// `backlog`.
     pub fn enqueue(&mut self, now: u64, len: u32, backlog: Backlog) -> Decision {
-        self.controller.tick(&self.cfg, now);
         if backlog.packets >= self.cfg.limit {
             self.stats.drops_limit += 1;
             return Decision::Drop(DropReason::Limit);
@@ -143,62 +137,45 @@ impl Shaper {
             self.stats.drops_bytes += 1;
             return Decision::Drop(DropReason::Bytes);
         }
-        let conform = self.vc.max(now);
-        let pacer_delay = conform - now;
-        // The largest delay this packet could be imposed is `p - burst`
-        // (below, when that exceeds the window): beyond `max_delay`, drop.
-        if pacer_delay > self.cfg.max_delay.saturating_add(self.cfg.burst) {
+        let burst = self.cfg.burst;
+        let cost = transmit_time(len.into(), self.cfg.rate);
+        let start = now.max(self.last_release);
+        // Earliest departure with enough credit: the bucket holds `len`
+        // bytes (a packet larger than the bucket waits for a full one).
+        let conform = start.max(
+            self.tat
+                .saturating_add(cost.min(burst))
+                .saturating_sub(burst),
+        );
+        if conform - now > self.cfg.max_delay {
             self.stats.drops_ceiling += 1;
-            self.saturated_until = now.saturating_add(self.saturation_memory());
             return Decision::Drop(DropReason::Ceiling);
         }
-        self.vc = conform.saturating_add(transmit_time(len.into(), self.cfg.rate));
-
-        // Inside the window when possible; never more than `burst` ahead of
-        // the rate, so a sustained excess meets a real queue (TCP sees delay,
-        // not only drops at the ceiling).
-        //
-        // A saturated shaper releases every packet as early as `burst`
-        // allows, as a token bucket does: the offered load exceeds the rate,
-        // so the backlog, not the window, sets the delay, and a packet held
-        // at its credit time keeps the burst allowance unspent — credit a
-        // sender that pauses (a TCP timeout) then loses for good. The
-        // window is not used meanwhile and relaxes to zero (the controller
-        // counts the bytes as consumed but sees no lead).
-        let window = self.window();
-        let saturated = now < self.saturated_until;
-        let delay = if saturated {
-            pacer_delay.saturating_sub(self.cfg.burst)
-        } else {
-            pacer_delay
-                .clamp(window.min, window.max)
-                .max(pacer_delay.saturating_sub(self.cfg.burst))
-        };
-        let at = now.saturating_add(delay).max(self.last_release);
-        self.last_release = at;
-
-        let lead = conform as i64 - at as i64;
-        if saturated {
-            self.controller.record_unled(len);
-        } else {
-            self.controller.record(len, lead);
-        }
+        // Latest departure that wastes no credit: the bucket is full.
+        let full = start.max(self.tat);
+        // The window's floor, unless the bucket forces the packet later or
+        // holding it that long would let credit overflow (conform <= full).
+        let at = now.saturating_add(self.floor).clamp(conform, full);
+        let delay = at - now;
         let s = &mut self.stats;
-        s.saturated += u64::from(saturated);
+        if delay < self.floor {
+            // Allocated credit would go unused: the window slides down to
+            // this packet, at the speed the spare rate allows.
+            self.floor = delay;
+            s.lowered += 1;
+        } else if delay > self.floor + self.cfg.window {
+            // Credit ran short: the window rises to the packet (its top
+            // kept at the ceiling), and the rest of its burst follows at the
+            // same delay.
+            self.floor = delay.min(self.cfg.max_delay - self.cfg.window);
+            s.raised += 1;
+        }
+        self.tat = self.tat.max(at).saturating_add(cost);
+        self.last_release = at;
         s.packets += 1;
         s.bytes += u64::from(len);
         s.throttled += u64::from(at > now);
-        s.early += u64::from(lead > 0);
-        s.late += u64::from(lead < 0);
-        s.beyond_window += u64::from(delay > window.max);
         Decision::Release { at }
-    }
-
-    /// How long a ceiling drop keeps the shaper saturated: as long as the
-    /// controller remembers an idle spell ([`Controller::FORGET_AFTER`]
-    /// intervals), which covers a TCP sender's loss recovery and timeout.
-    fn saturation_memory(&self) -> u64 {
-        self.cfg.interval.saturating_mul(Controller::FORGET_AFTER)
     }
 
     /// Records the release at `now` of a packet admitted at `enqueued_at`
@@ -212,16 +189,15 @@ impl Shaper {
         s.sojourn.record(sojourn);
         s.sojourn_min = s.sojourn_min.min(sojourn);
         s.sojourn_max = s.sojourn_max.max(sojourn);
-        self.controller.tick(&self.cfg, now);
     }
 
     /// The queue was purged at `now`: forget the credit its packets had
-    /// reserved so the next packet is not paced behind packets that are gone.
+    /// reserved (the bucket starts full, as TBF's reset does) and the
+    /// window's position.
     pub fn reset(&mut self, now: u64) {
-        self.vc = now;
+        self.tat = now;
         self.last_release = now;
-        self.saturated_until = now;
-        self.controller = Controller::new(&self.cfg, now);
+        self.floor = 0;
     }
 }
 
@@ -231,6 +207,9 @@ mod tests {
     use crate::time::NSEC_PER_MSEC;
 
     const MS: u64 = NSEC_PER_MSEC;
+    /// 2 Mbit/s: 1500 B is 6 ms of credit; the default bucket (50 ms) holds
+    /// 12 500 B.
+    const CFG: Config = Config::DEFAULT;
 
     fn release(d: Decision) -> u64 {
         match d {
@@ -239,33 +218,64 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_idle_shaper_sends_the_first_packet_at_once() {
-        let mut s = Shaper::new(Config::DEFAULT, 1000 * MS);
-        assert_eq!(
-            release(s.enqueue(1000 * MS, 1500, Backlog::default())),
-            1000 * MS
-        );
+    fn send(s: &mut Shaper, now: u64, len: u32) -> u64 {
+        release(s.enqueue(now, len, Backlog::default()))
     }
 
     #[test]
-    fn a_burst_is_spread_inside_the_window() {
-        // 2 Mbit/s: 1500 B = 6 ms of credit; window [0, 3 ms].
-        let mut s = Shaper::new(Config::DEFAULT, 0);
-        let t: Vec<u64> = (0..4)
-            .map(|i| {
-                release(s.enqueue(
-                    0,
-                    1500,
-                    Backlog {
-                        packets: i,
-                        bytes: 0,
-                    },
-                ))
-            })
-            .collect();
-        assert_eq!(t, [0, 3 * MS, 3 * MS, 3 * MS]);
-        assert_eq!(s.stats().early, 3);
+    fn a_burst_that_fits_the_bucket_leaves_at_once() {
+        let mut s = Shaper::new(CFG, 1000 * MS);
+        for _ in 0..8 {
+            assert_eq!(send(&mut s, 1000 * MS, 1500), 1000 * MS);
+        }
+        assert_eq!(s.stats().throttled, 0);
+        assert_eq!(s.window().min, 0);
+    }
+
+    #[test]
+    fn the_excess_of_a_burst_waits_for_credit_and_the_window_rises() {
+        let mut s = Shaper::new(CFG, 0);
+        // 12 packets = 18 000 B: 8 fit (12 000 B), the 9th needs 1000 B
+        // more (4 ms), then one per 6 ms.
+        let t: Vec<u64> = (0..12).map(|_| send(&mut s, 0, 1500)).collect();
+        assert_eq!(&t[..8], &[0; 8]);
+        assert_eq!(&t[8..], &[4 * MS, 10 * MS, 16 * MS, 22 * MS]);
+        assert_eq!(s.window().min, 22 * MS);
+        assert!(s.stats().raised >= 1);
+    }
+
+    #[test]
+    fn the_next_burst_leaves_as_one_clump_at_the_raised_delay() {
+        let mut s = Shaper::new(CFG, 0);
+        for _ in 0..12 {
+            send(&mut s, 0, 1500);
+        }
+        let floor = s.window().min;
+        assert_eq!(floor, 22 * MS);
+        // At 40 ms + 22 ms the bucket holds 40 ms of credit (10 000 B): a
+        // 3-packet burst arriving at 40 ms leaves together at the floor.
+        let at: Vec<u64> = (0..3).map(|_| send(&mut s, 40 * MS, 1500)).collect();
+        assert_eq!(at, [62 * MS; 3]);
+        assert_eq!(s.window().min, floor);
+    }
+
+    #[test]
+    fn the_window_slides_down_when_credit_would_overflow() {
+        let mut s = Shaper::new(CFG, 0);
+        for _ in 0..12 {
+            send(&mut s, 0, 1500);
+        }
+        // The bucket is full again at 72 ms (18 000 B sent from 0 at
+        // 250 kB/s, less the 50 ms it holds). A packet arriving at 70 ms
+        // would be held to 70 ms + floor (92 ms): past that, so it leaves
+        // at 72 ms and the window follows it down.
+        let at = send(&mut s, 70 * MS, 1500);
+        assert_eq!(at, 72 * MS);
+        assert_eq!(s.window().min, 2 * MS);
+        assert_eq!(s.stats().lowered, 1);
+        // Idle long enough, the window is back at zero.
+        assert_eq!(send(&mut s, 1000 * MS, 1500), 1000 * MS);
+        assert_eq!(s.window().min, 0);
     }
 
     #[test]
@@ -274,7 +284,7 @@ mod tests {
             limit: 2,
             limit_bytes: 3000,
             max_delay: 100 * MS,
-            ..Config::DEFAULT
+            ..CFG
         };
         let mut s = Shaper::new(cfg, 0);
         let full = Backlog {
@@ -287,22 +297,22 @@ mod tests {
             bytes: 2000,
         };
         assert_eq!(s.enqueue(0, 1001, bytes), Decision::Drop(DropReason::Bytes));
-        // 100 ms ceiling + 20 ms burst at 6 ms a packet: the 22nd packet
-        // conforms at 126 ms, beyond 120 ms.
+        // 8 packets fit the bucket; then one per 6 ms from 4 ms on: the
+        // packet that would leave at 100 ms is the last one admitted.
         let mut dropped = 0;
-        for _ in 0..25 {
+        for _ in 0..30 {
             if let Decision::Drop(r) = s.enqueue(0, 1500, Backlog::default()) {
                 assert_eq!(r, DropReason::Ceiling);
                 dropped += 1;
             }
         }
-        assert_eq!(dropped, 4);
-        assert_eq!(s.stats().drops(), 6);
+        assert_eq!(dropped, 30 - 8 - 17);
+        assert_eq!(s.stats().drops(), dropped + 2);
     }
 
     #[test]
     fn releases_stay_in_order() {
-        let mut s = Shaper::new(Config::DEFAULT, 0);
+        let mut s = Shaper::new(CFG, 0);
         let mut last = 0;
         // 6x overload: some packets hit the ceiling, the rest stay in order.
         for i in 0..1000u64 {
@@ -315,57 +325,23 @@ mod tests {
     }
 
     #[test]
-    fn a_ceiling_drop_saturates_the_shaper_for_the_controllers_memory() {
-        // 2 Mbit/s, 1500 B = 6 ms of credit; ceiling 50 ms + 20 ms burst.
-        let cfg = Config {
-            max_delay: 50 * MS,
-            ..Config::DEFAULT
-        };
-        let mut s = Shaper::new(cfg, 0);
-        let mut drops = 0;
-        for _ in 0..15 {
-            drops += u64::from(matches!(
-                s.enqueue(0, 1500, Backlog::default()),
-                Decision::Drop(DropReason::Ceiling)
-            ));
+    fn a_rate_change_carries_the_credit_owed_in_bytes() {
+        let mut s = Shaper::new(CFG, 0);
+        for _ in 0..12 {
+            send(&mut s, 0, 1500);
         }
-        assert_eq!(drops, 3);
-        assert_eq!(s.stats().saturated, 0);
-        // Saturated: the next packet's credit is 70 ms away; it leaves
-        // `burst` ahead of it, not at the window (which relaxes to zero:
-        // the controller gets bytes but no lead meanwhile).
-        assert_eq!(
-            release(s.enqueue(2 * MS, 1500, Backlog::default())),
-            52 * MS
-        );
-        assert_eq!(s.stats().saturated, 1);
-        let memory = cfg.interval * Controller::FORGET_AFTER;
-        // Until the memory runs out from the drop (at 0): still saturated.
-        let before = memory - MS;
-        assert_eq!(release(s.enqueue(before, 1500, Backlog::default())), before);
-        assert_eq!(s.stats().saturated, 2);
-        // Afterwards the window applies again: two packets' 12 ms of credit
-        // are released inside it, which has relaxed towards zero.
-        let after = memory + 10 * MS;
-        let first = release(s.enqueue(after, 1500, Backlog::default()));
-        let w = s.window();
-        assert!(w.min < MS, "{w:?}");
-        // The interval that ended at `memory` held only the saturated packet
-        // at `before`: consumed credit all the same.
-        assert_eq!(s.controller().consumed, 1500);
-        assert_eq!(first, after + w.min);
-        assert_eq!(
-            release(s.enqueue(after, 1500, Backlog::default())),
-            after + w.max
-        );
-        assert_eq!(s.stats().saturated, 2);
+        // At 22 ms the bucket is empty: 50 ms owed at 250 kB/s = 12 500 B;
+        // at 500 kB/s that is 25 ms.
+        assert_eq!(s.credit_owed(22 * MS), 50 * MS);
+        s.change(Config::with_rate(500_000), 22 * MS);
+        assert_eq!(s.credit_owed(22 * MS), 25 * MS);
     }
 
     #[test]
     fn gso_segmentation_threshold() {
-        let s = Shaper::new(Config::DEFAULT, 0);
-        assert!(!s.needs_segmentation(1500 / 2)); // 3 ms
-        assert!(s.needs_segmentation(1500));
+        let s = Shaper::new(CFG, 0);
+        assert!(!s.needs_segmentation(12_500));
+        assert!(s.needs_segmentation(12_501));
         assert!(s.needs_segmentation(65536));
     }
 }

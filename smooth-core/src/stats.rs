@@ -55,22 +55,12 @@ pub struct Stats {
     /// Admitted packets that had to wait (imposed delay > 0): tc's
     /// "overlimits".
     pub throttled: u64,
-    /// Released before their rate-conforming time (the window's top edge
-    /// cut their delay).
-    pub early: u64,
-    /// Released after their rate-conforming time (held by the window's
-    /// bottom edge).
-    pub late: u64,
-    /// Admitted with an imposed delay above the window's top edge because
-    /// the `burst` bound held them back (an excess beyond what the window
-    /// may release early). Zero for a flow the window absorbs. (A packet may
-    /// also wait past its window behind the packet ahead of it right after
-    /// the window moved down; that is queue order, not counted here.)
-    pub beyond_window: u64,
-    /// Admitted while the shaper was saturated (a ceiling drop within the
-    /// last `FORGET_AFTER` intervals): released as early as `burst`
-    /// allows, without the window.
-    pub saturated: u64,
+    /// Times the window rose: credit ran short and a packet had to leave
+    /// above the window (consumed ahead of allocated).
+    pub raised: u64,
+    /// Times the window slid down: holding a packet at the window's floor
+    /// would have let credit overflow (allocated ahead of consumed).
+    pub lowered: u64,
     /// Smallest measured sojourn (enqueue to dequeue), ns; `u64::MAX` if
     /// none yet.
     pub sojourn_min: u64,

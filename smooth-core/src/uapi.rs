@@ -3,7 +3,7 @@
 //! [`Config`] turns back into attributes, and the xstats layout. Shared by
 //! the kernel module, the tc plugin and `tc-smooth`, so all three agree.
 
-use super::config::{Config, ConfigError, Gain};
+use super::config::{Config, ConfigError};
 
 use super::shaper::Shaper;
 use super::stats::DelayHistogram;
@@ -17,32 +17,24 @@ pub mod attr {
     pub const RATE: u16 = 1;
     /// u64: window width in ns.
     pub const WINDOW: u16 = 2;
-    /// u64: adjusting interval in ns.
-    pub const INTERVAL: u16 = 3;
+    /// u64: token-bucket depth as time at the rate, ns.
+    pub const BURST: u16 = 3;
     /// u64: delay ceiling in ns.
     pub const MAX_DELAY: u16 = 4;
     /// u32: queue limit in packets.
     pub const LIMIT: u16 = 5;
     /// u32: queue limit in bytes (0: none).
     pub const LIMIT_BYTES: u16 = 6;
-    /// u32: proportional gain, Q16.
-    pub const KP: u16 = 7;
-    /// u32: integral gain, Q16.
-    pub const KI: u16 = 8;
-    /// u32: derivative gain, Q16.
-    pub const KD: u16 = 9;
     /// Padding for 64-bit alignment; ignored.
-    pub const PAD: u16 = 10;
-    /// u64: largest lead over the rate in ns.
-    pub const BURST: u16 = 11;
+    pub const PAD: u16 = 7;
     /// Highest attribute type.
-    pub const MAX: u16 = BURST;
+    pub const MAX: u16 = PAD;
 
     /// Payload size of each attribute (`None`: not a value attribute).
     pub const fn payload_len(kind: u16) -> Option<usize> {
         match kind {
-            RATE | WINDOW | BURST | INTERVAL | MAX_DELAY => Some(8),
-            LIMIT | LIMIT_BYTES | KP | KI | KD => Some(4),
+            RATE | WINDOW | BURST | MAX_DELAY => Some(8),
+            LIMIT | LIMIT_BYTES => Some(4),
             _ => None,
         }
     }
@@ -53,13 +45,9 @@ pub mod attr {
             RATE => "TCA_SMOOTH_RATE",
             WINDOW => "TCA_SMOOTH_WINDOW",
             BURST => "TCA_SMOOTH_BURST",
-            INTERVAL => "TCA_SMOOTH_INTERVAL",
             MAX_DELAY => "TCA_SMOOTH_MAX_DELAY",
             LIMIT => "TCA_SMOOTH_LIMIT",
             LIMIT_BYTES => "TCA_SMOOTH_LIMIT_BYTES",
-            KP => "TCA_SMOOTH_KP",
-            KI => "TCA_SMOOTH_KI",
-            KD => "TCA_SMOOTH_KD",
             PAD => "TCA_SMOOTH_PAD",
             _ => "unknown attribute",
         }
@@ -134,13 +122,9 @@ pub fn apply<'a>(
             attr::RATE => cfg.rate = value,
             attr::WINDOW => cfg.window = value,
             attr::BURST => cfg.burst = value,
-            attr::INTERVAL => cfg.interval = value,
             attr::MAX_DELAY => cfg.max_delay = value,
             attr::LIMIT => cfg.limit = small,
             attr::LIMIT_BYTES => cfg.limit_bytes = small,
-            attr::KP => cfg.kp = Gain(small),
-            attr::KI => cfg.ki = Gain(small),
-            attr::KD => cfg.kd = Gain(small),
             _ => return Err(OptionError::Unknown(kind)),
         }
     }
@@ -161,47 +145,33 @@ pub enum Value {
 
 /// Every parameter of `cfg` as attributes: what `dump` reports and what a
 /// front end sends. `apply(_, to_attrs(c), true) == Ok(c)`.
-pub fn to_attrs(cfg: &Config) -> [Value; 10] {
+pub fn to_attrs(cfg: &Config) -> [Value; 6] {
     [
         Value::U64(attr::RATE, cfg.rate),
         Value::U64(attr::WINDOW, cfg.window),
         Value::U64(attr::BURST, cfg.burst),
-        Value::U64(attr::INTERVAL, cfg.interval),
         Value::U64(attr::MAX_DELAY, cfg.max_delay),
         Value::U32(attr::LIMIT, cfg.limit),
         Value::U32(attr::LIMIT_BYTES, cfg.limit_bytes),
-        Value::U32(attr::KP, cfg.kp.0),
-        Value::U32(attr::KI, cfg.ki.0),
-        Value::U32(attr::KD, cfg.kd.0),
     ]
 }
 
-/// `struct tc_smooth_xstats`: native-endian u64/i64 fields in this order,
-/// followed by the sojourn histogram.
+/// `struct tc_smooth_xstats`: native-endian u64 fields in this order,
+/// followed by the sojourn and lateness histograms.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct XStats {
-    /// Layout version (this is 1).
+    /// Layout version (this is 3).
     pub version: u64,
     /// Window lower edge, ns.
     pub window_min: u64,
     /// Window upper edge, ns.
     pub window_max: u64,
-    /// How far the virtual clock runs ahead of now, ns (pacer backlog).
-    pub clock_ahead: u64,
-    /// Controller error (mean lead), ns.
-    pub error: i64,
-    /// Last proportional term, ns.
-    pub p_term: i64,
-    /// Last integral term, ns.
-    pub i_term: i64,
-    /// Last derivative term, ns.
-    pub d_term: i64,
-    /// Credit consumed in the last interval, bytes.
-    pub consumed: u64,
-    /// Credit allocated in the last interval, bytes.
-    pub allocated: u64,
-    /// Controller updates.
-    pub updates: u64,
+    /// How long until the token bucket is full again, ns.
+    pub credit_owed: u64,
+    /// Times the window rose (credit ran short).
+    pub raised: u64,
+    /// Times the window slid down (credit would have overflowed).
+    pub lowered: u64,
     /// Drops at the packet limit.
     pub drops_limit: u64,
     /// Drops at the byte limit.
@@ -210,12 +180,6 @@ pub struct XStats {
     pub drops_ceiling: u64,
     /// Admitted packets that waited.
     pub throttled: u64,
-    /// Released before their conforming time.
-    pub early: u64,
-    /// Released after their conforming time.
-    pub late: u64,
-    /// Admitted with a delay above the window's top edge.
-    pub beyond_window: u64,
     /// GSO packets split into segments.
     pub gso_segmented: u64,
     /// Smallest sojourn, ns (0 if none).
@@ -224,9 +188,6 @@ pub struct XStats {
     pub sojourn_max: u64,
     /// Largest lateness (release to actual dequeue), ns.
     pub lateness_max: u64,
-    /// Admitted while saturated (released as early as `burst` allows,
-    /// without the window; version 2).
-    pub saturated: u64,
     /// Sojourn histogram (see [`DelayHistogram`]).
     pub sojourn_hist: [u64; DelayHistogram::BUCKETS],
     /// Lateness histogram.
@@ -235,9 +196,9 @@ pub struct XStats {
 
 impl XStats {
     /// Current layout version.
-    pub const VERSION: u64 = 2;
-    /// Number of scalar fields before the histogram.
-    const SCALARS: usize = 23;
+    pub const VERSION: u64 = 3;
+    /// Number of scalar fields before the histograms.
+    const SCALARS: usize = 14;
     const WORDS: usize = Self::SCALARS + 2 * DelayHistogram::BUCKETS;
     /// Encoded size in bytes.
     pub const SIZE: usize = Self::WORDS * 8;
@@ -245,27 +206,18 @@ impl XStats {
     /// Snapshot of a shaper at `now`.
     pub fn snapshot(shaper: &Shaper, now: u64, gso_segmented: u64) -> XStats {
         let w = shaper.window();
-        let c = shaper.controller();
         let s = shaper.stats();
         XStats {
             version: Self::VERSION,
             window_min: w.min,
             window_max: w.max,
-            clock_ahead: shaper.clock_ahead(now),
-            error: c.error,
-            p_term: c.p_term,
-            i_term: c.i_term,
-            d_term: c.d_term,
-            consumed: c.consumed,
-            allocated: c.allocated,
-            updates: c.updates,
+            credit_owed: shaper.credit_owed(now),
+            raised: s.raised,
+            lowered: s.lowered,
             drops_limit: s.drops_limit,
             drops_bytes: s.drops_bytes,
             drops_ceiling: s.drops_ceiling,
             throttled: s.throttled,
-            early: s.early,
-            late: s.late,
-            beyond_window: s.beyond_window,
             gso_segmented,
             sojourn_min: if s.sojourn_min == u64::MAX {
                 0
@@ -274,7 +226,6 @@ impl XStats {
             },
             sojourn_max: s.sojourn_max,
             lateness_max: s.lateness_max,
-            saturated: s.saturated,
             sojourn_hist: s.sojourn.buckets,
             lateness_hist: s.lateness.buckets,
         }
@@ -285,26 +236,17 @@ impl XStats {
             self.version,
             self.window_min,
             self.window_max,
-            self.clock_ahead,
-            self.error as u64,
-            self.p_term as u64,
-            self.i_term as u64,
-            self.d_term as u64,
-            self.consumed,
-            self.allocated,
-            self.updates,
+            self.credit_owed,
+            self.raised,
+            self.lowered,
             self.drops_limit,
             self.drops_bytes,
             self.drops_ceiling,
             self.throttled,
-            self.early,
-            self.late,
-            self.beyond_window,
             self.gso_segmented,
             self.sojourn_min,
             self.sojourn_max,
             self.lateness_max,
-            self.saturated,
         ]
     }
 
@@ -344,26 +286,17 @@ impl XStats {
             version: w[0],
             window_min: w[1],
             window_max: w[2],
-            clock_ahead: w[3],
-            error: w[4] as i64,
-            p_term: w[5] as i64,
-            i_term: w[6] as i64,
-            d_term: w[7] as i64,
-            consumed: w[8],
-            allocated: w[9],
-            updates: w[10],
-            drops_limit: w[11],
-            drops_bytes: w[12],
-            drops_ceiling: w[13],
-            throttled: w[14],
-            early: w[15],
-            late: w[16],
-            beyond_window: w[17],
-            gso_segmented: w[18],
-            sojourn_min: w[19],
-            sojourn_max: w[20],
-            lateness_max: w[21],
-            saturated: w[22],
+            credit_owed: w[3],
+            raised: w[4],
+            lowered: w[5],
+            drops_limit: w[6],
+            drops_bytes: w[7],
+            drops_ceiling: w[8],
+            throttled: w[9],
+            gso_segmented: w[10],
+            sojourn_min: w[11],
+            sojourn_max: w[12],
+            lateness_max: w[13],
             sojourn_hist: hist,
             lateness_hist: late,
         })
@@ -439,22 +372,14 @@ mod tests {
     fn messages_fit_the_kernel_extack_buffer() {
         // NETLINK_MAX_FMTMSG_LEN is 80 including the NUL; the kernel prefixes
         // "smooth: ".
-        for kind in [
-            attr::RATE,
-            attr::WINDOW,
-            attr::BURST,
-            attr::INTERVAL,
-            attr::MAX_DELAY,
-        ] {
+        for kind in [attr::RATE, attr::WINDOW, attr::BURST, attr::MAX_DELAY] {
             let huge = [(kind, u64::MAX.to_ne_bytes().to_vec())];
             let e = apply_owned(Config::DEFAULT, &huge, false).unwrap_err();
             assert!(e.to_string().len() < 72, "{e}");
         }
-        for kind in [attr::LIMIT, attr::KP, attr::KI, attr::KD] {
-            let huge = [(kind, u32::MAX.to_ne_bytes().to_vec())];
-            let e = apply_owned(Config::DEFAULT, &huge, false).unwrap_err();
-            assert!(e.to_string().len() < 72, "{e}");
-        }
+        let huge = [(attr::LIMIT, u32::MAX.to_ne_bytes().to_vec())];
+        let e = apply_owned(Config::DEFAULT, &huge, false).unwrap_err();
+        assert!(e.to_string().len() < 72, "{e}");
         assert!(
             OptionError::BadLength(attr::LIMIT_BYTES, 65535)
                 .to_string()
@@ -467,7 +392,7 @@ mod tests {
     fn xstats_round_trip() {
         let mut x = XStats {
             version: XStats::VERSION,
-            error: -5,
+            raised: 5,
             drops_ceiling: 7,
             sojourn_max: 9,
             ..XStats::default()
@@ -475,7 +400,7 @@ mod tests {
         x.sojourn_hist[15] = 3;
         x.lateness_hist[0] = 4;
         x.lateness_max = 11;
-        x.saturated = 13;
+        x.lowered = 13;
         assert_eq!(XStats::decode(&x.encode()), Some(x));
         assert_eq!(XStats::decode(&[0; 8]), None);
     }

@@ -1,10 +1,9 @@
 //! tc's units, parsed and printed the same way by the tc plugin, `tc-smooth`
 //! and the simulator: rates (`2mbit`, `250kbps`, a bare number is bit/s),
 //! times (`3ms`, `1s`, `500us`, `100ns`, a bare number is µs as in tc),
-//! sizes (`64kb`, `1500b`, a bare number is bytes) and gains (`0.125`).
+//! sizes (`64kb`, `1500b`, a bare number is bytes).
 //! Printing is exact and parses back to the same value.
 
-use super::config::Gain;
 use super::time::{NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC};
 use core::fmt;
 
@@ -164,16 +163,6 @@ pub fn parse_size(s: &str) -> Result<u64, UnitError> {
     scale_by(&d, num, den)
 }
 
-/// Parses a plain decimal gain (`0.125`) into Q16, rounded to nearest.
-pub fn parse_gain(s: &str) -> Result<Gain, UnitError> {
-    let d = split_decimal(s)?;
-    if !d.unit.is_empty() {
-        return Err(UnitError::Syntax);
-    }
-    let q = scale_by(&d, 1 << Gain::SHIFT, 1)?;
-    u32::try_from(q).map(Gain).map_err(|_| UnitError::Overflow)
-}
-
 /// Displays bytes/s as tc does (`2Mbit`, `1500Kbit`, `8bit`).
 pub struct Rate(pub u64);
 
@@ -208,28 +197,6 @@ impl fmt::Display for Time {
     }
 }
 
-/// Displays a Q16 gain as its exact decimal (`0.125`, `1`, `0.0000152587890625`).
-pub struct GainDecimal(pub Gain);
-
-impl fmt::Display for GainDecimal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self.0 .0;
-        let whole = v >> Gain::SHIFT;
-        let mut frac = u64::from(v & 0xffff);
-        write!(f, "{whole}")?;
-        if frac != 0 {
-            f.write_str(".")?;
-            // Each step exposes one exact decimal digit of frac / 65536.
-            while frac != 0 {
-                frac *= 10;
-                write!(f, "{}", frac >> Gain::SHIFT)?;
-                frac &= 0xffff;
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,7 +216,7 @@ mod tests {
     }
 
     #[test]
-    fn times_sizes_gains() {
+    fn times_and_sizes() {
         assert_eq!(parse_time("3ms"), Ok(3_000_000));
         assert_eq!(parse_time("1s"), Ok(NSEC_PER_SEC));
         assert_eq!(parse_time("2.5ms"), Ok(2_500_000));
@@ -258,9 +225,6 @@ mod tests {
         assert_eq!(parse_time("3 ms"), Err(UnitError::Syntax));
         assert_eq!(parse_size("64kb"), Ok(65536));
         assert_eq!(parse_size("1500"), Ok(1500));
-        assert_eq!(parse_gain("0.5"), Ok(Gain(32768)));
-        assert_eq!(parse_gain("1"), Ok(Gain::ONE));
-        assert_eq!(parse_gain("0.5ms"), Err(UnitError::Syntax));
     }
 
     #[test]
@@ -287,10 +251,5 @@ mod tests {
             assert_eq!(parse_time(&Time(ns).to_string()), Ok(ns), "{}", Time(ns));
         }
         assert_eq!(Time(3_000_000).to_string(), "3ms");
-        for g in [0u32, 1, 8192, 32768, 65536, 12345] {
-            let s = GainDecimal(Gain(g)).to_string();
-            assert_eq!(parse_gain(&s), Ok(Gain(g)), "{s}");
-        }
-        assert_eq!(GainDecimal(Gain(8192)).to_string(), "0.125");
     }
 }

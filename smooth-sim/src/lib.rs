@@ -4,8 +4,10 @@
 //! pacer (CAKE's shaper) — and measures delay, jitter, rate conformance
 //! and burst allowance. See `docs/simulation.md`.
 
+pub mod corpus;
 pub mod metrics;
 pub mod model;
+pub mod optimum;
 pub mod plot;
 pub mod report;
 pub mod sim;

@@ -6,7 +6,7 @@ use smooth_core::time::{credit_bytes, NSEC_PER_MSEC, NSEC_PER_SEC};
 use smooth_core::{units, Config};
 use smooth_sim::sim::{simulate, Offered, Run, ShaperSpec};
 use smooth_sim::workload::{self, Video};
-use smooth_sim::{plot, report, sweep};
+use smooth_sim::{corpus, optimum, plot, report, sweep};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,7 +27,11 @@ enum Cmd {
     Run(RunArgs),
     /// The VBR video through TBF (bursts), netback (intervals), the pacer and
     /// smooth (windows): jitter versus σ(100 ms).
-    Sweep(Common),
+    Sweep(SweepArgs),
+    /// The least jitter any FIFO shaper can reach on an open-loop workload
+    /// while its output conforms to a token bucket (σ, rate) and no packet
+    /// waits longer than --max-delay: an LP, solved per σ.
+    Optimum(OptimumArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -62,9 +66,6 @@ struct Common {
     /// smooth: window width.
     #[arg(long, default_value = "3ms", value_parser = time)]
     window: u64,
-    /// smooth: adjusting interval.
-    #[arg(long, default_value = "100ms", value_parser = time)]
-    interval: u64,
     /// smooth: delay ceiling (also TBF's latency: limit = burst + rate × max-delay).
     #[arg(long, default_value = "200ms", value_parser = time)]
     max_delay: u64,
@@ -92,12 +93,21 @@ struct Common {
 }
 
 #[derive(Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Corpus entries to sweep, comma separated (default: every entry but
+    /// the backlogged ones).
+    #[arg(long, value_delimiter = ',')]
+    trace: Vec<String>,
+}
+
+#[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
     common: Common,
-    /// What is offered.
-    #[arg(long, value_enum, default_value = "vbr")]
-    workload: WorkloadKind,
+    #[command(flatten)]
+    workload: WorkloadArgs,
     /// Shapers to run, comma separated.
     #[arg(
         long,
@@ -106,6 +116,25 @@ struct RunArgs {
         default_value = "smooth,netback,tbf,pacer"
     )]
     shapers: Vec<ShaperKind>,
+    /// TBF bucket (tc sizes).
+    #[arg(long, default_value = "10kb", value_parser = size)]
+    tbf_burst: u64,
+    /// netback credit window (rate=R@INTERVAL).
+    #[arg(long, default_value = "50ms", value_parser = time)]
+    netback_interval: u64,
+}
+
+/// What is offered, shared by `run` and `optimum`.
+#[derive(Args)]
+struct WorkloadArgs {
+    /// What is offered.
+    #[arg(
+        long = "workload",
+        value_name = "WORKLOAD",
+        value_enum,
+        default_value = "vbr"
+    )]
+    kind: WorkloadKind,
     /// Offered mean rate over the configured rate (default: cbr 0.9, vbr 0.97, onoff 0.9, udp 2).
     #[arg(long)]
     load: Option<f64>,
@@ -127,12 +156,39 @@ struct RunArgs {
     /// pcap: the capture to replay.
     #[arg(long)]
     pcap: Option<PathBuf>,
-    /// TBF bucket (tc sizes).
-    #[arg(long, default_value = "10kb", value_parser = size)]
-    tbf_burst: u64,
-    /// netback credit window (rate=R@INTERVAL).
-    #[arg(long, default_value = "50ms", value_parser = time)]
-    netback_interval: u64,
+}
+
+#[derive(Args)]
+struct OptimumArgs {
+    #[command(flatten)]
+    workload: WorkloadArgs,
+    /// Token-bucket rate the output must conform to (tc units).
+    #[arg(long, default_value = "2mbit", value_parser = rate)]
+    rate: u64,
+    /// Token-bucket depths, comma separated (tc sizes: 6000,10kb); the
+    /// default spans the sweep's range of σ(100 ms).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_parser = size,
+        default_value = "6000,10000,15600,20000,27300"
+    )]
+    sigma: Vec<u64>,
+    /// Delay ceiling of every packet.
+    #[arg(long, default_value = "200ms", value_parser = time)]
+    max_delay: u64,
+    /// Offered traffic time.
+    #[arg(long, default_value = "20s", value_parser = time)]
+    duration: u64,
+    /// Rates are measured from this time on.
+    #[arg(long, default_value = "1s", value_parser = time)]
+    warmup: u64,
+    /// Seed of the workload's random numbers.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 fn rate(s: &str) -> Result<u64, String> {
@@ -166,7 +222,6 @@ impl Common {
         Config {
             rate: self.rate,
             window: self.window,
-            interval: self.interval,
             max_delay: self.max_delay,
             limit: self.limit,
             ..Config::DEFAULT
@@ -212,7 +267,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.cmd {
         Cmd::Run(a) => run(&a),
-        Cmd::Sweep(c) => run_sweep(&c),
+        Cmd::Sweep(a) => run_sweep(&a),
+        Cmd::Optimum(o) => run_optimum(&o),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -223,8 +279,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn offered(a: &RunArgs, rate: u64, duration: u64, seed: u64) -> Result<(Offered, String), String> {
-    let default_load = match a.workload {
+fn offered(
+    a: &WorkloadArgs,
+    rate: u64,
+    duration: u64,
+    seed: u64,
+) -> Result<(Offered, String), String> {
+    let default_load = match a.kind {
         WorkloadKind::Cbr | WorkloadKind::Onoff => 0.9,
         WorkloadKind::Vbr => 0.97,
         WorkloadKind::Udp => 2.0,
@@ -240,7 +301,7 @@ fn offered(a: &RunArgs, rate: u64, duration: u64, seed: u64) -> Result<(Offered,
     let size = check("size", a.size, 64, 65535, "bytes")?;
     let wl_rate = ((rate as f64 * load).round() as u64).max(1);
     let r = units::Rate(wl_rate);
-    Ok(match a.workload {
+    Ok(match a.kind {
         WorkloadKind::Cbr => (
             Offered::Open(workload::cbr(wl_rate, size, duration)),
             format!("cbr {r} {size}B"),
@@ -303,7 +364,7 @@ fn run(a: &RunArgs) -> Result<(), String> {
         10 * NSEC_PER_SEC,
         "ns",
     )?;
-    let (offered, what) = offered(a, c.rate, c.duration, c.seed)?;
+    let (offered, what) = offered(&a.workload, c.rate, c.duration, c.seed)?;
     let queue = c.limit as usize;
     let specs: Vec<ShaperSpec> = a
         .shapers
@@ -347,7 +408,7 @@ fn run(a: &RunArgs) -> Result<(), String> {
     if let Some(dir) = &c.plot {
         std::fs::create_dir_all(dir).map_err(|e| format!("plot {}: {e}", dir.display()))?;
         let (from, to) = (c.warmup, c.warmup + c.plot_span);
-        let stem = match a.workload {
+        let stem = match a.workload.kind {
             WorkloadKind::Cbr => "cbr",
             WorkloadKind::Vbr => "vbr",
             WorkloadKind::Onoff => "onoff",
@@ -375,38 +436,110 @@ fn run(a: &RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn run_sweep(c: &Common) -> Result<(), String> {
-    let cfg = c.validate()?;
-    let video = Video::paper((c.rate as f64 * 0.97).round() as u64);
-    let offered = Offered::Open(workload::vbr(video, c.duration, c.seed));
-    let specs = sweep::points(cfg, c.limit as usize);
-    let points = sweep::run(&specs, &offered, c.duration, c.warmup);
+fn run_optimum(o: &OptimumArgs) -> Result<(), String> {
+    check("rate", o.rate, 1, u64::MAX / 1_000_000, "B/s")?;
+    check(
+        "duration",
+        o.duration,
+        NSEC_PER_MSEC,
+        3600 * NSEC_PER_SEC,
+        "ns",
+    )?;
+    check("max_delay", o.max_delay, 0, 100 * NSEC_PER_SEC, "ns")?;
+    check("warmup", o.warmup, 0, o.duration, "ns")?;
+    for &s in &o.sigma {
+        check("sigma", s, 1, u64::from(u32::MAX), "bytes")?;
+    }
+    let (offered, what) = offered(&o.workload, o.rate, o.duration, o.seed)?;
+    let Offered::Open(mut trace) = offered else {
+        return Err(format!(
+            "optimum: {what} is closed-loop (it reacts to the shaper's departures), \
+             not a fixed trace; the optimum needs an open-loop workload"
+        ));
+    };
+    trace.truncate(trace.partition_point(|p| p.0 < o.duration));
+    let points = o
+        .sigma
+        .iter()
+        .map(|&sigma| {
+            optimum::point(&trace, o.rate, sigma, o.max_delay, o.warmup, o.duration)
+                .map_err(|e| format!("σ {sigma} B: {e}"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let title = format!(
-        "sweep: vbr video mean {} through {} shapers for {}, smooth max_delay {}",
-        units::Rate(video.rate),
-        units::Rate(c.rate),
-        units::Time(c.duration),
-        units::Time(c.max_delay)
+        "optimum: {what}, {} packets, through a token bucket at {}, max_delay {}, for {}",
+        trace.len(),
+        units::Rate(o.rate),
+        units::Time(o.max_delay),
+        units::Time(o.duration)
     );
-    if c.json {
-        let v = serde_json::json!({ "title": title, "points": points });
+    if o.json {
+        let v = serde_json::json!({
+            "workload": what,
+            "rate": o.rate,
+            "max_delay": o.max_delay,
+            "duration": o.duration,
+            "packets": trace.len(),
+            "points": points,
+        });
         println!(
             "{}",
             serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
         );
     } else {
-        print!("{}", report::sweep_table(&title, &points));
+        print!("{}", report::optimum_table(&title, &points));
     }
-    if let Some(dir) = &c.plot {
-        std::fs::create_dir_all(dir).map_err(|e| format!("plot {}: {e}", dir.display()))?;
-        plot::sweep(
-            &dir.join("sweep-vbr.png"),
-            &format!(
-                "VBR video at {}: jitter vs burst allowance",
-                units::Rate(c.rate)
-            ),
-            &points,
-        )?;
+    Ok(())
+}
+
+fn run_sweep(a: &SweepArgs) -> Result<(), String> {
+    let c = &a.common;
+    let cfg = c.validate()?;
+    let names: Vec<String> = if a.trace.is_empty() {
+        corpus::names()
+            .iter()
+            .filter(|n| corpus::kind(n) != Some(corpus::Kind::Backlogged))
+            .map(|n| n.to_string())
+            .collect()
+    } else {
+        a.trace.clone()
+    };
+    let mut all = Vec::new();
+    let mut missed = 0;
+    for name in &names {
+        let trace = corpus::load(name, c.rate, c.duration, c.seed)?;
+        let sweep = sweep::run(&trace, cfg, c.limit as usize, c.warmup)?;
+        let title = format!(
+            "sweep: {name} through {} shapers for {}, smooth window {} max_delay {}",
+            units::Rate(c.rate),
+            units::Time(c.duration),
+            units::Time(c.window),
+            units::Time(c.max_delay)
+        );
+        missed += sweep.bars.iter().filter(|b| !b.met()).count();
+        if !c.json {
+            println!("{}", report::sweep_table(&title, &sweep));
+        }
+        if let Some(dir) = &c.plot {
+            std::fs::create_dir_all(dir).map_err(|e| format!("plot {}: {e}", dir.display()))?;
+            plot::sweep(
+                &dir.join(format!("sweep-{name}.png")),
+                &format!(
+                    "{name} at {}: jitter vs burst allowance",
+                    units::Rate(c.rate)
+                ),
+                &sweep.points,
+            )?;
+        }
+        all.push(serde_json::json!({ "trace": name, "title": title, "sweep": sweep }));
+    }
+    if c.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&all).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("the bar was missed at {missed} (trace, σ) points");
     }
     Ok(())
 }

@@ -15,6 +15,10 @@
 //!   bytes departed in them, minus `rate × τ` (the smallest σ of a (σ, ρ)
 //!   envelope at the configured rate). Exact: the maximum is attained by a
 //!   window starting at a departure, found with two pointers.
+//! * σ (`sigma_sup`): the depth of the smallest token bucket at the
+//!   configured rate, full at the start, that the departures conform to —
+//!   σ(τ) maximised over every τ, the one number that says what burst the
+//!   output really carries.
 
 use crate::model::Departure;
 use serde::Serialize;
@@ -79,6 +83,9 @@ pub struct Metrics {
     pub sigma_100ms: i64,
     /// σ(1 s), bytes.
     pub sigma_1s: i64,
+    /// σ over all windows ([`sigma_sup`]), bytes.
+    #[serde(rename = "sigma")]
+    pub sigma_sup: i64,
 }
 
 /// Nearest-rank percentile `q` (0..=1) of sorted `v`.
@@ -153,6 +160,30 @@ pub fn sigma(deps: &[Departure], rate: u64, tau: u64) -> i64 {
     best as i64 - credit_bytes(tau, rate) as i64
 }
 
+/// The token-bucket depth the departures need at `rate`: the maximum over
+/// packets `i ≤ j` (in departure order) of `Σ_{k=i..j} len_k − rate·(d_j −
+/// d_i)`, in bytes rounded up. A bucket of this depth, full at the start,
+/// passes the departures unchanged; σ(τ) for every τ is at most this. Never
+/// below the largest packet (the window `i = j`). With the prefix sums
+/// `S_j`, the term is `(S_j − R d_j) − (S_{i−1} − R d_i)`, so one pass with
+/// a running minimum of the second part finds it in O(n); exact integer
+/// arithmetic in byte·ns/s. `deps` in FIFO (departure) order.
+pub fn sigma_sup(deps: &[Departure], rate: u64) -> i64 {
+    const G: i128 = NSEC_PER_SEC as i128;
+    let rate = i128::from(rate);
+    let mut before = 0i128; // S_{i−1}·G
+    let mut min_start = i128::MAX; // min over i ≤ j of S_{i−1}·G − R·d_i
+    let mut best = 0i128;
+    for d in deps {
+        let at = rate * i128::from(d.depart);
+        min_start = min_start.min(before - at);
+        before += i128::from(d.len) * G;
+        best = best.max(before - at - min_start);
+    }
+    // Round up: the bucket must hold the whole excess.
+    ((best + G - 1) / G) as i64
+}
+
 /// Delivered/configured rate over consecutive `window`s in `[from, to)`.
 pub fn rate_range(
     deps: &[Departure],
@@ -209,6 +240,7 @@ pub fn measure(
         sigma_10ms: sigma(deps, rate, 10 * NSEC_PER_MSEC),
         sigma_100ms: sigma(deps, rate, 100 * NSEC_PER_MSEC),
         sigma_1s: sigma(deps, rate, NSEC_PER_SEC),
+        sigma_sup: sigma_sup(deps, rate),
     }
 }
 
@@ -241,6 +273,73 @@ mod tests {
         assert_eq!(sigma(&t, 1000, 4 * s / 10), 1100);
         // τ = 10 s: everything (3100 B) minus 10000: negative.
         assert_eq!(sigma(&t, 1000, 10 * s), -6900);
+    }
+
+    /// The definition, O(n²).
+    fn sigma_sup_brute(deps: &[Departure], rate: u64) -> i64 {
+        let g = NSEC_PER_SEC as i128;
+        let mut best = 0i128;
+        for i in 0..deps.len() {
+            let mut bytes = 0i128;
+            for j in i..deps.len() {
+                bytes += i128::from(deps[j].len);
+                let span = i128::from(deps[j].depart - deps[i].depart);
+                best = best.max(bytes * g - i128::from(rate) * span);
+            }
+        }
+        ((best + g - 1) / g) as i64
+    }
+
+    #[test]
+    fn sigma_sup_on_hand_made_traces() {
+        let ms = NSEC_PER_MSEC;
+        assert_eq!(sigma_sup(&[], 250_000), 0);
+        assert_eq!(sigma_sup(&[dep(0, 7, 1234)], 250_000), 1234);
+        // A back-to-back clump needs all of it.
+        let clump: Vec<_> = (0..5).map(|_| dep(0, 3 * ms, 1400)).collect();
+        assert_eq!(sigma_sup(&clump, 250_000), 7000);
+        // 1000 B every 4 ms is exactly 250 kB/s: one packet's worth.
+        let paced: Vec<_> = (0..100).map(|i| dep(0, i * 4 * ms, 1000)).collect();
+        assert_eq!(sigma_sup(&paced, 250_000), 1000);
+        // A clump after idle time: the idle credit does not count (the
+        // bucket is capped), so it is the clump again.
+        let mut t = paced.clone();
+        t.extend((0..3).map(|_| dep(0, 2000 * ms, 1000)));
+        assert_eq!(sigma_sup(&t, 250_000), 3000);
+        // Faster than the rate for a while: 1000 B every 2 ms for 10
+        // packets carries 10000 − 250·18 = 5500 B above the rate.
+        let fast: Vec<_> = (0..10).map(|i| dep(0, i * 2 * ms, 1000)).collect();
+        assert_eq!(sigma_sup(&fast, 250_000), 5500);
+        // σ(τ) never exceeds it.
+        for tau in [ms, 10 * ms, 100 * ms] {
+            assert!(sigma(&t, 250_000, tau) <= sigma_sup(&t, 250_000));
+        }
+    }
+
+    #[test]
+    fn sigma_sup_matches_brute_force_on_random_departures() {
+        use rand::rngs::StdRng;
+        use rand::{RngExt, SeedableRng};
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..300 {
+            let n = rng.random_range(1..60);
+            let rate = rng.random_range(1_000..10_000_000u64);
+            let mut t = 0u64;
+            let deps: Vec<_> = (0..n)
+                .map(|_| {
+                    // Often simultaneous, sometimes long gaps.
+                    if rng.random_range(0..3) > 0 {
+                        t += rng.random_range(0..5_000_000);
+                    }
+                    dep(0, t, rng.random_range(40..9000))
+                })
+                .collect();
+            assert_eq!(
+                sigma_sup(&deps, rate),
+                sigma_sup_brute(&deps, rate),
+                "{rate} {deps:?}"
+            );
+        }
     }
 
     #[test]

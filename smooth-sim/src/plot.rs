@@ -167,7 +167,7 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
     root.fill(&WHITE).map_err(err)?;
     let xmax = points
         .iter()
-        .map(|p| p.sigma_100ms as f64 / 1000.0)
+        .map(|p| p.sigma as f64 / 1000.0)
         .fold(1.0, f64::max)
         * 1.1;
     let ymax = points
@@ -177,7 +177,7 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
         * 1.1;
     let xmin = points
         .iter()
-        .map(|p| p.sigma_100ms as f64 / 1000.0)
+        .map(|p| p.sigma as f64 / 1000.0)
         .fold(0.0, f64::min);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
@@ -188,19 +188,22 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("burst allowance σ(100 ms) (kB)")
+        .x_desc("burst allowance σ the output needs (kB)")
         .y_desc("RFC 3550 jitter, mean J (ms)")
         .label_style(("sans-serif", 12))
         .light_line_style(WHITE)
         .draw()
         .map_err(err)?;
-    for (i, family) in ["tbf", "netback", "pacer", "smooth"].iter().enumerate() {
+    for (i, family) in ["tbf", "netback", "pacer", "smooth", "optimum"]
+        .iter()
+        .enumerate()
+    {
         let mut pts: Vec<(f64, f64, String)> = points
             .iter()
             .filter(|p| p.family == *family)
             .map(|p| {
                 (
-                    p.sigma_100ms as f64 / 1000.0,
+                    p.sigma as f64 / 1000.0,
                     p.jitter_mean / 1e6,
                     p.shaper.clone(),
                 )
@@ -208,7 +211,7 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
             .collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
         let c = COLORS[i];
-        if pts.len() > 1 && *family != "smooth" {
+        if pts.len() > 1 {
             chart
                 .draw_series(LineSeries::new(
                     pts.iter().map(|p| (p.0, p.1)),

@@ -1,7 +1,6 @@
 //! The human tables.
 
 use crate::sim::Run;
-use crate::sweep::Point;
 use std::fmt::Write;
 
 fn ms(ns: u64) -> String {
@@ -62,27 +61,116 @@ pub fn table(title: &str, runs: &[Run]) -> String {
 }
 
 /// The sweep table.
-pub fn sweep_table(title: &str, points: &[Point]) -> String {
+pub fn sweep_table(title: &str, sweep: &crate::sweep::Sweep) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{title}");
-    let header = ["shaper", "J.mean", "J.final", "d.p99", "σ100ms", "loss%"];
-    let rows: Vec<Vec<String>> = points
+    let header = ["shaper", "J.mean", "d.p99", "d.max", "σ", "loss%"];
+    let rows: Vec<Vec<String>> = sweep
+        .points
         .iter()
         .map(|p| {
             vec![
                 p.shaper.clone(),
                 msf(p.jitter_mean),
-                msf(p.jitter_final),
                 ms(p.delay_p99),
-                p.sigma_100ms.to_string(),
+                ms(p.delay_max),
+                p.sigma.to_string(),
                 format!("{:.2}", p.loss * 100.0),
+            ]
+        })
+        .collect();
+    grid(&mut s, &header, &rows);
+    let header = [
+        "smooth bucket",
+        "σ",
+        "J smooth",
+        "J optimum",
+        "J tbf",
+        "smooth/opt",
+        "smooth/tbf",
+        "d.max smooth",
+        "d.max tbf",
+        "bar",
+    ];
+    let rows: Vec<Vec<String>> = sweep
+        .bars
+        .iter()
+        .map(|b| {
+            let verdict = match (b.jitter_met, b.delay_met) {
+                (true, true) => "met",
+                (false, true) => "MISSED: jitter",
+                (true, false) => "MISSED: delay",
+                (false, false) => "MISSED: both",
+            };
+            vec![
+                b.bucket.to_string(),
+                b.sigma.to_string(),
+                msf(b.smooth_jitter),
+                msf(b.optimum_jitter),
+                msf(b.tbf_jitter),
+                format!("{:.2}", b.smooth_jitter / b.optimum_jitter.max(1.0)),
+                format!("{:.2}", b.smooth_jitter / b.tbf_jitter.max(1.0)),
+                ms(b.smooth_delay_max),
+                ms(b.tbf_delay_max),
+                verdict.into(),
+            ]
+        })
+        .collect();
+    grid(&mut s, &header, &rows);
+    let met = sweep.bars.iter().filter(|b| b.met()).count();
+    let _ = writeln!(
+        s,
+        "J = mean RFC 3550 jitter (ms); d in ms; σ = bucket depth the output needs (bytes, sup over all windows)\n\
+         bar (J ≤ 1.25 × optimum + 0.1 ms, d.max ≤ tbf's + window): met at {met} of {} σ",
+        sweep.bars.len()
+    );
+    s
+}
+
+/// One row per σ of `smooth-sim optimum`, with TBF at the same σ beside it.
+pub fn optimum_table(title: &str, points: &[crate::optimum::Point]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{title}");
+    let header = [
+        "σ",
+        "pkts",
+        "J.mean",
+        "J.final",
+        "ipdv99",
+        "d.p50",
+        "d.p99",
+        "d.max",
+        "σ.sup",
+        "solve",
+        "tbf.J.mean",
+        "tbf.drops",
+    ];
+    let rows: Vec<Vec<String>> = points
+        .iter()
+        .map(|p| {
+            let m = &p.metrics;
+            vec![
+                p.sigma.to_string(),
+                m.packets.to_string(),
+                msf(m.jitter_mean),
+                msf(m.jitter_final),
+                ms(m.ipdv_p99),
+                ms(m.delay.p50),
+                ms(m.delay.p99),
+                ms(m.delay.max),
+                m.sigma_sup.to_string(),
+                format!("{:.2}s", p.solve_seconds),
+                msf(p.tbf.jitter_mean),
+                p.tbf.drops.to_string(),
             ]
         })
         .collect();
     grid(&mut s, &header, &rows);
     let _ = writeln!(
         s,
-        "J = RFC 3550 jitter in ms (mean over the run, final value); d.p99 in ms; σ100ms in bytes"
+        "the least-jitter FIFO schedule conforming to (σ, rate) within max_delay (an LP); J = RFC 3550 \
+         jitter, delays and |IPDV| p99 in ms; σ.sup = bucket depth the departures need, bytes; \
+         tbf = TBF with burst σ and latency max_delay on the same trace"
     );
     s
 }

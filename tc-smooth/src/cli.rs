@@ -13,7 +13,7 @@ use smooth_core::uapi::Value;
 and statistics (the same keys and numbers as `tc -s -j qdisc show` with q_smooth.so), \
 attaches it to a VM's vif in both directions (egress as the vif's root qdisc, ingress \
 through an IFB) and watches it live. Values are written as tc writes them: rates like \
-2mbit, times like 3ms, sizes like 64kb, gains like 0.5.",
+2mbit, times like 3ms, sizes like 64kb.",
     after_help = "Exit status: 0 success; 1 refused by the kernel (its extack message is \
 printed) or a system error; 2 invalid command line or value."
 )]
@@ -32,12 +32,10 @@ pub struct Params {
     /// Width of the smooth window: the jitter smooth may impose.
     #[arg(long, value_name = "TIME")]
     pub window: Option<String>,
-    /// Largest lead over the rate a burst may take.
+    /// Token-bucket depth as time at the rate: the bucket holds rate times
+    /// burst bytes.
     #[arg(long, value_name = "TIME")]
     pub burst: Option<String>,
-    /// Adjusting interval of the PID controller.
-    #[arg(long, value_name = "TIME")]
-    pub interval: Option<String>,
     /// Ceiling on any packet's delay; beyond it packets are dropped.
     #[arg(long, value_name = "TIME")]
     pub max_delay: Option<String>,
@@ -47,15 +45,6 @@ pub struct Params {
     /// Queue limit in bytes (64kb), 0 for none.
     #[arg(long, value_name = "SIZE")]
     pub limit_bytes: Option<String>,
-    /// Proportional gain (a decimal like 0.125).
-    #[arg(long, value_name = "GAIN")]
-    pub kp: Option<String>,
-    /// Integral gain (a decimal like 0.5).
-    #[arg(long, value_name = "GAIN")]
-    pub ki: Option<String>,
-    /// Derivative gain.
-    #[arg(long, value_name = "GAIN")]
-    pub kd: Option<String>,
 }
 
 impl Params {
@@ -65,13 +54,9 @@ impl Params {
             ("rate", &self.rate),
             ("window", &self.window),
             ("burst", &self.burst),
-            ("interval", &self.interval),
             ("max_delay", &self.max_delay),
             ("limit", &self.limit),
             ("limit_bytes", &self.limit_bytes),
-            ("kp", &self.kp),
-            ("ki", &self.ki),
-            ("kd", &self.kd),
         ];
         all.into_iter()
             .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
@@ -187,7 +172,7 @@ pub enum Cmd {
         /// The vif (it may already be gone).
         dev: String,
     },
-    /// Live view: rate, window, controller, drops and the sojourn histogram.
+    /// Live view: rate, window and credit, drops and the sojourn histogram.
     Watch {
         /// The network device.
         dev: String,
@@ -282,7 +267,7 @@ mod tests {
 
     #[test]
     fn every_field_fails_on_one_line_with_its_range() {
-        let cases: [(&[&str], &str); 13] = [
+        let cases: [(&[&str], &str); 11] = [
             (&["--window", "3ms"], "smooth: rate is required"),
             (
                 &["--rate", "fast"],
@@ -301,19 +286,12 @@ mod tests {
                 "smooth: window 60000000 out of range 0..=50000000 ns",
             ),
             (
-                &[
-                    "--rate",
-                    "2mbit",
-                    "--burst",
-                    "200ms",
-                    "--max-delay",
-                    "100ms",
-                ],
-                "smooth: burst 200000000 out of range 0..=100000000 ns",
+                &["--rate", "2mbit", "--burst", "11s"],
+                "smooth: burst 11000000000 out of range 0..=10000000000 ns",
             ),
             (
-                &["--rate", "2mbit", "--interval", "100us"],
-                "smooth: interval 100000 out of range 1000000..=10000000000 ns",
+                &["--rate", "2mbit", "--burst", "50 ms"],
+                "smooth: burst \"50 ms\" is not a time like 3ms",
             ),
             (
                 &["--rate", "2mbit", "--max-delay", "20s"],
@@ -328,16 +306,8 @@ mod tests {
                 "smooth: limit_bytes \"8gb\" is not a size like 64kb",
             ),
             (
-                &["--rate", "2mbit", "--kp", "0.5"],
-                "smooth: kp 32768 out of range 0..=16384 /65536",
-            ),
-            (
-                &["--rate", "2mbit", "--ki", "0"],
-                "smooth: ki 0 out of range 1..=65536 /65536",
-            ),
-            (
-                &["--rate", "2mbit", "--kd", "0.125"],
-                "smooth: kd 8192 out of range 0..=4096 /65536",
+                &["--rate", "2mbit", "--limit", "1000001"],
+                "smooth: limit 1000001 out of range 1..=1000000 packets",
             ),
         ];
         for (args, want) in cases {
@@ -347,6 +317,26 @@ mod tests {
             assert_eq!(e, want, "{args:?}");
             assert!(!e.contains('\n'));
         }
+        // The bucket depth is not bounded by max_delay.
+        let v = values(
+            &[
+                "add",
+                "eth0",
+                "--rate",
+                "2mbit",
+                "--burst",
+                "200ms",
+                "--max-delay",
+                "100ms",
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(v.len(), 3);
+        // The removed PID options are gone; watch's refresh --interval stays.
+        assert!(parse(&["add", "eth0", "--rate", "2mbit", "--interval", "100ms"]).is_err());
+        assert!(parse(&["add", "eth0", "--rate", "2mbit", "--kp", "0.125"]).is_err());
+        assert!(parse(&["watch", "eth0", "--interval", "500ms"]).is_ok());
         // change does not need the rate; values come in tc's order.
         let v = values(
             &["change", "eth0", "--limit", "5", "--window", "1ms"],

@@ -268,7 +268,7 @@ mod tests {
             version: XStats::VERSION,
             window_min: 1_000_000,
             window_max: 4_000_000,
-            error: -42,
+            raised: 42,
             drops_ceiling: 3,
             ..XStats::default()
         };
@@ -285,13 +285,9 @@ mod tests {
                 rate: 250_000,
                 window: 3_000_000,
                 burst: 20_000_000,
-                interval: 100_000_000,
                 max_delay: 100_000_000,
                 limit: 1000,
                 limit_bytes: 0,
-                kp: smooth_core::Gain(8192),
-                ki: smooth_core::Gain(32768),
-                kd: smooth_core::Gain(0),
             }),
             counters: Counters {
                 bytes: 1000,
@@ -307,16 +303,16 @@ mod tests {
     fn json_has_tc_keys_in_tc_order() {
         let text = serde_json::to_string(&to_json(&sample(), true)).unwrap();
         assert!(text.starts_with(
-            r#"{"kind":"smooth","handle":"8001:","root":true,"refcnt":2,"options":{"rate":250000,"window":3000000,"burst":20000000,"interval":100000000,"max_delay":100000000,"limit":1000,"limit_bytes":0,"kp":8192,"ki":32768,"kd":0},"bytes":1000,"packets":10,"drops":3,"overlimits":0,"requeues":0,"backlog":0,"qlen":0,"xstats":{"window_min":1000000,"window_max":4000000,"#
+            r#"{"kind":"smooth","handle":"8001:","root":true,"refcnt":2,"options":{"rate":250000,"window":3000000,"burst":20000000,"max_delay":100000000,"limit":1000,"limit_bytes":0},"bytes":1000,"packets":10,"drops":3,"overlimits":0,"requeues":0,"backlog":0,"qlen":0,"xstats":{"window_min":1000000,"window_max":4000000,"#
         ), "{text}");
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["xstats"]["error"], -42);
+        assert_eq!(v["xstats"]["raised"], 42);
         assert_eq!(v["xstats"]["drops_ceiling"], 3);
         assert_eq!(v["xstats"]["sojourn_hist"]["<128us"], 5);
         assert_eq!(v["xstats"]["sojourn_hist"][">=2097152us"], 1);
         assert_eq!(v["xstats"]["lateness_hist"].as_object().unwrap().len(), 16);
         // Every xstats scalar of the plugin is there.
-        assert_eq!(v["xstats"].as_object().unwrap().len(), 22 + 2);
+        assert_eq!(v["xstats"].as_object().unwrap().len(), 13 + 2);
         // Without -s: no counters, no xstats.
         let plain: serde_json::Value =
             serde_json::from_str(&serde_json::to_string(&to_json(&sample(), false)).unwrap())
@@ -329,7 +325,7 @@ mod tests {
         let t = to_text(&sample(), "vif1.0", false);
         assert_eq!(
             t,
-            "qdisc smooth 8001: dev vif1.0 root refcnt 2 rate 2Mbit window 3ms burst 20ms interval 100ms max_delay 100ms limit 1000 limit_bytes 0 kp 0.125 ki 0.5 kd 0"
+            "qdisc smooth 8001: dev vif1.0 root refcnt 2 rate 2Mbit window 3ms burst 20ms max_delay 100ms limit 1000 limit_bytes 0"
         );
         let s = to_text(&sample(), "vif1.0", true);
         assert!(s.contains("\n Sent 1000 bytes 10 pkt (dropped 3,"));

@@ -56,14 +56,12 @@ pub fn render(dev: &str, now: &Qdisc, prev: Option<&Qdisc>, secs: f64) -> String
         return out;
     };
     out.push_str(&format!(
-        "window [{}, {}]  clock_ahead {}\n",
+        "window [{}, {}]  credit_owed {}  raised {}  lowered {}\n",
         time(x.window_min),
         time(x.window_max),
-        time(x.clock_ahead)
-    ));
-    out.push_str(&format!(
-        "pid error {}ns  p {}ns  i {}ns  d {}ns  (updates {})\n",
-        x.error, x.p_term, x.i_term, x.d_term, x.updates
+        time(x.credit_owed),
+        x.raised,
+        x.lowered
     ));
     out.push_str(&format!(
         "drops {}: limit {}  bytes {}  ceiling {}\n",

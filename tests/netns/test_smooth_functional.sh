@@ -16,7 +16,8 @@ tc qdisc add dev "$VIF" root smooth rate 2mbit window 3ms
 tc qdisc show dev "$VIF"
 expect_eq "$(opt "$VIF" rate)" 250000 "rate (bytes/s)"
 expect_eq "$(opt "$VIF" window)" 3000000 "window (ns)"
-expect_eq "$(opt "$VIF" interval)" 100000000 "default interval (ns)"
+expect_eq "$(opt "$VIF" burst)" 50000000 "default burst (ns)"
+expect_eq "$(opt "$VIF" max_delay)" 200000000 "default max_delay (ns)"
 expect_eq "$(opt "$VIF" limit)" 1000 "default limit"
 
 # What tc prints pastes back.
@@ -31,9 +32,8 @@ expect_eq "$(opt "$VIF" window)" 5000000 "changed window"
 expect_eq "$(opt "$VIF" limit)" 200 "changed limit"
 expect_eq "$(opt "$VIF" rate)" 250000 "rate kept across change"
 
-tc qdisc replace dev "$VIF" root smooth rate 4mbit window 1ms burst 10ms interval 1s max_delay 50ms limit_bytes 64kb kp 0.25 ki 1 kd 0.0625
-for pair in rate:500000 window:1000000 burst:10000000 interval:1000000000 max_delay:50000000 \
-    limit_bytes:65536 kp:16384 ki:65536 kd:4096; do
+tc qdisc replace dev "$VIF" root smooth rate 4mbit window 1ms burst 10ms max_delay 50ms limit 500 limit_bytes 64kb
+for pair in rate:500000 window:1000000 burst:10000000 max_delay:50000000 limit:500 limit_bytes:65536; do
     expect_eq "$(opt "$VIF" "${pair%%:*}")" "${pair#*:}" "replaced ${pair%%:*}"
 done
 
@@ -44,26 +44,27 @@ expect_error "rate too high" "rate 12500000001 out of range" \
     tc qdisc change dev "$VIF" root smooth rate 100000000008bit
 expect_error "bad rate word" "rate \"fast\" is not a rate like 2mbit" \
     tc qdisc change dev "$VIF" root smooth rate fast
-expect_error "interval too short" "interval 100000 out of range 1000000..=10000000000 ns" \
-    tc qdisc change dev "$VIF" root smooth interval 100us
-expect_error "interval too long" "interval 11000000000 out of range" \
-    tc qdisc change dev "$VIF" root smooth interval 11s
+expect_error "burst too long" "burst 11000000000 out of range 0..=10000000000 ns" \
+    tc qdisc change dev "$VIF" root smooth burst 11s
+expect_error "bad burst word" "burst \"5 ms\" is not a time like 3ms" \
+    tc qdisc change dev "$VIF" root smooth burst "5 ms"
 expect_error "max_delay too long" "max_delay 20000000000 out of range 1000000..=10000000000 ns" \
     tc qdisc change dev "$VIF" root smooth max_delay 20s
 expect_error "window wider than max_delay" "window 60000000 out of range 0..=50000000 ns" \
     tc qdisc change dev "$VIF" root smooth window 60ms max_delay 50ms
-expect_error "burst beyond max_delay" "burst 200000000 out of range 0..=100000000 ns" \
-    tc qdisc change dev "$VIF" root smooth burst 200ms max_delay 100ms
 expect_error "limit zero" "limit 0 out of range 1..=1000000 packets" \
     tc qdisc change dev "$VIF" root smooth limit 0
-expect_error "kp too high" "kp 32768 out of range 0..=16384 /65536" \
-    tc qdisc change dev "$VIF" root smooth kp 0.5
-expect_error "ki zero" "ki 0 out of range 1..=65536 /65536" \
-    tc qdisc change dev "$VIF" root smooth ki 0
-expect_error "kd too high" "kd 8192 out of range 0..=4096 /65536" \
-    tc qdisc change dev "$VIF" root smooth kd 0.125
+expect_error "limit too high" "limit 1000001 out of range 1..=1000000 packets" \
+    tc qdisc change dev "$VIF" root smooth limit 1000001
+expect_error "limit_bytes beyond u32" "limit_bytes \"8gb\" is not a size like 64kb" \
+    tc qdisc change dev "$VIF" root smooth limit_bytes 8gb
 expect_error "unknown word" "unknown option \"speed\"" \
     tc qdisc change dev "$VIF" root smooth speed 1
+# The removed PID controller's words are unknown now.
+for word in interval kp ki kd; do
+    expect_error "removed word $word" "unknown option \"$word\"" \
+        tc qdisc change dev "$VIF" root smooth "$word" 1
+done
 expect_error "missing value" "\"window\" needs a value" \
     tc qdisc change dev "$VIF" root smooth window
 
@@ -71,10 +72,11 @@ expect_error "missing value" "\"window\" needs a value" \
 expect_error "kernel: window beyond the max_delay in force" \
     "Error: smooth: window 80000000 out of range 0..=50000000 ns" \
     tc qdisc change dev "$VIF" root smooth window 80ms
-expect_error "kernel: burst beyond the max_delay in force" \
-    "Error: smooth: burst 60000000 out of range 0..=50000000 ns" \
-    tc qdisc change dev "$VIF" root smooth burst 60ms
 expect_eq "$(opt "$VIF" window)" 1000000 "a refused change leaves the qdisc as it was"
+# The bucket depth is not bounded by max_delay: the kernel takes a burst
+# longer than the max_delay in force.
+tc qdisc change dev "$VIF" root smooth burst 60ms
+expect_eq "$(opt "$VIF" burst),$(opt "$VIF" max_delay)" 60000000,50000000 "burst beyond the max_delay in force accepted"
 
 # Statistics: traffic moves the counters, xstats decode in text and JSON.
 ip netns exec client ping -c 20 -i 0.05 -q "$GUEST_IP" >/dev/null
@@ -82,6 +84,15 @@ tc -s qdisc show dev "$VIF"
 sent=$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].packets')
 [ "$sent" -ge 20 ] && say "ok: qdisc sent $sent packets" || { say "FAIL: qdisc sent $sent packets"; FAILED=1; }
 expect_eq "$(xstat "$VIF" 'sojourn_hist | length')" 16 "histogram buckets in JSON"
+# 13 scalars and the two histograms (tc prints xstats without the version).
+expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].xstats | keys | length')" 15 "xstats fields in JSON"
+expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].xstats | .window_max - .window_min')" 1000000 \
+    "window_max - window_min = window"
+# Pings far below the rate fit the 30 kB bucket: none waits, the window
+# never rises.
+expect_eq "$(xstat "$VIF" throttled),$(xstat "$VIF" raised)" 0,0 "under-rate pings: throttled, raised"
+tc -s qdisc show dev "$VIF" | grep -q "credit_owed [0-9]" && say "ok: text xstats show credit_owed" \
+    || { say "FAIL: no credit_owed in tc -s qdisc show"; FAILED=1; }
 hist_total=$(tc -s -j qdisc show dev "$VIF" root | jq '[.[0].xstats.sojourn_hist[]] | add')
 [ "$hist_total" -ge 20 ] && say "ok: histogram counts $hist_total packets" || { say "FAIL: histogram counts $hist_total"; FAILED=1; }
 tc -s -j qdisc show dev "$VIF" | jq -e . >/dev/null && say "ok: tc -s -j output is valid JSON"

@@ -13,7 +13,8 @@ in_guest iperf3 -s -p 5202 -D --logfile /tmp/iperf3-server2.log
 sleep 0.5
 
 # 1 Mbit/s under UDP at up to 40 Mbit/s and TCP: a standing queue of about
-# max_delay + burst (220 ms, ~20 packets) even in the slow debug kernel.
+# max_delay (200 ms at 1 Mbit/s: 25 kB, ~17 packets) even in the slow debug
+# kernel.
 tc qdisc add dev "$VIF" root smooth rate 1mbit window 3ms
 in_client iperf3 -c "$GUEST_IP" -t 300 >/dev/null 2>&1 &
 tcp=$!

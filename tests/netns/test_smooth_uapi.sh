@@ -22,14 +22,21 @@ for form in --flat ""; do
     expect_eq "$(opt "$VIF" rate),$(opt "$VIF" window)" 250000,3000000 "options in force (${form:-nested})"
     tc qdisc del dev "$VIF" root
 done
-expect_eq "$(nl add $RATE 10:hex:)" ok "TCA_SMOOTH_PAD is ignored"
+expect_eq "$(nl add $RATE 7:hex:)" ok "TCA_SMOOTH_PAD (7) is ignored"
+tc qdisc del dev "$VIF" root
+# Attribute 3 is TCA_SMOOTH_BURST (u64 ns), dumped back as it was given.
+expect_eq "$(nl add $RATE 3:u64:30000000)" ok "add with TCA_SMOOTH_BURST"
+expect_eq "$(opt "$VIF" burst)" 30000000 "burst in force (ns)"
 tc qdisc del dev "$VIF" root
 
 # The stream itself.
-expect_error "unknown type" "smooth: unknown attribute type 12 (attribute type 12)" nl add $RATE 12:u32:1
+expect_error "unknown type" "smooth: unknown attribute type 8 (attribute type 8)" nl add $RATE 8:u32:1
+# The PID controller's attributes are gone; 11 was the old TCA_SMOOTH_BURST.
+expect_error "former burst number" "smooth: unknown attribute type 11 (attribute type 11)" nl add $RATE 11:u64:20000000
 expect_error "TCA_SMOOTH_UNSPEC" "smooth: unknown attribute type 0 (attribute type 0)" nl add 0:u32:0 $RATE
 expect_error "u32 rate" "smooth: TCA_SMOOTH_RATE has 4 bytes, expected 8 (attribute type 1)" nl add 1:u32:250000
 expect_error "u64 limit" "smooth: TCA_SMOOTH_LIMIT has 8 bytes, expected 4 (attribute type 5)" nl add $RATE 5:u64:100
+expect_error "u32 burst" "smooth: TCA_SMOOTH_BURST has 4 bytes, expected 8 (attribute type 3)" nl add $RATE 3:u32:20000000
 expect_error "duplicate" "smooth: TCA_SMOOTH_WINDOW given twice (attribute type 2)" \
     nl add $RATE 2:u64:3000000 2:u64:4000000
 # nla_len 12 with only 8 bytes left.
@@ -44,25 +51,26 @@ done <<'EOF'
 rate too low|1:u64:999|rate 999 out of range 1000..=12500000000 bytes/s
 rate too high|1:u64:12500000001|rate 12500000001 out of range 1000..=12500000000 bytes/s
 window beyond max_delay|2:u64:200000001|window 200000001 out of range 0..=200000000 ns
-interval too short|3:u64:999999|interval 999999 out of range 1000000..=10000000000 ns
-interval too long|3:u64:10000000001|interval 10000000001 out of range 1000000..=10000000000 ns
+window above 1 s|2:u64:1000000001 4:u64:10000000000|window 1000000001 out of range 0..=1000000000 ns
+burst too long|3:u64:10000000001|burst 10000000001 out of range 0..=10000000000 ns
 max_delay too short|4:u64:999999|max_delay 999999 out of range 1000000..=10000000000 ns
 max_delay too long|4:u64:10000000001|max_delay 10000000001 out of range 1000000..=10000000000 ns
 limit zero|5:u32:0|limit 0 out of range 1..=1000000 packets
 limit too high|5:u32:1000001|limit 1000001 out of range 1..=1000000 packets
-kp too high|7:u32:16385|kp 16385 out of range 0..=16384 /65536
-ki zero|8:u32:0|ki 0 out of range 1..=65536 /65536
-ki too high|8:u32:65537|ki 65537 out of range 1..=65536 /65536
-kd too high|9:u32:4097|kd 4097 out of range 0..=4096 /65536
-burst beyond max_delay|11:u64:200000001|burst 200000001 out of range 0..=200000000 ns
 EOF
+expect_eq "$(tc -j qdisc show dev "$VIF" root | jq -r '.[0].kind')" noqueue "nothing created by out-of-range adds"
+
+# The bucket depth is bounded by its own range only, not by max_delay.
+expect_eq "$(nl add $RATE 3:u64:10000000000 4:u64:100000000)" ok "burst 10 s with max_delay 100 ms"
+expect_eq "$(opt "$VIF" burst),$(opt "$VIF" max_delay)" 10000000000,100000000 "burst beyond max_delay in force"
+tc qdisc del dev "$VIF" root
 
 # A refused change is all or nothing: the window given beside the bad
 # attribute is not applied either.
 expect_eq "$(nl add $RATE 2:u64:3000000)" ok "add for change tests"
-expect_error "change with unknown" "smooth: unknown attribute type 13" nl change 2:u64:5000000 13:u32:1
-expect_error "change with bad kp" "smooth: kp 20000 out of range" nl change 2:u64:5000000 7:u32:20000
-expect_eq "$(opt "$VIF" window),$(opt "$VIF" kp)" 3000000,8192 "options unchanged after refused changes"
+expect_error "change with unknown" "smooth: unknown attribute type 9" nl change 2:u64:5000000 9:u32:1
+expect_error "change with bad burst" "smooth: burst 10000000001 out of range" nl change 2:u64:5000000 3:u64:10000000001
+expect_eq "$(opt "$VIF" window),$(opt "$VIF" burst)" 3000000,50000000 "options unchanged after refused changes"
 expect_eq "$(nl change --flat 2:u64:5000000)" ok "change, flat"
 expect_eq "$(opt "$VIF" window),$(opt "$VIF" rate)" 5000000,250000 "change applied, rate kept"
 # The kernel turns a replace by a qdisc of the same kind into ->change().

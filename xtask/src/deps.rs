@@ -46,9 +46,14 @@ pub fn bindgen_path() -> PathBuf {
         .join("bin/bindgen")
 }
 
-fn missing_packages() -> Result<Vec<&'static str>> {
+/// Debian packages only `cargo xtask corpus` needs (it encodes video with
+/// ffmpeg and captures it with tcpdump); installed by [`corpus_deps`], not by
+/// `deps`, so the main harness does not pull in ffmpeg's closure.
+pub const CORPUS_PACKAGES: &[&str] = &["ffmpeg", "tcpdump"];
+
+fn missing_packages(packages: &[&'static str]) -> Result<Vec<&'static str>> {
     let mut missing = Vec::new();
-    for pkg in DEBIAN_PACKAGES {
+    for pkg in packages {
         let status = Command::new("dpkg-query")
             .args(["-W", "-f=${Status}", pkg])
             .output()
@@ -61,13 +66,12 @@ fn missing_packages() -> Result<Vec<&'static str>> {
     Ok(missing)
 }
 
-pub fn deps() -> Result<()> {
-    let missing = missing_packages()?;
+/// Installs whichever of `packages` are missing (as root; otherwise fails
+/// with the `apt-get` line to run).
+fn install_packages(packages: &[&'static str]) -> Result<()> {
+    let missing = missing_packages(packages)?;
     if missing.is_empty() {
-        eprintln!(
-            "[deps] Debian packages: all {} present",
-            DEBIAN_PACKAGES.len()
-        );
+        eprintln!("[deps] Debian packages: all {} present", packages.len());
     } else {
         let mut install = Command::new("apt-get");
         install
@@ -86,6 +90,16 @@ pub fn deps() -> Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
         run(&mut install)?;
     }
+    Ok(())
+}
+
+/// What `cargo xtask corpus` needs: ffmpeg and tcpdump (idempotent).
+pub fn corpus_deps() -> Result<()> {
+    install_packages(CORPUS_PACKAGES)
+}
+
+pub fn deps() -> Result<()> {
+    install_packages(DEBIAN_PACKAGES)?;
 
     let components = output(Command::new("rustup").args(["component", "list", "--installed"]))
         .context("rustup is needed for the kernel's rust-src")?;

@@ -5,8 +5,10 @@
 //! later runs take seconds.
 
 mod artefacts;
+mod corpus;
 mod deps;
 mod kernel;
+mod sim;
 mod test;
 mod util;
 mod vm;
@@ -70,6 +72,17 @@ enum Cmd {
         #[arg(long, conflicts_with = "test")]
         check_series: bool,
     },
+    /// Regenerate smooth-sim's real video captures (smooth-sim/corpus/):
+    /// installs ffmpeg and tcpdump, encodes synthetic sources in real time,
+    /// streams them as RTP on loopback and captures them (≈ 1.5 min each).
+    Corpus {
+        /// Only this capture (a file stem under smooth-sim/corpus/).
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// Regenerate the simulation results the docs quote (docs/results/sim-*.txt
+    /// and the plots in docs/img) with the release smooth-sim.
+    SimResults,
 }
 
 fn main() -> Result<()> {
@@ -117,6 +130,8 @@ fn main() -> Result<()> {
             println!("{} passed, {failed} failed", tests.len() - failed);
             std::process::exit(i32::from(failed > 0));
         }
+        Cmd::Corpus { only } => corpus::corpus(only.as_deref()),
+        Cmd::SimResults => sim::sim_results(),
         Cmd::Demo => {
             deps::deps()?;
             let kernel = kernel::ensure(kernel::Variant::Base)?;
