@@ -4,11 +4,13 @@
 //! pacer (CAKE's shaper) — and measures delay, jitter, rate conformance
 //! and burst allowance. See `docs/simulation.md`.
 
+pub mod bench;
 pub mod corpus;
 pub mod metrics;
 pub mod model;
 pub mod optimum;
 pub mod plot;
+pub mod replay;
 pub mod report;
 pub mod sim;
 pub mod sweep;

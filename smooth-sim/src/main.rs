@@ -6,7 +6,7 @@ use smooth_core::time::{credit_bytes, NSEC_PER_MSEC, NSEC_PER_SEC};
 use smooth_core::{units, Config};
 use smooth_sim::sim::{simulate, Offered, Run, ShaperSpec};
 use smooth_sim::workload::{self, Video};
-use smooth_sim::{corpus, optimum, plot, report, sweep};
+use smooth_sim::{bench, corpus, optimum, plot, replay, report, sweep};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -25,13 +25,74 @@ struct Cli {
 enum Cmd {
     /// One workload through each shaper; a table of metrics.
     Run(RunArgs),
-    /// The VBR video through TBF (bursts), netback (intervals), the pacer and
-    /// smooth (windows): jitter versus σ(100 ms).
+    /// Each corpus trace through TBF and smooth over the same bucket depths,
+    /// netback, the pacer and the offline optimum: jitter versus the σ the
+    /// output needs, and the jitter bar.
     Sweep(SweepArgs),
     /// The least jitter any FIFO shaper can reach on an open-loop workload
     /// while its output conforms to a token bucket (σ, rate) and no packet
     /// waits longer than --max-delay: an LP, solved per σ.
     Optimum(OptimumArgs),
+    /// Sends a corpus trace as UDP datagrams at its recorded times (the
+    /// in-kernel benchmark's sender); prints a JSON report.
+    ReplaySend(ReplaySendArgs),
+    /// Receives a replayed trace with kernel timestamps; prints the
+    /// datagrams as JSON `{"packets": [[seq, sent_ns, received_ns, len], …]}`.
+    ReplayRecv(ReplayRecvArgs),
+    /// Turns the in-kernel benchmark's runs (JSON lines) into results:
+    /// JSON, a markdown page and plots.
+    BenchReport(BenchReportArgs),
+}
+
+#[derive(Args)]
+struct ReplaySendArgs {
+    /// Corpus entry.
+    #[arg(long)]
+    trace: String,
+    /// Destination, IP:PORT.
+    #[arg(long)]
+    to: std::net::SocketAddr,
+    /// The shaper's rate (synthetic traces scale with it).
+    #[arg(long, default_value = "2mbit", value_parser = rate)]
+    rate: u64,
+    /// Seconds of the trace to send.
+    #[arg(long, default_value = "20s", value_parser = time)]
+    duration: u64,
+    /// Seed of synthetic traces.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Args)]
+struct ReplayRecvArgs {
+    /// UDP port to listen on.
+    #[arg(long)]
+    port: u16,
+    /// Stop this long after the first datagram.
+    #[arg(long, default_value = "25s", value_parser = time)]
+    duration: u64,
+    /// Or after this long without one.
+    #[arg(long, default_value = "2s", value_parser = time)]
+    idle: u64,
+}
+
+#[derive(Args)]
+struct BenchReportArgs {
+    /// The runs, one JSON object per line.
+    #[arg(long)]
+    runs: PathBuf,
+    /// Write the measured runs as JSON here.
+    #[arg(long)]
+    json: PathBuf,
+    /// Write the results page here.
+    #[arg(long)]
+    markdown: PathBuf,
+    /// Write one J-versus-σ plot per trace here.
+    #[arg(long)]
+    plots: PathBuf,
+    /// The page's header line (machine, kernel, commit, command).
+    #[arg(long, default_value = "")]
+    header: String,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -269,6 +330,9 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run(&a),
         Cmd::Sweep(a) => run_sweep(&a),
         Cmd::Optimum(o) => run_optimum(&o),
+        Cmd::ReplaySend(a) => replay_send(&a),
+        Cmd::ReplayRecv(a) => replay_recv(&a),
+        Cmd::BenchReport(a) => bench_report(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -540,6 +604,61 @@ fn run_sweep(a: &SweepArgs) -> Result<(), String> {
         );
     } else {
         println!("the bar was missed at {missed} (trace, σ) points");
+    }
+    Ok(())
+}
+
+fn replay_send(a: &ReplaySendArgs) -> Result<(), String> {
+    let trace = corpus::load(&a.trace, a.rate, a.duration, a.seed)?;
+    let sent = replay::send(&trace, a.to).map_err(|e| format!("replay-send to {}: {e}", a.to))?;
+    println!(
+        "{}",
+        serde_json::to_string(&sent).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+fn replay_recv(a: &ReplayRecvArgs) -> Result<(), String> {
+    let got = replay::receive(
+        a.port,
+        std::time::Duration::from_nanos(a.duration),
+        std::time::Duration::from_nanos(a.idle),
+    )
+    .map_err(|e| format!("replay-recv on port {}: {e}", a.port))?;
+    let v = serde_json::json!({ "packets": got });
+    println!("{}", serde_json::to_string(&v).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+fn bench_report(a: &BenchReportArgs) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(&a.runs).map_err(|e| format!("runs {}: {e}", a.runs.display()))?;
+    let mut measured = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let raw: bench::RawRun = serde_json::from_str(line)
+            .map_err(|e| format!("runs {} line {}: {e}", a.runs.display(), i + 1))?;
+        measured.push(bench::measure(&raw)?);
+    }
+    let bars = bench::bars(&measured);
+    let json = serde_json::json!({ "header": a.header, "runs": measured, "bars": bars });
+    std::fs::write(
+        &a.json,
+        serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("json {}: {e}", a.json.display()))?;
+    std::fs::write(&a.markdown, bench::markdown(&a.header, &measured, &bars))
+        .map_err(|e| format!("markdown {}: {e}", a.markdown.display()))?;
+    std::fs::create_dir_all(&a.plots).map_err(|e| format!("plots {}: {e}", a.plots.display()))?;
+    for b in &bars {
+        plot::sweep(
+            &a.plots.join(format!("bench-{}.png", b.trace)),
+            &format!("{} in the guest kernel: jitter vs burst allowance", b.trace),
+            &bench::points(&measured, &b.trace),
+        )?;
     }
     Ok(())
 }

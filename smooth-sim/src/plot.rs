@@ -32,13 +32,18 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("plot: {e:?}")
 }
 
-const COLORS: [RGBColor; 6] = [
+const COLORS: [RGBColor; 11] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
     RGBColor(255, 127, 14),
     RGBColor(23, 190, 207),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(0, 0, 0),
 ];
 
 /// Delay over time, one panel per shaper, for departures of packets that
@@ -159,8 +164,8 @@ pub fn window(path: &Path, title: &str, run: &Run, from: u64, to: u64) -> Res {
     root.present().map_err(err)
 }
 
-/// Jitter (mean RFC 3550 J) versus σ(100 ms): a curve per baseline family,
-/// smooth's points marked.
+/// Jitter (mean RFC 3550 J) versus the σ the output needs: a curve per
+/// family, in the order the families first appear in `points`.
 pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
     init_font()?;
     let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
@@ -194,10 +199,13 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
         .light_line_style(WHITE)
         .draw()
         .map_err(err)?;
-    for (i, family) in ["tbf", "netback", "pacer", "smooth", "optimum"]
-        .iter()
-        .enumerate()
-    {
+    let mut families: Vec<&'static str> = Vec::new();
+    for p in points {
+        if !families.contains(&p.family) {
+            families.push(p.family);
+        }
+    }
+    for (i, family) in families.iter().enumerate() {
         let mut pts: Vec<(f64, f64, String)> = points
             .iter()
             .filter(|p| p.family == *family)
@@ -210,7 +218,7 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
             })
             .collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let c = COLORS[i];
+        let c = COLORS[i % COLORS.len()];
         if pts.len() > 1 {
             chart
                 .draw_series(LineSeries::new(
@@ -219,17 +227,12 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
                 ))
                 .map_err(err)?;
         }
-        let size = if *family == "smooth" { 6 } else { 4 };
+        let size = if family.starts_with("smooth") { 6 } else { 4 };
         chart
-            .draw_series(pts.iter().map(|p| {
-                EmptyElement::at((p.0, p.1))
-                    + Circle::new((0, 0), size, c.filled())
-                    + Text::new(
-                        short(&p.2),
-                        (6, -12),
-                        ("sans-serif", 11).into_font().color(&c),
-                    )
-            }))
+            .draw_series(
+                pts.iter()
+                    .map(|p| EmptyElement::at((p.0, p.1)) + Circle::new((0, 0), size, c.filled())),
+            )
             .map_err(err)?
             .label(*family)
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
@@ -243,14 +246,4 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
         .draw()
         .map_err(err)?;
     root.present().map_err(err)
-}
-
-/// The parameter part of a label (`burst=1514B`, `@50ms`, `window=3ms`).
-fn short(label: &str) -> String {
-    if let Some(i) = label.find('@') {
-        return label[i..].to_string();
-    }
-    label
-        .split_once(' ')
-        .map_or(String::new(), |(_, p)| p.to_string())
 }

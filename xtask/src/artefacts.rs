@@ -72,6 +72,8 @@ pub fn userspace() -> Result<PathBuf> {
             "q_smooth",
             "-p",
             "tc-smooth",
+            "-p",
+            "smooth-sim",
         ])
         .current_dir(repo_root()))?;
     Ok(repo_root().join("target/release"))
@@ -115,6 +117,8 @@ pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
         format!("{TC_LIB_DIR}/q_smooth.so"),
     ));
     files.push((release.join("tc-smooth"), "/usr/sbin/tc-smooth".into()));
+    // The benchmark's trace replayer (`smooth-sim replay-send|replay-recv`).
+    files.push((release.join("smooth-sim"), "/usr/sbin/smooth-sim".into()));
     files.push((
         repo_root().join("xen/scripts/vif-smooth"),
         "/smooth/xen/vif-smooth".into(),

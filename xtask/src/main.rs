@@ -5,6 +5,7 @@
 //! later runs take seconds.
 
 mod artefacts;
+mod bench;
 mod corpus;
 mod deps;
 mod kernel;
@@ -80,6 +81,14 @@ enum Cmd {
         #[arg(long)]
         only: Option<String>,
     },
+    /// The in-kernel streaming benchmark: corpus traces through every shaper
+    /// in the guest; writes docs/results.md, docs/results/bench.json and
+    /// docs/img/bench-*.png (with --quick: target/bench/quick/).
+    Bench {
+        /// One trace, fewer shapers, 10 s runs (part of `cargo xtask test`).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Regenerate the simulation results the docs quote (docs/results/sim-*.txt
     /// and the plots in docs/img) with the release smooth-sim.
     SimResults,
@@ -132,6 +141,7 @@ fn main() -> Result<()> {
         }
         Cmd::Corpus { only } => corpus::corpus(only.as_deref()),
         Cmd::SimResults => sim::sim_results(),
+        Cmd::Bench { quick } => bench::bench(quick),
         Cmd::Demo => {
             deps::deps()?;
             let kernel = kernel::ensure(kernel::Variant::Base)?;

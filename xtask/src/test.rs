@@ -196,6 +196,27 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
         tally.record(&name, ok, t.elapsed().as_secs_f64());
     }
 
+    // The in-kernel benchmark, quick: the whole path (replayer, shapers,
+    // report) runs on every suite so it never rots. Its figures are printed
+    // and written under target/bench/quick/, not asserted (benchmarks report
+    // their bars; the debug kernel is too slow to be worth timing).
+    if filter.is_none_or(|f| "bench".contains(f)) && matches!(variant, Variant::Base) {
+        let t = Instant::now();
+        println!("== cargo xtask bench --quick");
+        let ok = match crate::bench::bench(true) {
+            Ok(()) => true,
+            Err(e) => {
+                println!("  {e:#}");
+                false
+            }
+        };
+        tally.record(
+            "bench --quick: runs and reports",
+            ok,
+            t.elapsed().as_secs_f64(),
+        );
+    }
+
     // The CPU half: the patched Xen, booted with a PV dom0 (xen/tests/).
     if filter.is_none_or(|f| "xen".contains(f)) {
         let t = Instant::now();

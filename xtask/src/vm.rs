@@ -101,10 +101,16 @@ fn add_python(root: &Path, libs: &mut BTreeSet<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// How a guest run ended: the guest command's exit status.
+/// How a guest run ended: the guest command's exit status, and the
+/// payloads of the lines it marked as data ([`DATA_MARKER`]).
 pub struct Outcome {
     pub status: i32,
+    pub data: Vec<String>,
 }
+
+/// A console line starting with this carries data for the host (a
+/// benchmark run as JSON); it is collected, not echoed.
+pub const DATA_MARKER: &str = "SMOOTH-BENCH ";
 
 fn shared_libraries(binary: &Path, into: &mut BTreeSet<PathBuf>) -> Result<()> {
     libraries_with(binary, into, "")
@@ -333,10 +339,16 @@ impl Guest<'_> {
         let mut child = qemu.spawn().context("cannot start qemu-system-x86_64")?;
         let (rx, reader) = console_lines(child.stdout.take().expect("piped"));
         let mut status = None;
+        let mut data = Vec::new();
         loop {
             let left = self.timeout.saturating_sub(start.elapsed());
             match rx.recv_timeout(left.min(Duration::from_secs(1))) {
                 Ok(line) => {
+                    if let Some(payload) = line.trim_start().strip_prefix(DATA_MARKER) {
+                        println!("  [{} bytes of data]", payload.len());
+                        data.push(payload.to_string());
+                        continue;
+                    }
                     println!("  {line}");
                     if let Some(rc) = line.trim().strip_prefix(EXIT_MARKER) {
                         status = rc.trim().parse::<i32>().ok();
@@ -358,7 +370,7 @@ impl Guest<'_> {
         reader.join().ok();
         child.wait()?;
         match status {
-            Some(status) => Ok(Outcome { status }),
+            Some(status) => Ok(Outcome { status, data }),
             None => {
                 bail!("guest `{name}` stopped without reporting an exit status (kernel panic?)")
             }

@@ -1,0 +1,424 @@
+//! The in-kernel streaming benchmark's report (`cargo xtask bench`, E1): the
+//! runs measured in the guest — a corpus trace replayed through a shaper on
+//! the IFB that carries a VM's traffic, one-way delays from kernel receive
+//! timestamps — next to what the simulator predicts for the same arrivals
+//! and settings, and the offline optimum at the σ each run's output needed.
+//!
+//! Everything is computed with the simulator's own metrics
+//! ([`crate::metrics`]), so kernel and simulation are measured alike.
+
+use crate::metrics::{self, Metrics};
+use crate::model::Departure;
+use crate::optimum;
+use crate::replay::{Received, Sent};
+use crate::sim::{simulate, Offered, ShaperSpec};
+use crate::sweep::Point;
+use crate::workload::Trace;
+use serde::{Deserialize, Serialize};
+use smooth_core::time::{credit_bytes, NSEC_PER_MSEC};
+use smooth_core::Config;
+
+/// One run as the guest reports it (a `SMOOTH-BENCH` line).
+#[derive(Clone, Debug, Deserialize)]
+pub struct RawRun {
+    /// Corpus entry replayed.
+    pub trace: String,
+    /// `none`, `tbf`, `smooth`, `htb`, `cake`, `fq`, `fq_codel`, …
+    pub family: String,
+    /// The shaper's parameter that varies within a family: the bucket in
+    /// bytes (tbf, smooth), the window in ns (smooth window runs), else 0.
+    pub bucket: u64,
+    /// smooth's window, ns (0 for the others).
+    #[serde(default)]
+    pub window: u64,
+    /// The tc command's qdisc part, for the tables.
+    pub qdisc: String,
+    /// Configured rate, bytes/s.
+    pub rate: u64,
+    /// The sender's report.
+    pub sender: SentJson,
+    /// Every datagram received.
+    pub packets: Vec<Received>,
+}
+
+/// [`Sent`] as read back.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SentJson {
+    /// Datagrams sent.
+    pub sent: u64,
+    /// Sender lateness p99, ns.
+    pub late_p99: u64,
+    /// Sender lateness max, ns.
+    pub late_max: u64,
+}
+
+impl From<Sent> for SentJson {
+    fn from(s: Sent) -> SentJson {
+        SentJson {
+            sent: s.sent,
+            late_p99: s.late_p99,
+            late_max: s.late_max,
+        }
+    }
+}
+
+/// One run, measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measured {
+    /// Corpus entry.
+    pub trace: String,
+    /// Family.
+    pub family: String,
+    /// The qdisc as configured.
+    pub qdisc: String,
+    /// Bucket, bytes (tbf, smooth).
+    pub bucket: u64,
+    /// smooth's window, ns.
+    pub window: u64,
+    /// Datagrams sent and lost.
+    pub sent: u64,
+    /// Sent but not received.
+    pub lost: u64,
+    /// The sender's lateness against the trace's schedule (p99, ns).
+    pub sender_late_p99: u64,
+    /// Measured in the kernel.
+    pub kernel: Metrics,
+    /// What the simulator predicts for the same arrivals (tbf, smooth,
+    /// none), or `None` where it has no model.
+    pub simulated: Option<Metrics>,
+    /// The optimum's mean J at the σ this run's output needed (tbf, smooth).
+    pub optimum_jitter: Option<f64>,
+}
+
+/// The arrivals a run's receiver saw (send times relative to the first),
+/// in send order, and the departures (kernel receive times).
+fn departures(run: &RawRun) -> (Trace, Vec<Departure>) {
+    let mut p = run.packets.clone();
+    p.sort_by_key(|r| r.0);
+    let t0 = p.iter().map(|r| r.1).min().unwrap_or(0);
+    let deps: Vec<Departure> = p
+        .iter()
+        .map(|&(_, sent, recv, len)| Departure {
+            arrival: sent - t0,
+            depart: recv.max(sent) - t0,
+            len,
+        })
+        .collect();
+    let trace = deps.iter().map(|d| (d.arrival, d.len)).collect();
+    (trace, deps)
+}
+
+/// The simulator's model of a run's shaper, if it has one.
+fn model(run: &RawRun) -> Option<ShaperSpec> {
+    let max_delay = 200 * NSEC_PER_MSEC;
+    match run.family.as_str() {
+        "tbf" => Some(ShaperSpec::Tbf {
+            rate: run.rate,
+            burst: run.bucket.min(u64::from(u32::MAX)) as u32,
+            limit: run.bucket + credit_bytes(max_delay, run.rate),
+        }),
+        "smooth" => Config {
+            rate: run.rate,
+            burst: smooth_core::time::transmit_time(run.bucket, run.rate),
+            window: run.window,
+            ..Config::DEFAULT
+        }
+        .validate()
+        .ok()
+        .map(ShaperSpec::Smooth),
+        _ => None,
+    }
+}
+
+/// Measures one run: kernel metrics, the simulator's prediction on the same
+/// arrivals, the optimum at the measured σ.
+pub fn measure(run: &RawRun) -> Result<Measured, String> {
+    let (trace, deps) = departures(run);
+    let end = trace.last().map_or(0, |p| p.0 + 1);
+    let lost = run.sender.sent.saturating_sub(deps.len() as u64);
+    let mut kernel = metrics::measure(&deps, run.sender.sent, lost, run.rate, 0, end);
+    // The receiver's order is the departure order; σ needs it sorted.
+    let mut by_time = deps.clone();
+    by_time.sort_by_key(|d| d.depart);
+    kernel.sigma_sup = metrics::sigma_sup(&by_time, run.rate);
+    let spec = model(run);
+    let simulated = spec
+        .as_ref()
+        .map(|s| simulate(s, &Offered::Open(trace.clone()), end, 0).metrics);
+    let optimum_jitter = match run.family.as_str() {
+        "tbf" | "smooth" if !trace.is_empty() => {
+            let sigma = kernel.sigma_sup.max(0) as u64;
+            let opt = optimum::solve(&trace, run.rate, sigma, 200 * NSEC_PER_MSEC)?;
+            Some(metrics::measure(&opt, trace.len() as u64, 0, run.rate, 0, end).jitter_mean)
+        }
+        _ => None,
+    };
+    Ok(Measured {
+        trace: run.trace.clone(),
+        family: run.family.clone(),
+        qdisc: run.qdisc.clone(),
+        bucket: run.bucket,
+        window: run.window,
+        sent: run.sender.sent,
+        lost,
+        sender_late_p99: run.sender.late_p99,
+        kernel,
+        simulated,
+        optimum_jitter,
+    })
+}
+
+/// smooth against TBF at one bucket.
+#[derive(Clone, Debug, Serialize)]
+pub struct Ratio {
+    /// The bucket both were configured with, bytes.
+    pub bucket: u64,
+    /// smooth's J / TBF's J in the kernel.
+    pub kernel: f64,
+    /// The same in the simulator, on the same arrivals.
+    pub simulated: f64,
+    /// The optimum's J / TBF's J.
+    pub optimum: f64,
+    /// `met` (≤ 0.35), `MISSED`, or `within the noise floor` when smooth's J
+    /// exceeds 0.35 × TBF's by less than the noise floor (not claimed
+    /// either way).
+    pub verdict: &'static str,
+}
+
+/// The E1 bar on one trace.
+#[derive(Clone, Debug, Serialize)]
+pub struct Bars {
+    /// Corpus entry.
+    pub trace: String,
+    /// J of the unshaped path (pfifo): the noise floor, ns.
+    pub noise_floor: f64,
+    /// Runs where kernel and simulator agree (within 20 % or the noise
+    /// floor), of those with a model.
+    pub agree: (usize, usize),
+    /// Every bucket both smooth and TBF ran with, where the optimum is
+    /// below 0.35 × TBF's J.
+    pub ratios: Vec<Ratio>,
+    /// smooth runs (default window) that lost nothing, of all of them.
+    pub lossless: (usize, usize),
+}
+
+/// The bars for every trace in `runs`.
+pub fn bars(runs: &[Measured]) -> Vec<Bars> {
+    let mut traces: Vec<&str> = Vec::new();
+    for r in runs {
+        if !traces.contains(&r.trace.as_str()) {
+            traces.push(&r.trace);
+        }
+    }
+    traces
+        .iter()
+        .map(|t| {
+            let of: Vec<&Measured> = runs.iter().filter(|r| r.trace == *t).collect();
+            let noise = of
+                .iter()
+                .find(|r| r.family == "none")
+                .map_or(0.0, |r| r.kernel.jitter_mean);
+            let modelled: Vec<&&Measured> = of.iter().filter(|r| r.simulated.is_some()).collect();
+            let agree = modelled
+                .iter()
+                .filter(|r| {
+                    let s = r.simulated.as_ref().expect("filtered").jitter_mean;
+                    (r.kernel.jitter_mean - s).abs() <= (0.2 * s).max(noise)
+                })
+                .count();
+            let default_window = Config::DEFAULT.window;
+            let mut ratios = Vec::new();
+            for s in of
+                .iter()
+                .filter(|r| r.family == "smooth" && r.window == default_window)
+            {
+                let Some(tbf) = of
+                    .iter()
+                    .find(|r| r.family == "tbf" && r.bucket == s.bucket)
+                else {
+                    continue;
+                };
+                let tj = tbf.kernel.jitter_mean;
+                let oj = s.optimum_jitter.unwrap_or(f64::MAX);
+                if tj > 0.0 && oj <= 0.35 * tj {
+                    let sj = s.kernel.jitter_mean;
+                    let sim = |r: &Measured| r.simulated.as_ref().map_or(0.0, |m| m.jitter_mean);
+                    let verdict = if sj <= 0.35 * tj {
+                        "met"
+                    } else if sj - 0.35 * tj <= noise {
+                        "within the noise floor"
+                    } else {
+                        "MISSED"
+                    };
+                    ratios.push(Ratio {
+                        bucket: s.bucket,
+                        kernel: sj / tj,
+                        simulated: sim(s) / sim(tbf).max(f64::MIN_POSITIVE),
+                        optimum: oj / tj,
+                        verdict,
+                    });
+                }
+            }
+            let smooth: Vec<&&Measured> = of.iter().filter(|r| r.family == "smooth").collect();
+            let lossless = smooth.iter().filter(|r| r.lost == 0).count();
+            Bars {
+                trace: t.to_string(),
+                noise_floor: noise,
+                agree: (agree, modelled.len()),
+                ratios,
+                lossless: (lossless, smooth.len()),
+            }
+        })
+        .collect()
+}
+
+/// Plot points of one trace: kernel runs by family, the simulator's
+/// predictions for tbf and smooth, the optimum.
+pub fn points(runs: &[Measured], trace: &str) -> Vec<Point> {
+    let mut out = Vec::new();
+    let family = |f: &str| -> &'static str {
+        match f {
+            "none" => "none (kernel)",
+            "tbf" => "tbf (kernel)",
+            "smooth" => "smooth (kernel)",
+            "htb" => "htb (kernel)",
+            "cake" => "cake (kernel)",
+            "fq" => "fq (kernel)",
+            "fq_codel" => "fq_codel+htb (kernel)",
+            _ => "other (kernel)",
+        }
+    };
+    let point = |fam: &'static str, label: &str, m: &Metrics| Point {
+        family: fam,
+        shaper: label.to_string(),
+        jitter_mean: m.jitter_mean,
+        delay_p99: m.delay.p99,
+        delay_max: m.delay.max,
+        sigma: m.sigma_sup,
+        loss: m.drops as f64 / m.offered.max(1) as f64,
+    };
+    let default_window = Config::DEFAULT.window;
+    let of = || {
+        runs.iter()
+            .filter(move |r| r.trace == trace)
+            .filter(move |r| r.family != "smooth" || r.window == default_window)
+    };
+    for r in of() {
+        out.push(point(family(&r.family), &r.qdisc, &r.kernel));
+    }
+    for r in of() {
+        if let (Some(s), "tbf" | "smooth") = (&r.simulated, r.family.as_str()) {
+            let fam = if r.family == "tbf" {
+                "tbf (sim)"
+            } else {
+                "smooth (sim)"
+            };
+            out.push(point(fam, &r.qdisc, s));
+        }
+    }
+    for r in of() {
+        if let Some(oj) = r.optimum_jitter {
+            out.push(Point {
+                family: "optimum",
+                shaper: format!("optimum at σ of {}", r.qdisc),
+                jitter_mean: oj,
+                delay_p99: 0,
+                delay_max: 0,
+                sigma: r.kernel.sigma_sup,
+                loss: 0.0,
+            });
+        }
+    }
+    out
+}
+
+/// The results page (markdown) for `runs`, headed by `header` (machine,
+/// kernel, commit, command).
+pub fn markdown(header: &str, runs: &[Measured], bars: &[Bars]) -> String {
+    use std::fmt::Write;
+    let ms = |ns: f64| format!("{:.2}", ns / 1e6);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Benchmark results\n\nWritten by `cargo xtask bench`; do not edit. {header}\n"
+    );
+    let _ = writeln!(
+        s,
+        "E1 (streaming, Fig 8): each corpus trace replayed from the VM's namespace through the shaper on the \
+         IFB that carries the VM's traffic (the vif's ingress), received in the client's namespace; one-way \
+         delays from the kernel's receive timestamps. `J` is the mean RFC 3550 jitter, `σ` the token-bucket \
+         depth at the rate the received stream needs (sup over all windows), `sim J` what smooth-sim predicts \
+         for the same arrivals and settings, `opt J` the offline optimum at that σ. Times in ms. The `none` row \
+         is the noise floor of the emulated path: differences below it are not claimed.\n"
+    );
+    for b in bars {
+        let _ = writeln!(s, "## {}\n", b.trace);
+        let _ = writeln!(
+            s,
+            "| qdisc | J | sim J | opt J | σ | owd p50 | owd p99 | owd max | IPDV p99 | lost | sender late p99 |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        );
+        for r in runs.iter().filter(|r| r.trace == b.trace) {
+            let k = &r.kernel;
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.qdisc,
+                ms(k.jitter_mean),
+                r.simulated
+                    .as_ref()
+                    .map_or("–".into(), |m| ms(m.jitter_mean)),
+                r.optimum_jitter.map_or("–".into(), ms),
+                k.sigma_sup,
+                ms(k.delay.p50 as f64),
+                ms(k.delay.p99 as f64),
+                ms(k.delay.max as f64),
+                ms(k.ipdv_p99 as f64),
+                r.lost,
+                ms(r.sender_late_p99 as f64),
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\n![J against σ, {}](img/bench-{}.png)\n",
+            b.trace, b.trace
+        );
+        let _ = writeln!(s, "Bars (E1) on {}:\n", b.trace);
+        let _ = writeln!(
+            s,
+            "* noise floor (J through pfifo): {} ms",
+            ms(b.noise_floor)
+        );
+        let _ = writeln!(
+            s,
+            "* kernel J within 20 % of the simulator's (or within the noise floor): {} of {} runs — {}",
+            b.agree.0,
+            b.agree.1,
+            if b.agree.0 == b.agree.1 { "met" } else { "MISSED" }
+        );
+        if b.ratios.is_empty() {
+            let _ = writeln!(
+                s,
+                "* smooth J ≤ 0.35 × TBF's at equal bucket: no bucket here where the optimum is below 0.35 × TBF"
+            );
+        }
+        for r in &b.ratios {
+            let _ = writeln!(
+                s,
+                "* bucket {} B: smooth J / TBF J = {:.2} in the kernel, {:.2} in the simulator (optimum / TBF = {:.2}); bar 0.35 — {}",
+                r.bucket, r.kernel, r.simulated, r.optimum, r.verdict
+            );
+        }
+        let _ = writeln!(
+            s,
+            "* smooth runs that lost nothing: {} of {} — {}\n",
+            b.lossless.0,
+            b.lossless.1,
+            if b.lossless.0 == b.lossless.1 {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+    }
+    s
+}
