@@ -58,27 +58,9 @@ impl Video {
 /// back to back at the frame's time; frame sizes are P or I (every
 /// `gop`-th frame) times `1 ± noise`, averaging `v.rate`.
 pub fn vbr(v: Video, duration: u64, seed: u64) -> Trace {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let frames_per_gop = f64::from(v.gop - 1 + v.i_to_p);
-    let gop_bytes = v.rate as f64 * f64::from(v.gop) / f64::from(v.fps);
-    let p_bytes = gop_bytes / frames_per_gop;
     let mut out = Vec::new();
-    for frame in 0u64.. {
-        let t = frame * NSEC_PER_SEC / u64::from(v.fps);
-        if t >= duration {
-            break;
-        }
-        let base = if frame % u64::from(v.gop) == 0 {
-            p_bytes * f64::from(v.i_to_p)
-        } else {
-            p_bytes
-        };
-        let noise = if v.noise > 0.0 {
-            rng.random_range(-v.noise..v.noise)
-        } else {
-            0.0
-        };
-        let mut left = (base * (1.0 + noise)).round().max(1.0) as u64;
+    for (t, bytes) in frames(v, v.rate as f64, duration, seed) {
+        let mut left = bytes;
         while left > 0 {
             let len = left.min(v.mtu.into()) as u32;
             out.push((t, len));
@@ -86,6 +68,31 @@ pub fn vbr(v: Video, duration: u64, seed: u64) -> Trace {
         }
     }
     out
+}
+
+/// The frames of `v` as `(time, bytes)`: P, or I (every `gop`-th frame,
+/// from the first) `i_to_p` times as large, times `1 ± noise` (seeded), so
+/// that they average `rate` bytes/s.
+fn frames(v: Video, rate: f64, duration: u64, seed: u64) -> impl Iterator<Item = (u64, u64)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let frames_per_gop = f64::from(v.gop - 1 + v.i_to_p);
+    let p_bytes = rate * f64::from(v.gop) / f64::from(v.fps) / frames_per_gop;
+    (0u64..)
+        .map(move |frame| (frame, frame * NSEC_PER_SEC / u64::from(v.fps)))
+        .take_while(move |&(_, t)| t < duration)
+        .map(move |(frame, t)| {
+            let base = if frame % u64::from(v.gop) == 0 {
+                p_bytes * f64::from(v.i_to_p)
+            } else {
+                p_bytes
+            };
+            let noise = if v.noise > 0.0 {
+                rng.random_range(-v.noise..v.noise)
+            } else {
+                0.0
+            };
+            (t, (base * (1.0 + noise)).round().max(1.0) as u64)
+        })
 }
 
 /// On/off bursts: every `period`, `size`-byte packets at `peak` bytes/s for
@@ -166,29 +173,11 @@ pub fn ts_video(v: Video, payload: u32, duration: u64, seed: u64) -> Trace {
         "payload {payload} > mtu {}",
         v.mtu
     );
-    let mut rng = StdRng::seed_from_u64(seed);
-    let frames_per_gop = f64::from(v.gop - 1 + v.i_to_p);
     let payload_rate = v.rate as f64 * f64::from(payload) / f64::from(v.mtu);
-    let gop_bytes = payload_rate * f64::from(v.gop) / f64::from(v.fps);
-    let p_bytes = gop_bytes / frames_per_gop;
     let mut out = Vec::new();
     let mut pending = 0u64;
-    for frame in 0u64.. {
-        let t = frame * NSEC_PER_SEC / u64::from(v.fps);
-        if t >= duration {
-            break;
-        }
-        let base = if frame % u64::from(v.gop) == 0 {
-            p_bytes * f64::from(v.i_to_p)
-        } else {
-            p_bytes
-        };
-        let noise = if v.noise > 0.0 {
-            rng.random_range(-v.noise..v.noise)
-        } else {
-            0.0
-        };
-        pending += (base * (1.0 + noise)).round().max(1.0) as u64;
+    for (t, bytes) in frames(v, payload_rate, duration, seed) {
+        pending += bytes;
         while pending >= u64::from(payload) {
             out.push((t, v.mtu));
             pending -= u64::from(payload);
