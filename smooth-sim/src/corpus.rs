@@ -217,6 +217,36 @@ fn looped(trace: &Trace, gap: u64, duration: u64) -> Trace {
     out
 }
 
+/// One entry's statistics at `rate` over `duration` (what
+/// `smooth-sim corpus` prints): packets, mean rate, lengths and the largest
+/// burst (packets less than 1 ms apart: a frame, a response).
+pub fn stats_line(name: &str, rate: u64, duration: u64, seed: u64) -> String {
+    let Ok(t) = load(name, rate, duration, seed) else {
+        return format!("{name:<20} closed loop (no trace)");
+    };
+    let mut best = (0u64, 0usize);
+    let mut cur = (0u64, 0usize);
+    for (i, p) in t.iter().enumerate() {
+        if i > 0 && p.0 - t[i - 1].0 >= NSEC_PER_MSEC {
+            cur = (0, 0);
+        }
+        cur = (cur.0 + u64::from(p.1), cur.1 + 1);
+        best = best.max(cur);
+    }
+    let bytes: u64 = t.iter().map(|p| u64::from(p.1)).sum();
+    let mean = bytes as f64 * NSEC_PER_SEC as f64 / duration.max(1) as f64;
+    format!(
+        "{name:<20} {:>7}  {:>6.3}  {:>5.3}  {:>4}-{:<4}  {} ({})",
+        t.len(),
+        mean * 8.0 / 1e6,
+        mean / rate as f64,
+        t.iter().map(|p| p.1).min().unwrap_or(0),
+        t.iter().map(|p| p.1).max().unwrap_or(0),
+        best.0,
+        best.1
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,42 +387,5 @@ mod tests {
         let starts = t.windows(2).filter(|w| w[1].0 != w[0].0).count() + 1;
         assert!((100..=300).contains(&starts), "{starts} responses");
         assert!(t.iter().all(|p| p.1 > 54 && p.1 <= 1514));
-    }
-
-    /// The statistics in `smooth-sim/corpus/README.md`:
-    /// `cargo test --release -p smooth-sim corpus_table -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn corpus_table() {
-        let d = SECS * NSEC_PER_SEC;
-        println!("at 2 Mbit/s, {SECS} s, seed 1:");
-        println!("name                 packets  Mbit/s  ×rate  len min-max  largest burst (< 1 ms gaps): B (packets)");
-        for &name in names() {
-            let Ok(t) = load(name, RATE, d, 1) else {
-                println!("{name:<20} closed-loop");
-                continue;
-            };
-            // A burst: packets less than 1 ms apart (a frame, a response).
-            let mut best = (0u64, 0usize);
-            let mut cur = (0u64, 0usize);
-            for (i, p) in t.iter().enumerate() {
-                if i > 0 && p.0 - t[i - 1].0 >= NSEC_PER_MSEC {
-                    cur = (0, 0);
-                }
-                cur = (cur.0 + u64::from(p.1), cur.1 + 1);
-                best = best.max(cur);
-            }
-            let m = mean(&t, d);
-            println!(
-                "{name:<20} {:>7}  {:>6.3}  {:>5.3}  {:>4}-{:<4}  {} ({})",
-                t.len(),
-                m * 8.0 / 1e6,
-                m / RATE as f64,
-                t.iter().map(|p| p.1).min().unwrap(),
-                t.iter().map(|p| p.1).max().unwrap(),
-                best.0,
-                best.1
-            );
-        }
     }
 }

@@ -33,6 +33,15 @@ enum Cmd {
     /// while its output conforms to a token bucket (σ, rate) and no packet
     /// waits longer than --max-delay: an LP, solved per σ.
     Optimum(OptimumArgs),
+    /// Statistics of every corpus entry at --rate over --duration.
+    Corpus {
+        /// The shaper's rate (synthetic traces scale with it).
+        #[arg(long, default_value = "2mbit", value_parser = rate)]
+        rate: u64,
+        /// Seconds of each trace.
+        #[arg(long, default_value = "60s", value_parser = time)]
+        duration: u64,
+    },
     /// Sends a corpus trace as UDP datagrams at its recorded times (the
     /// in-kernel benchmark's sender); prints a JSON report.
     ReplaySend(ReplaySendArgs),
@@ -330,6 +339,17 @@ fn main() -> ExitCode {
         Cmd::Run(a) => run(&a),
         Cmd::Sweep(a) => run_sweep(&a),
         Cmd::Optimum(o) => run_optimum(&o),
+        Cmd::Corpus { rate, duration } => {
+            println!(
+                "corpus at {}, {}, seed 1:\nname                 packets  Mbit/s  ×rate  len min-max  largest burst (< 1 ms gaps): B (packets)",
+                units::Rate(rate),
+                units::Time(duration)
+            );
+            for name in corpus::names() {
+                println!("{}", corpus::stats_line(name, rate, duration, 1));
+            }
+            Ok(())
+        }
         Cmd::ReplaySend(a) => replay_send(&a),
         Cmd::ReplayRecv(a) => replay_recv(&a),
         Cmd::BenchReport(a) => bench_report(&a),

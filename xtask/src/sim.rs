@@ -9,6 +9,7 @@ use std::process::Command;
 
 /// (results file stem, smooth-sim arguments). Plots go to docs/img.
 const RUNS: &[(&str, &[&str])] = &[
+    ("sim-corpus", &["corpus", "--duration", "60s"]),
     (
         "sim-sweep",
         &["sweep", "--duration", "60s", "--plot", "docs/img"],
