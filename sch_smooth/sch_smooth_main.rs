@@ -173,14 +173,13 @@ impl QdiscOps for Smooth {
     }
 
     fn dequeue(&mut self, q: &mut Queue<'_>) -> Option<Skb> {
-        let [release, _] = q.head_cb()?;
+        let [release, enqueued] = q.head_cb()?;
         let now = q.now();
         if release > now {
             q.wake_at(release, TIMER_SLACK_NS);
             return None;
         }
         let skb = q.pop()?;
-        let [release, enqueued] = skb.cb();
         self.shaper.dequeued(now, enqueued, release);
         Some(skb)
     }

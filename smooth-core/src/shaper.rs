@@ -6,7 +6,7 @@
 
 use super::config::Config;
 use super::stats::Stats;
-use super::time::{credit_bytes, transmit_time};
+use super::time::{credit_bytes, transmit_time, PacketTime};
 
 /// What is queued in front of an arriving packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,6 +55,8 @@ pub struct Window {
 #[derive(Clone, Debug)]
 pub struct Shaper {
     cfg: Config,
+    /// A packet's time at `cfg.rate`.
+    packet_time: PacketTime,
     /// When the token bucket is full again (GCRA's theoretical arrival
     /// time): at `t < tat` it holds `rate·(burst − (tat − t))` bytes of
     /// credit, from `tat` on the full `rate·burst`.
@@ -72,6 +74,7 @@ impl Shaper {
     pub fn new(cfg: Config, now: u64) -> Shaper {
         Shaper {
             cfg,
+            packet_time: PacketTime::new(cfg.rate),
             tat: now,
             last_release: now,
             floor: 0,
@@ -95,6 +98,7 @@ impl Shaper {
         }
         self.floor = self.floor.min(cfg.max_delay - cfg.window);
         self.cfg = cfg;
+        self.packet_time = PacketTime::new(cfg.rate);
     }
 
     /// The current window.
@@ -121,7 +125,7 @@ impl Shaper {
     /// and the output would need a deeper bucket than `rate·burst` (the
     /// brief's 64 KB at 2 Mbit/s is 262 ms of credit), as in TBF.
     pub fn needs_segmentation(&self, len: u32) -> bool {
-        transmit_time(len.into(), self.cfg.rate) > self.cfg.burst
+        self.packet_time.of(len) > self.cfg.burst
     }
 
     /// Decides the fate of a `len`-byte packet arriving at `now` behind
@@ -138,7 +142,7 @@ impl Shaper {
             return Decision::Drop(DropReason::Bytes);
         }
         let burst = self.cfg.burst;
-        let cost = transmit_time(len.into(), self.cfg.rate);
+        let cost = self.packet_time.of(len);
         let start = now.max(self.last_release);
         // Earliest departure with enough credit: the bucket holds `len`
         // bytes (a packet larger than the bucket waits for a full one).

@@ -1,6 +1,7 @@
 //! Time and credit arithmetic that cannot overflow anywhere in the supported
 //! range (8 kbit/s to 100 Gbit/s, packets up to 4 GiB, a u64 ns clock), and
-//! never needs a 128-bit division (the kernel has no `__udivti3`).
+//! never needs a 128-bit division (the kernel has no `__udivti3`); the
+//! per-packet path ([`PacketTime`]) needs no division at all.
 
 /// Nanoseconds in a second.
 pub const NSEC_PER_SEC: u64 = 1_000_000_000;
@@ -31,9 +32,88 @@ pub fn credit_bytes(ns: u64, rate: u64) -> u64 {
         .saturating_add(rest * rate / NSEC_PER_SEC)
 }
 
+/// [`transmit_time`] of a packet at one rate, without a division per packet
+/// (the per-packet path; the division is done once, when the rate is set):
+/// like the kernel's `psched_ratecfg`, but exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketTime {
+    rate: u64,
+    /// ⌊10⁹ · 2³² / rate⌋, split in 32-bit halves so that `len` times it
+    /// needs no 128-bit arithmetic.
+    recip_hi: u64,
+    recip_lo: u64,
+}
+
+impl PacketTime {
+    /// For `rate` bytes/s, between `Config::MIN_RATE` and `Config::MAX_RATE`.
+    pub fn new(rate: u64) -> PacketTime {
+        debug_assert!((super::Config::MIN_RATE..=super::Config::MAX_RATE).contains(&rate));
+        // 10⁹ · 2³² < 2^62: no overflow.
+        let recip = (NSEC_PER_SEC << 32) / rate;
+        PacketTime {
+            rate,
+            recip_hi: recip >> 32,
+            recip_lo: recip & 0xffff_ffff,
+        }
+    }
+
+    /// `transmit_time(len, rate)`, exactly.
+    pub fn of(&self, len: u32) -> u64 {
+        let len = u64::from(len);
+        // The quotient by the reciprocal: recip ≤ 10⁹·2³²/rate exactly, and
+        // by less than 1, so q ≤ ⌊len·10⁹/rate⌋ by less than len/2³² < 1:
+        // at most one short. recip_hi < 2^20 (rate ≥ 1000), so neither
+        // product overflows.
+        let mut q = len * self.recip_hi + ((len * self.recip_lo) >> 32);
+        let n = len * NSEC_PER_SEC;
+        let mut r = n - q * self.rate;
+        if r >= self.rate {
+            q += 1;
+            r -= self.rate;
+        }
+        q + u64::from(r != 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packet_time_is_transmit_time_exactly() {
+        let rates = [
+            1_000u64,
+            1_001,
+            250_000,
+            333_333,
+            1_000_000_007,
+            12_499_999_999,
+            12_500_000_000,
+        ];
+        for rate in rates {
+            let t = PacketTime::new(rate);
+            for len in (0..70_000u32).chain([u32::MAX - 1, u32::MAX]) {
+                assert_eq!(
+                    t.of(len),
+                    transmit_time(len.into(), rate),
+                    "{len} B at {rate} B/s"
+                );
+            }
+        }
+        // A pseudo-random sweep over both.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let rate = 1_000 + x % (12_500_000_000 - 1_000 + 1);
+            let len = (x >> 32) as u32;
+            assert_eq!(
+                PacketTime::new(rate).of(len),
+                transmit_time(len.into(), rate)
+            );
+        }
+    }
 
     #[test]
     fn transmit_time_examples() {

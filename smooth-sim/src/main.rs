@@ -87,7 +87,8 @@ struct ReplayRecvArgs {
 
 #[derive(Args)]
 struct BenchReportArgs {
-    /// The runs, one JSON object per line.
+    /// The runs: JSON lines, one file per experiment (`*.jsonl`), each
+    /// starting with its provenance.
     #[arg(long)]
     runs: PathBuf,
     /// Write the measured runs as JSON here.
@@ -96,12 +97,9 @@ struct BenchReportArgs {
     /// Write the results page here.
     #[arg(long)]
     markdown: PathBuf,
-    /// Write one J-versus-σ plot per trace here.
+    /// Write the page's plots into this directory.
     #[arg(long)]
     plots: PathBuf,
-    /// The page's header line (machine, kernel, commit, command).
-    #[arg(long, default_value = "")]
-    header: String,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -651,34 +649,37 @@ fn replay_recv(a: &ReplayRecvArgs) -> Result<(), String> {
 }
 
 fn bench_report(a: &BenchReportArgs) -> Result<(), String> {
-    let text =
-        std::fs::read_to_string(&a.runs).map_err(|e| format!("runs {}: {e}", a.runs.display()))?;
-    let mut measured = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let raw: bench::RawRun = serde_json::from_str(line)
-            .map_err(|e| format!("runs {} line {}: {e}", a.runs.display(), i + 1))?;
-        measured.push(bench::measure(&raw)?);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&a.runs)
+        .map_err(|e| format!("runs {}: {e}", a.runs.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    // The page's order, whatever the files are called.
+    let order = ["stream", "irtt", "http", "window", "rate", "mixed", "cost"];
+    let rank = |p: &PathBuf| {
+        let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned());
+        order
+            .iter()
+            .position(|o| stem.as_deref() == Some(*o))
+            .unwrap_or(order.len())
+    };
+    files.sort_by_key(|p| (rank(p), p.clone()));
+    if files.is_empty() {
+        return Err(format!("runs {}: no *.jsonl files", a.runs.display()));
     }
-    let bars = bench::bars(&measured);
-    let json = serde_json::json!({ "header": a.header, "runs": measured, "bars": bars });
+    let mut report = bench::Report::default();
+    let mut raw = bench::Raw { window: None };
+    for f in &files {
+        bench::read(f, &mut report, &mut raw)?;
+    }
+    let json = serde_json::json!({ "report": report, "bars": bench::bars(&report) });
     std::fs::write(
         &a.json,
         serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?,
     )
     .map_err(|e| format!("json {}: {e}", a.json.display()))?;
-    std::fs::write(&a.markdown, bench::markdown(&a.header, &measured, &bars))
+    std::fs::write(&a.markdown, bench::markdown(&report))
         .map_err(|e| format!("markdown {}: {e}", a.markdown.display()))?;
     std::fs::create_dir_all(&a.plots).map_err(|e| format!("plots {}: {e}", a.plots.display()))?;
-    for b in &bars {
-        plot::sweep(
-            &a.plots.join(format!("bench-{}.png", b.trace)),
-            &format!("{} in the guest kernel: jitter vs burst allowance", b.trace),
-            &bench::points(&measured, &b.trace),
-        )?;
-    }
-    Ok(())
+    bench::plots(&a.plots, &report, &raw)
 }

@@ -4,6 +4,7 @@
 use crate::model::WindowSample;
 use crate::sim::Run;
 use crate::sweep::Point;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
@@ -246,4 +247,177 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
         .draw()
         .map_err(err)?;
     root.present().map_err(err)
+}
+
+/// Distribution functions of `series` (label, values), one line each.
+pub fn cdf(path: &Path, title: &str, x_desc: &str, series: &[(String, Vec<u64>)]) -> Res {
+    init_font()?;
+    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let xmax = series
+        .iter()
+        .flat_map(|s| s.1.iter())
+        .copied()
+        .max()
+        .unwrap_or(1) as f64
+        * 1.05;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..xmax.max(1.0), 0.0..1.0)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("fraction ≤ x")
+        .label_style(("sans-serif", 12))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(err)?;
+    for (i, (label, values)) in series.iter().enumerate() {
+        let mut v = values.clone();
+        v.sort_unstable();
+        let n = v.len().max(1) as f64;
+        let pts: Vec<(f64, f64)> = v
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| (x as f64, (k + 1) as f64 / n))
+            .collect();
+        let c = COLORS[i % COLORS.len()];
+        chart
+            .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+            .map_err(err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    root.present().map_err(err)
+}
+
+/// One panel of [`timeseries`]: lines sharing a y axis.
+pub struct Panel {
+    /// The y axis' label.
+    pub y_desc: &'static str,
+    /// (label, points (s, y)).
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// Panels stacked on one time axis.
+pub fn timeseries(path: &Path, title: &str, panels: &[Panel]) -> Res {
+    init_font()?;
+    let height = 60 + 260 * panels.len() as u32;
+    let root = BitMapBackend::new(path, (900, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let root = root.titled(title, ("sans-serif", 18)).map_err(err)?;
+    let areas = root.split_evenly((panels.len(), 1));
+    let all = || {
+        panels
+            .iter()
+            .flat_map(|p| p.series.iter())
+            .flat_map(|s| s.1.iter())
+    };
+    let xmax = all().map(|p| p.0).fold(1.0, f64::max);
+    for (panel, area) in panels.iter().zip(areas.iter()) {
+        let ymax = panel
+            .series
+            .iter()
+            .flat_map(|s| s.1.iter())
+            .map(|p| p.1)
+            .fold(0.1, f64::max)
+            * 1.15;
+        let mut chart = ChartBuilder::on(area)
+            .margin(8)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..xmax, 0.0..ymax)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc(panel.y_desc)
+            .label_style(("sans-serif", 12))
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(err)?;
+        for (i, (label, pts)) in panel.series.iter().enumerate() {
+            let c = COLORS[i % COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                .map_err(err)?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    }
+    root.present().map_err(err)
+}
+
+/// Points per series with the line y = x (delivered against configured).
+pub fn scatter_diagonal(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Res {
+    init_font()?;
+    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let max = series
+        .iter()
+        .flat_map(|s| s.1.iter())
+        .map(|p| p.0.max(p.1))
+        .fold(1.0, f64::max)
+        * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..max, 0.0..max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 12))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, 0.0), (max, max)],
+            COLORS[8].stroke_width(1),
+        ))
+        .map_err(err)?
+        .label("delivered = configured")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], COLORS[8]));
+    for (i, (label, pts)) in series.iter().enumerate() {
+        let c = COLORS[i % COLORS.len()];
+        let size = 5 - (i as i32 % 3);
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, size, c.filled())))
+            .map_err(err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present().map_err(err)
+}
+
+/// The chart type every plot here draws on.
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, at: SeriesLabelPosition) -> Res {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .label_font(("sans-serif", 12))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)
 }

@@ -143,8 +143,7 @@ fn pcap_timestamps_and_lengths_are_replayed() {
 fn sub_rate_video_loses_nothing_when_max_delay_covers_an_i_frame() {
     // The I-frame (about 41.6 kB at 1.94 Mbit/s) needs 166 ms at the rate;
     // with max_delay 250 ms no packet's pacer delay reaches the ceiling.
-    // (With the default 100 ms the I-frame's tail is dropped: see
-    // docs/simulation.md.)
+    // (A ceiling below the I-frame's time at the rate drops its tail.)
     let cfg = Config {
         max_delay: 250 * MS,
         ..Config::with_rate(RATE)

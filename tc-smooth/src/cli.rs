@@ -29,7 +29,8 @@ pub struct Params {
     /// Rate (2mbit, 250kbps; a bare number is bit/s). Required to create.
     #[arg(long, value_name = "RATE")]
     pub rate: Option<String>,
-    /// Width of the smooth window: the jitter smooth may impose.
+    /// Width of the smooth window: how far a packet's delay may rise above
+    /// the window's floor before the floor moves up.
     #[arg(long, value_name = "TIME")]
     pub window: Option<String>,
     /// Token-bucket depth as time at the rate: the bucket holds rate times
@@ -182,6 +183,11 @@ pub enum Cmd {
         /// Stop after N frames.
         #[arg(long, value_name = "N")]
         count: Option<u64>,
+        /// One JSON line per frame instead: `{"time_ns": …, "qdisc": …}`,
+        /// the wall clock (ns since the epoch, as packet timestamps) and the
+        /// qdisc as `show --stats --json` prints it.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the man page (roff) on stdout.
     Man,
@@ -393,6 +399,7 @@ mod tests {
         .is_err());
         assert!(parse(&["show", "vif1.0", "-s", "-j"]).is_ok());
         assert!(parse(&["watch", "vif1.0", "--count", "2"]).is_ok());
+        assert!(parse(&["watch", "vif1.0", "--json", "--interval", "100ms"]).is_ok());
     }
 
     #[test]

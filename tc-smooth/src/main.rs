@@ -15,7 +15,7 @@ use cli::{Cli, Cmd, Place, Target};
 use nl::{Verb, TC_H_ROOT};
 use ops::{Directions, Failure, Nl, Result};
 use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn usage(msg: String) -> Failure {
     Failure::Usage(msg)
@@ -85,7 +85,7 @@ async fn watched(nl: &mut Nl, dev: &str) -> Result<show::Qdisc> {
     Ok(qs.swap_remove(pos))
 }
 
-async fn watch_cmd(dev: &str, interval: &str, count: Option<u64>) -> Result<()> {
+async fn watch_cmd(dev: &str, interval: &str, count: Option<u64>, json: bool) -> Result<()> {
     let ns = smooth_core::units::parse_time(interval)
         .ok()
         .filter(|&ns| ns > 0)
@@ -101,14 +101,29 @@ async fn watch_cmd(dev: &str, interval: &str, count: Option<u64>) -> Result<()> 
         let secs = prev
             .as_ref()
             .map_or(0.0, |(_, t)| at.duration_since(*t).as_secs_f64());
-        let frame = watch::render(dev, &now, prev.as_ref().map(|(q, _)| q), secs);
         let mut out = std::io::stdout().lock();
-        let _ = if fancy {
-            write!(out, "\x1b[H\x1b[2J{frame}")
+        if json {
+            let time_ns = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            let frame = show::J::Obj(vec![
+                ("time_ns".into(), show::J::U(time_ns)),
+                ("qdisc".into(), show::to_json(&now, true)),
+            ]);
+            let line = serde_json::to_string(&frame).map_err(|e| Failure::Other(e.to_string()))?;
+            // A closed pipe ends the watch.
+            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                return Ok(());
+            }
         } else {
-            writeln!(out, "{frame}")
-        };
-        let _ = out.flush();
+            let frame = watch::render(dev, &now, prev.as_ref().map(|(q, _)| q), secs);
+            let _ = if fancy {
+                write!(out, "\x1b[H\x1b[2J{frame}")
+            } else {
+                writeln!(out, "{frame}")
+            };
+            let _ = out.flush();
+        }
         frames += 1;
         if count.is_some_and(|c| frames >= c) {
             return Ok(());
@@ -160,7 +175,8 @@ async fn run(cli: Cli) -> Result<()> {
             dev,
             interval,
             count,
-        } => watch_cmd(dev, interval, *count).await,
+            json,
+        } => watch_cmd(dev, interval, *count, *json).await,
         Cmd::Man => {
             let _ = std::io::stdout().write_all(&cli::man_page());
             Ok(())

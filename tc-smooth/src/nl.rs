@@ -4,8 +4,8 @@
 //!
 //! rtnetlink cannot set a qdisc kind, so every `TcMessage` is built here:
 //! `TCA_KIND` plus a raw `TCA_OPTIONS` whose bytes come from
-//! `smooth_core::uapi` (smooth parses it with `nla_parse_nested`, which wants
-//! `NLA_F_NESTED`).
+//! `smooth_core::uapi`, flagged `NLA_F_NESTED` as the kernel's own tools send
+//! nested attributes (sch_smooth accepts it with or without the flag).
 
 use netlink_packet_core::{
     DefaultNla, NetlinkMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE,

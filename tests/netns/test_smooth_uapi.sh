@@ -3,8 +3,8 @@
 # The kernel's own checks on TCA_OPTIONS, reached with hand-built netlink
 # messages (smooth_nl.py) because tc and tc-smooth refuse bad values before
 # sending them: every out-of-range value, unknown and duplicate attributes,
-# wrong sizes and a truncated stream are refused with extack naming the
-# attribute; TCA_OPTIONS is accepted with and without NLA_F_NESTED; a refused
+# wrong sizes and a truncated stream are refused with an extack message
+# naming the attribute or the problem; TCA_OPTIONS is accepted with and without NLA_F_NESTED; a refused
 # change leaves the qdisc as it was.
 . /smooth/tests/netns/lib.sh
 

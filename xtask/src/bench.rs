@@ -1,95 +1,196 @@
-//! `cargo xtask bench [--quick]`: the in-kernel streaming benchmark (E1).
-//! Boots the test kernel, replays corpus traces through each shaper on the
-//! IFB of the dom0-like topology (`tests/netns/bench.sh`), collects the runs
-//! the guest prints, and has `smooth-sim bench-report` write the results:
-//! `docs/results.md`, `docs/results/bench.json` and `docs/img/bench-*.png`
-//! (with `--quick`, under `target/bench/quick/` instead, so the test suite
-//! exercises the whole path without touching the docs).
+//! `cargo xtask bench [--quick] [--only E,…] [--report-only]`: the in-kernel
+//! benchmark. Boots the test kernel, runs the experiments of
+//! `tests/netns/bench.sh` on the dom0-like topology, files what the guest
+//! reports by experiment (one JSON-lines file each, headed by where it came
+//! from) and has `smooth-sim bench-report` write the results from every
+//! experiment's latest runs: `docs/results.md`, `docs/results/bench.json` and
+//! `docs/img/bench-*.png` — with `--quick`, all under `target/bench/quick/`
+//! instead, so the test suite exercises the whole path without touching the
+//! docs.
 
 use crate::util::{output, repo_root, run};
 use crate::{artefacts, deps, kernel, vm};
 use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-pub fn bench(quick: bool) -> Result<()> {
+/// The experiments, in the order the guest runs them (bench.sh's names).
+pub const EXPERIMENTS: &[&str] = &["stream", "irtt", "http", "window", "rate", "mixed", "cost"];
+
+/// What to run.
+pub struct Options {
+    /// Fewer traces, shapers and seconds; results under target/bench/quick/.
+    pub quick: bool,
+    /// These experiments only (empty: all).
+    pub only: Vec<String>,
+    /// Report the runs already filed; run nothing.
+    pub report_only: bool,
+}
+
+struct Paths {
+    runs: PathBuf,
+    json: PathBuf,
+    markdown: PathBuf,
+    plots: PathBuf,
+}
+
+fn paths(quick: bool) -> Paths {
+    let root = repo_root();
+    if quick {
+        let dir = root.join("target/bench/quick");
+        Paths {
+            runs: dir.join("runs"),
+            json: dir.join("bench.json"),
+            markdown: dir.join("results.md"),
+            plots: dir.join("img"),
+        }
+    } else {
+        Paths {
+            runs: root.join("target/bench/runs"),
+            json: root.join("docs/results/bench.json"),
+            markdown: root.join("docs/results.md"),
+            plots: root.join("docs/img"),
+        }
+    }
+}
+
+pub fn bench(opts: &Options) -> Result<()> {
+    for e in &opts.only {
+        if !EXPERIMENTS.contains(&e.as_str()) {
+            bail!(
+                "--only: unknown experiment \"{e}\" (one of: {})",
+                EXPERIMENTS.join(", ")
+            );
+        }
+    }
+    let paths = paths(opts.quick);
+    if !opts.report_only {
+        run_guest(opts, &paths.runs)?;
+    }
+    report(&paths)
+}
+
+/// Boots the guest for the chosen experiments and files their results.
+fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
     deps::deps()?;
     let kernel = kernel::ensure(kernel::Variant::Base)?;
     let files = artefacts::build(&kernel)?;
+    let wanted: Vec<&str> = if opts.only.is_empty() {
+        EXPERIMENTS.to_vec()
+    } else {
+        opts.only.iter().map(String::as_str).collect()
+    };
+    let script = repo_root().join("tests/netns/bench.sh");
     let guest = vm::Guest {
         kernel: &kernel,
         files,
         command: format!(
-            "BENCH_QUICK={} bash /smooth/tests/netns/bench.sh",
-            u8::from(quick)
+            "BENCH_QUICK={} BENCH_ONLY='{}' bash /smooth/tests/netns/bench.sh",
+            u8::from(opts.quick),
+            wanted.join(" ")
         ),
-        timeout: Duration::from_secs(if quick { 1200 } else { 5400 }),
+        timeout: Duration::from_secs(if opts.quick { 1800 } else { 3 * 3600 }),
         cpus: 2,
-        needs: vec![],
+        needs: vm::script_needs(&script),
     };
     let outcome = guest.run("bench")?;
+    let provenance = provenance(&kernel, opts.quick)?;
+    let mut filed: Vec<(String, Vec<String>)> = Vec::new();
+    for line in outcome.data {
+        let value: serde_json::Value =
+            serde_json::from_str(&line).with_context(|| format!("guest result: {line:.200}"))?;
+        if value["kind"] == "begin" {
+            let experiment = value["experiment"].as_str().unwrap_or_default().to_string();
+            filed.push((experiment, Vec::new()));
+        } else if let Some((_, lines)) = filed.last_mut() {
+            lines.push(line);
+        } else {
+            bail!("guest result before any experiment began: {line:.200}");
+        }
+    }
+    if outcome.status != 0 {
+        // The experiments that finished before the failure are kept.
+        let broken = filed.pop().map_or_else(|| "none".into(), |(e, _)| e);
+        eprintln!("[bench] the guest failed during experiment {broken}: its runs are not filed");
+    }
+    std::fs::create_dir_all(runs)?;
+    for (experiment, lines) in &filed {
+        if lines.is_empty() {
+            bail!("experiment {experiment} reported nothing");
+        }
+        let head = serde_json::json!({
+            "kind": "provenance",
+            "experiment": experiment,
+            "text": provenance,
+        });
+        let file = runs.join(format!("{experiment}.jsonl"));
+        std::fs::write(&file, format!("{head}\n{}\n", lines.join("\n")))
+            .with_context(|| format!("writing {}", file.display()))?;
+        println!(
+            "[bench] {experiment}: {} results in {}",
+            lines.len(),
+            file.display()
+        );
+    }
+    let missing: Vec<&str> = wanted
+        .into_iter()
+        .filter(|e| !filed.iter().any(|(f, _)| f == e))
+        .collect();
     if outcome.status != 0 {
         bail!("the benchmark's guest failed (status {})", outcome.status);
     }
-    if outcome.data.is_empty() {
-        bail!("the benchmark's guest reported no runs");
+    if !missing.is_empty() {
+        bail!("the guest did not run: {}", missing.join(", "));
     }
+    Ok(())
+}
+
+/// Command, commit, kernel and machine of this run.
+fn provenance(kernel: &kernel::Kernel, quick: bool) -> Result<String> {
     let root = repo_root();
-    let work = root.join("target/bench");
-    std::fs::create_dir_all(&work)?;
-    let runs = work.join(if quick {
-        "runs-quick.jsonl"
-    } else {
-        "runs.jsonl"
-    });
-    std::fs::write(&runs, outcome.data.join("\n") + "\n")
-        .with_context(|| format!("writing {}", runs.display()))?;
-    let (json, markdown, plots) = if quick {
-        let dir = work.join("quick");
-        (
-            dir.join("bench.json"),
-            dir.join("results.md"),
-            dir.join("img"),
-        )
-    } else {
-        (
-            root.join("docs/results/bench.json"),
-            root.join("docs/results.md"),
-            root.join("docs/img"),
-        )
-    };
-    std::fs::create_dir_all(json.parent().expect("has a parent"))?;
     let commit = output(
         Command::new("git")
             .current_dir(&root)
             .args(["describe", "--always", "--dirty"]),
     )
     .unwrap_or_else(|_| "unknown".into());
-    let header = format!(
-        "Command: `cargo xtask bench{}`; commit {commit}; guest: Linux {} under QEMU TCG, 2 vCPUs, on {} ({} CPUs); {}.",
+    Ok(format!(
+        "`cargo xtask bench{}` at {commit}; Linux {} under QEMU TCG, 2 vCPUs, on an {} host with {} CPUs; {}",
         if quick { " --quick" } else { "" },
         output(kernel.make().args(["-s", "kernelrelease"])).unwrap_or_else(|_| "?".into()),
         output(Command::new("uname").arg("-m")).unwrap_or_default(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default(),
-    );
+    ))
+}
+
+/// Writes the results from every experiment's filed runs.
+fn report(paths: &Paths) -> Result<()> {
+    std::fs::create_dir_all(paths.json.parent().expect("has a parent"))?;
+    let root = repo_root();
+    run(Command::new("cargo").current_dir(&root).args([
+        "build",
+        "--release",
+        "-q",
+        "-p",
+        "smooth-sim",
+    ]))?;
     run(Command::new(root.join("target/release/smooth-sim"))
         .arg("bench-report")
         .arg("--runs")
-        .arg(&runs)
+        .arg(&paths.runs)
         .arg("--json")
-        .arg(&json)
+        .arg(&paths.json)
         .arg("--markdown")
-        .arg(&markdown)
+        .arg(&paths.markdown)
         .arg("--plots")
-        .arg(&plots)
-        .arg("--header")
-        .arg(&header))?;
+        .arg(&paths.plots))?;
     println!(
         "[bench] wrote {}, {} and {}/bench-*.png",
-        markdown.display(),
-        json.display(),
-        plots.display()
+        paths.markdown.display(),
+        paths.json.display(),
+        paths.plots.display()
     );
     Ok(())
 }

@@ -31,6 +31,9 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "sockperf",
     "kmod",
     "jq",
+    // E4 of `cargo xtask bench` (the paper's Fig 11): in Debian's non-free
+    // component, which `deps` enables first (see [`NON_FREE_SOURCE`]).
+    "netperf",
     // The kernel's tc-testing harness (tdc) runs in the guest on this python3.
     "python3",
     // smooth-sim's --plot renders text with DejaVu Sans.
@@ -98,7 +101,42 @@ pub fn corpus_deps() -> Result<()> {
     install_packages(CORPUS_PACKAGES)
 }
 
+/// The apt source `deps` adds so netperf (Debian non-free) can be installed.
+const NON_FREE_SOURCE: &str = "/etc/apt/sources.list.d/smooth-non-free.sources";
+const NON_FREE_STANZA: &str = "Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+";
+
+/// Makes Debian's non-free component known to apt (idempotent): nothing to
+/// do when some source already offers netperf.
+fn enable_non_free() -> Result<()> {
+    let policy = output(Command::new("apt-cache").args(["policy", "netperf"])).unwrap_or_default();
+    let has_candidate = policy
+        .lines()
+        .any(|l| l.trim_start().starts_with("Candidate:") && !l.contains("(none)"));
+    if has_candidate {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "netperf is in Debian's non-free component; as root, write {NON_FREE_SOURCE} with:\n{NON_FREE_STANZA}and run `apt-get update`"
+        );
+    }
+    eprintln!("[deps] enabling Debian's non-free component for netperf: {NON_FREE_SOURCE}");
+    std::fs::write(NON_FREE_SOURCE, NON_FREE_STANZA)
+        .with_context(|| format!("writing {NON_FREE_SOURCE}"))?;
+    run(Command::new("apt-get")
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 pub fn deps() -> Result<()> {
+    if !missing_packages(&["netperf"])?.is_empty() {
+        enable_non_free()?;
+    }
     install_packages(DEBIAN_PACKAGES)?;
 
     let components = output(Command::new("rustup").args(["component", "list", "--installed"]))

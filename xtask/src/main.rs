@@ -81,13 +81,21 @@ enum Cmd {
         #[arg(long)]
         only: Option<String>,
     },
-    /// The in-kernel streaming benchmark: corpus traces through every shaper
-    /// in the guest; writes docs/results.md, docs/results/bench.json and
+    /// The in-kernel benchmark (tests/netns/bench.sh): streaming, irtt,
+    /// HTTP, window, rate, mixed traffic and cost through every shaper in the
+    /// guest; writes docs/results.md, docs/results/bench.json and
     /// docs/img/bench-*.png (with --quick: target/bench/quick/).
     Bench {
-        /// One trace, fewer shapers, 10 s runs (part of `cargo xtask test`).
+        /// One trace, fewer shapers, shorter runs (part of `cargo xtask test`).
         #[arg(long)]
         quick: bool,
+        /// Run only these experiments (comma-separated: stream, irtt, http,
+        /// window, rate, mixed, cost); the report keeps the others' last runs.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Rewrite the results from the runs already filed; run nothing.
+        #[arg(long)]
+        report_only: bool,
     },
     /// Regenerate the simulation results the docs quote (docs/results/sim-*.txt
     /// and the plots in docs/img) with the release smooth-sim.
@@ -141,7 +149,15 @@ fn main() -> Result<()> {
         }
         Cmd::Corpus { only } => corpus::corpus(only.as_deref()),
         Cmd::SimResults => sim::sim_results(),
-        Cmd::Bench { quick } => bench::bench(quick),
+        Cmd::Bench {
+            quick,
+            only,
+            report_only,
+        } => bench::bench(&bench::Options {
+            quick,
+            only,
+            report_only,
+        }),
         Cmd::Demo => {
             deps::deps()?;
             let kernel = kernel::ensure(kernel::Variant::Base)?;

@@ -203,7 +203,12 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
     if filter.is_none_or(|f| "bench".contains(f)) && matches!(variant, Variant::Base) {
         let t = Instant::now();
         println!("== cargo xtask bench --quick");
-        let ok = match crate::bench::bench(true) {
+        let quick = crate::bench::Options {
+            quick: true,
+            only: Vec::new(),
+            report_only: false,
+        };
+        let ok = match crate::bench::bench(&quick) {
             Ok(()) => true,
             Err(e) => {
                 println!("  {e:#}");

@@ -19,7 +19,17 @@ const EXIT_MARKER: &str = "SMOOTH-GUEST-EXIT:";
 /// and `tc` are the real iproute2 binaries: busybox's applets are never
 /// linked under those names.
 const HOST_TOOLS: &[&str] = &[
-    "bash", "ip", "tc", "iperf3", "irtt", "ab", "sockperf", "jq", "bridge",
+    "bash",
+    "ip",
+    "tc",
+    "iperf3",
+    "irtt",
+    "ab",
+    "sockperf",
+    "jq",
+    "bridge",
+    "netperf",
+    "netserver",
 ];
 
 /// Busybox applets linked into /bin.

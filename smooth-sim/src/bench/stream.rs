@@ -1,5 +1,5 @@
-//! The in-kernel streaming benchmark's report (`cargo xtask bench`, E1): the
-//! runs measured in the guest — a corpus trace replayed through a shaper on
+//! E1 of the in-kernel benchmark (streaming, the paper's Fig 8): the runs
+//! measured in the guest — a corpus trace replayed through a shaper on
 //! the IFB that carries a VM's traffic, one-way delays from kernel receive
 //! timestamps — next to what the simulator predicts for the same arrivals
 //! and settings, and the offline optimum at the σ each run's output needed.
@@ -90,10 +90,10 @@ pub struct Measured {
     pub optimum_jitter: Option<f64>,
 }
 
-/// The arrivals a run's receiver saw (send times relative to the first),
-/// in send order, and the departures (kernel receive times).
-fn departures(run: &RawRun) -> (Trace, Vec<Departure>) {
-    let mut p = run.packets.clone();
+/// The arrivals a receiver saw (send times relative to the first), in send
+/// order, and the departures (kernel receive times).
+pub(crate) fn departures(packets: &[Received]) -> (Trace, Vec<Departure>) {
+    let mut p = packets.to_vec();
     p.sort_by_key(|r| r.0);
     let t0 = p.iter().map(|r| r.1).min().unwrap_or(0);
     let deps: Vec<Departure> = p
@@ -133,7 +133,7 @@ fn model(run: &RawRun) -> Option<ShaperSpec> {
 /// Measures one run: kernel metrics, the simulator's prediction on the same
 /// arrivals, the optimum at the measured σ.
 pub fn measure(run: &RawRun) -> Result<Measured, String> {
-    let (trace, deps) = departures(run);
+    let (trace, deps) = departures(&run.packets);
     let end = trace.last().map_or(0, |p| p.0 + 1);
     let lost = run.sender.sent.saturating_sub(deps.len() as u64);
     let mut kernel = metrics::measure(&deps, run.sender.sent, lost, run.rate, 0, end);
@@ -201,8 +201,11 @@ pub struct Bars {
     /// Every bucket both smooth and TBF ran with, where the optimum is
     /// below 0.35 × TBF's J.
     pub ratios: Vec<Ratio>,
-    /// smooth runs (default window) that lost nothing, of all of them.
+    /// smooth runs that lost nothing, of all of them.
     pub lossless: (usize, usize),
+    /// The same for TBF (with the same 200 ms queue): whether a loss is
+    /// smooth's or the trace's at this rate.
+    pub tbf_lossless: (usize, usize),
 }
 
 /// The bars for every trace in `runs`.
@@ -262,17 +265,59 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                     });
                 }
             }
-            let smooth: Vec<&&Measured> = of.iter().filter(|r| r.family == "smooth").collect();
-            let lossless = smooth.iter().filter(|r| r.lost == 0).count();
+            let lossless = |family: &str| {
+                let runs: Vec<&&Measured> = of.iter().filter(|r| r.family == family).collect();
+                (runs.iter().filter(|r| r.lost == 0).count(), runs.len())
+            };
             Bars {
                 trace: t.to_string(),
                 noise_floor: noise,
                 agree: (agree, modelled.len()),
                 ratios,
-                lossless: (lossless, smooth.len()),
+                lossless: lossless("smooth"),
+                tbf_lossless: lossless("tbf"),
             }
         })
         .collect()
+}
+
+/// The E1 bars of every trace as summary lines.
+pub fn summary(bars: &[Bars]) -> Vec<super::Bar> {
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    let mut out = Vec::new();
+    for b in bars {
+        out.push(super::Bar {
+            experiment: "E1",
+            what: format!(
+                "{}: kernel J within 20 % of the simulator's (or the noise floor, {} ms)",
+                b.trace,
+                super::ms(b.noise_floor)
+            ),
+            measured: format!("{} of {} runs", b.agree.0, b.agree.1),
+            verdict: verdict(b.agree.0 == b.agree.1),
+        });
+        for r in &b.ratios {
+            out.push(super::Bar {
+                experiment: "E1",
+                what: format!(
+                    "{}, bucket {} B: smooth J ≤ 0.35 × TBF's (the optimum allows {:.2})",
+                    b.trace, r.bucket, r.optimum
+                ),
+                measured: format!("{:.2} (simulator {:.2})", r.kernel, r.simulated),
+                verdict: r.verdict,
+            });
+        }
+        out.push(super::Bar {
+            experiment: "E1",
+            what: format!("{}: smooth loses nothing", b.trace),
+            measured: format!(
+                "{} of {} runs lossless (TBF, whose queue also holds 200 ms: {} of {})",
+                b.lossless.0, b.lossless.1, b.tbf_lossless.0, b.tbf_lossless.1
+            ),
+            verdict: verdict(b.lossless.0 == b.lossless.1),
+        });
+    }
+    out
 }
 
 /// Plot points of one trace: kernel runs by family, the simulator's
@@ -335,19 +380,14 @@ pub fn points(runs: &[Measured], trace: &str) -> Vec<Point> {
     out
 }
 
-/// The results page (markdown) for `runs`, headed by `header` (machine,
-/// kernel, commit, command).
-pub fn markdown(header: &str, runs: &[Measured], bars: &[Bars]) -> String {
+/// The E1 section of the results page.
+pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
     use std::fmt::Write;
     let ms = |ns: f64| format!("{:.2}", ns / 1e6);
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "# Benchmark results\n\nWritten by `cargo xtask bench`; do not edit. {header}\n"
-    );
-    let _ = writeln!(
-        s,
-        "E1 (streaming, Fig 8): each corpus trace replayed from the VM's namespace through the shaper on the \
+        "## E1 streaming (Fig 8)\n\nEach corpus trace replayed from the VM's namespace through the shaper on the \
          IFB that carries the VM's traffic (the vif's ingress), received in the client's namespace; one-way \
          delays from the kernel's receive timestamps. `J` is the mean RFC 3550 jitter, `σ` the token-bucket \
          depth at the rate the received stream needs (sup over all windows), `sim J` what smooth-sim predicts \
@@ -356,7 +396,7 @@ pub fn markdown(header: &str, runs: &[Measured], bars: &[Bars]) -> String {
          is the noise floor of the emulated path: differences below it are not claimed.\n"
     );
     for b in bars {
-        let _ = writeln!(s, "## {}\n", b.trace);
+        let _ = writeln!(s, "### {}\n", b.trace);
         let _ = writeln!(
             s,
             "| qdisc | J | sim J | opt J | σ | owd p50 | owd p99 | owd max | IPDV p99 | lost | sender late p99 |\n|---|---|---|---|---|---|---|---|---|---|---|"
@@ -414,9 +454,11 @@ pub fn markdown(header: &str, runs: &[Measured], bars: &[Bars]) -> String {
         }
         let _ = writeln!(
             s,
-            "* smooth runs that lost nothing: {} of {} — {}\n",
+            "* smooth runs that lost nothing: {} of {} (TBF: {} of {}) — {}\n",
             b.lossless.0,
             b.lossless.1,
+            b.tbf_lossless.0,
+            b.tbf_lossless.1,
             if b.lossless.0 == b.lossless.1 {
                 "met"
             } else {

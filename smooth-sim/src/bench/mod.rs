@@ -1,0 +1,267 @@
+//! The in-kernel benchmark's report (`cargo xtask bench`): what the guest
+//! measured (`tests/netns/bench.sh`, one JSON object per result, grouped
+//! by experiment), turned into `docs/results.md`, its JSON and its plots.
+//! One module per experiment; each measures its raw results, judges its bar
+//! and writes its section. Nothing here is typed in: every figure comes from
+//! the runs read.
+
+pub mod cost;
+pub mod http;
+pub mod mixed;
+pub mod probes;
+pub mod rate;
+pub mod stream;
+pub mod window;
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A shaper as the guest configured it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Spec {
+    /// `none`, `tbf`, `smooth`, `htb`, `cake`, `fq`, `fq_codel`.
+    pub family: String,
+    /// The bucket in bytes (tbf, smooth), else 0.
+    #[serde(default)]
+    pub bucket: u64,
+    /// smooth's window, ns (0 for the others).
+    #[serde(default)]
+    pub window: u64,
+    /// The qdisc as tc took it.
+    pub qdisc: String,
+    /// Configured rate, bytes/s.
+    pub rate: u64,
+}
+
+impl Spec {
+    /// smooth with its default window at the netback-like bucket R × 50 ms.
+    pub fn is_smooth_default(&self) -> bool {
+        self.family == "smooth"
+            && self.window == smooth_core::Config::DEFAULT.window
+            && self.bucket == netback_bucket(self.rate)
+    }
+
+    /// TBF at the netback-like bucket.
+    pub fn is_tbf_netback(&self) -> bool {
+        self.family == "tbf" && self.bucket == netback_bucket(self.rate)
+    }
+}
+
+/// Netback's credit: the rate over 50 ms, bytes.
+pub fn netback_bucket(rate: u64) -> u64 {
+    rate / 20
+}
+
+/// Nearest-rank percentile of unsorted values.
+pub fn percentile(values: &[u64], q: f64) -> u64 {
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    crate::metrics::percentile(&v, q)
+}
+
+/// Milliseconds with two decimals, from ns.
+pub fn ms(ns: f64) -> String {
+    format!("{:.2}", ns / 1e6)
+}
+
+/// A bar, judged.
+#[derive(Clone, Debug, Serialize)]
+pub struct Bar {
+    /// Experiment, e.g. `E2`.
+    pub experiment: &'static str,
+    /// What is required.
+    pub what: String,
+    /// What was measured.
+    pub measured: String,
+    /// `met`, `MISSED`, `within the noise floor` or `not measured`.
+    pub verdict: &'static str,
+}
+
+impl Bar {
+    /// A line of the summary.
+    pub fn line(&self) -> String {
+        format!(
+            "* {}: {} — measured {} — **{}**",
+            self.experiment, self.what, self.measured, self.verdict
+        )
+    }
+}
+
+/// Where an experiment's runs came from (the first line of its runs file).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Provenance {
+    /// Experiment name (`stream`, `irtt`, `http`, `window`, `rate`,
+    /// `mixed`, `cost`).
+    pub experiment: String,
+    /// Command, commit, kernel, machine, date.
+    pub text: String,
+}
+
+/// Everything read from the runs, measured.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// One per experiment present.
+    pub provenance: Vec<Provenance>,
+    /// E1.
+    pub stream: Vec<stream::Measured>,
+    /// E1b.
+    pub irtt: Vec<probes::Measured>,
+    /// E2.
+    pub http: Vec<http::Measured>,
+    /// E3.
+    pub window: Option<window::Measured>,
+    /// E3, the rate steps.
+    pub step: Option<window::Steps>,
+    /// E4.
+    pub rate: Vec<rate::Run>,
+    /// E5.
+    pub mixed: Vec<mixed::Measured>,
+    /// E6, packet rate and CPU.
+    pub pps: Vec<cost::Pps>,
+    /// E6, 1000 idle instances.
+    pub scale: Option<cost::Scale>,
+}
+
+/// Kept in [`Report`] for the window plot: the raw E3 run.
+pub struct Raw {
+    /// The window trace as received (for its plot).
+    pub window: Option<window::RawWindow>,
+}
+
+/// Reads one runs file: a provenance line, then results with a `kind`.
+pub fn read(path: &Path, report: &mut Report, raw: &mut Raw) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let at = || format!("{} line {}", path.display(), i + 1);
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("{}: {e}", at()))?;
+        let kind = value
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or("stream")
+            .to_string();
+        let parse = |e: serde_json::Error| format!("{}: {kind}: {e}", at());
+        match kind.as_str() {
+            "provenance" => report
+                .provenance
+                .push(serde_json::from_value(value).map_err(parse)?),
+            "stream" => report.stream.push(stream::measure(
+                &serde_json::from_value(value).map_err(parse)?,
+            )?),
+            "irtt" => report.irtt.push(probes::measure(
+                &serde_json::from_value(value).map_err(parse)?,
+            )),
+            "http" => report.http.push(http::measure(
+                &serde_json::from_value(value).map_err(parse)?,
+            )),
+            "window" => {
+                let w: window::RawWindow = serde_json::from_value(value).map_err(parse)?;
+                report.window = Some(window::measure(&w));
+                raw.window = Some(w);
+            }
+            "step" => {
+                report.step = Some(window::steps(
+                    &serde_json::from_value(value).map_err(parse)?,
+                ))
+            }
+            "rate" => report
+                .rate
+                .push(serde_json::from_value(value).map_err(parse)?),
+            "mixed" => report.mixed.push(mixed::measure(
+                &serde_json::from_value(value).map_err(parse)?,
+            )),
+            "pps" => report
+                .pps
+                .push(serde_json::from_value(value).map_err(parse)?),
+            "scale" => report.scale = Some(serde_json::from_value(value).map_err(parse)?),
+            other => return Err(format!("{}: unknown kind \"{other}\"", at())),
+        }
+    }
+    Ok(())
+}
+
+/// Every bar of every experiment present, judged.
+pub fn bars(report: &Report) -> Vec<Bar> {
+    let mut out = stream::summary(&stream::bars(&report.stream));
+    out.extend(http::bar(&report.http));
+    out.extend(rate::bar(&report.rate));
+    out.extend(cost::bars(&report.pps, report.scale.as_ref()));
+    out
+}
+
+/// The results page.
+pub fn markdown(report: &Report) -> String {
+    let mut s = String::from(
+        "# Benchmark results\n\nWritten by `cargo xtask bench`; do not edit. `cargo xtask bench` runs every \
+         experiment; `cargo xtask bench --only <experiment>` reruns one and reports it with the others' \
+         last runs, so each experiment says where its runs came from:\n\n| experiment | runs |\n|---|---|\n",
+    );
+    for p in &report.provenance {
+        s.push_str(&format!("| {} | {} |\n", p.experiment, p.text));
+    }
+    s.push_str(
+        "\nAll under QEMU TCG (software emulation): the `none` rows are the noise floor of the emulated \
+         path, and nothing below it is claimed.\n\n## The bars\n\n",
+    );
+    for b in bars(report) {
+        s.push_str(&b.line());
+        s.push('\n');
+    }
+    s.push('\n');
+    if !report.stream.is_empty() {
+        s.push_str(&stream::markdown(
+            &report.stream,
+            &stream::bars(&report.stream),
+        ));
+    }
+    if !report.irtt.is_empty() {
+        s.push_str(&probes::markdown(&report.irtt));
+    }
+    if !report.http.is_empty() {
+        s.push_str(&http::markdown(&report.http));
+    }
+    if report.window.is_some() || report.step.is_some() {
+        s.push_str(&window::markdown(
+            report.window.as_ref(),
+            report.step.as_ref(),
+        ));
+    }
+    if !report.rate.is_empty() {
+        s.push_str(&rate::markdown(&report.rate));
+    }
+    if !report.mixed.is_empty() {
+        s.push_str(&mixed::markdown(&report.mixed));
+    }
+    if !report.pps.is_empty() || report.scale.is_some() {
+        s.push_str(&cost::markdown(&report.pps, report.scale.as_ref()));
+    }
+    s
+}
+
+/// Every plot of the page, into `dir` (named as the page links them).
+pub fn plots(dir: &Path, report: &Report, raw: &Raw) -> Result<(), String> {
+    for b in stream::bars(&report.stream) {
+        crate::plot::sweep(
+            &dir.join(format!("bench-{}.png", b.trace)),
+            &format!("{} in the guest kernel: jitter vs burst allowance", b.trace),
+            &stream::points(&report.stream, &b.trace),
+        )?;
+    }
+    if !report.http.is_empty() {
+        http::plot(&dir.join("bench-http.png"), &report.http)?;
+    }
+    if let Some(w) = &raw.window {
+        window::plot_window(&dir.join("bench-window.png"), w)?;
+    }
+    if let Some(s) = &report.step {
+        window::plot_steps(&dir.join("bench-step.png"), s)?;
+    }
+    if !report.rate.is_empty() {
+        rate::plot(&dir.join("bench-rate.png"), &report.rate)?;
+    }
+    Ok(())
+}
