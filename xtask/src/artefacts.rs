@@ -74,6 +74,8 @@ pub fn userspace() -> Result<PathBuf> {
             "tc-smooth",
             "-p",
             "smooth-sim",
+            "-p",
+            "nlfuzz",
         ])
         .current_dir(repo_root()))?;
     Ok(repo_root().join("target/release"))
@@ -119,6 +121,11 @@ pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
     files.push((release.join("tc-smooth"), "/usr/sbin/tc-smooth".into()));
     // The benchmark's trace replayer (`smooth-sim replay-send|replay-recv`).
     files.push((release.join("smooth-sim"), "/usr/sbin/smooth-sim".into()));
+    // The netlink fuzzer (tests/netns/test_netlink_fuzz.sh).
+    files.push((
+        release.join("smooth-nlfuzz"),
+        "/usr/sbin/smooth-nlfuzz".into(),
+    ));
     files.push((
         repo_root().join("xen/scripts/vif-smooth"),
         "/smooth/xen/vif-smooth".into(),

@@ -1,0 +1,276 @@
+//! Sorting the kernel's answers and counting them.
+
+use crate::gen::Request;
+use crate::reply::Reply;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// What the netlink attribute parser puts into the extack of a message it
+/// accepts with stray bytes after the last attribute (`__nla_validate_parse`,
+/// liberal mode): a warning, not the reason for a refusal. A refusal that
+/// carries only this text was refused without a message of its own.
+pub const LEFTOVER_WARNING: &str = "bytes leftover after parsing attributes";
+
+/// Prefix of every extack message of sch_smooth.
+pub const SMOOTH_PREFIX: &str = "smooth: ";
+
+/// Message-less refusals that come from the core, never from smooth, and
+/// are not failures:
+///
+/// * `ENODEV`: `tc_modify_qdisc`/`tc_get_qdisc` look the device up before
+///   anything else and return it bare (cannot happen here: the fuzzer never
+///   damages `tcm_ifindex`);
+/// * `ENOMEM`, `ENOBUFS`: allocation failures in the core (`qdisc_alloc`,
+///   `qdisc_get_stab`), bare by convention;
+/// * `EPERM`: rtnetlink's `CAP_NET_ADMIN` check, bare (run as root).
+///
+/// smooth refuses only with `EINVAL`, always with a message; every other
+/// refusal the core makes on these requests (6.12's `sch_api.c`, the
+/// attribute parser) sets one too. So any other message-less refusal counts
+/// against smooth and fails the run.
+pub const CORE_SILENT: [i32; 4] = [libc::ENODEV, libc::ENOMEM, libc::ENOBUFS, libc::EPERM];
+
+/// The verdict on one answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    /// Refused with an extack message; `smooth`: the message is sch_smooth's.
+    RefusedWithMessage {
+        smooth: bool,
+    },
+    /// Refused without a message; `core`: an errno of [`CORE_SILENT`].
+    RefusedWithoutMessage {
+        core: bool,
+    },
+    /// An error offset outside the request (the kernel checks this too, with
+    /// a warning).
+    BadOffset,
+}
+
+/// Sorts `reply`, the answer to a request of `request_len` bytes.
+pub fn classify(reply: &Reply, request_len: usize) -> Verdict {
+    if let Some(off) = reply.offset {
+        if off as usize + 4 > request_len {
+            return Verdict::BadOffset;
+        }
+    }
+    if reply.error == 0 {
+        return Verdict::Accepted;
+    }
+    match reply.message.as_deref() {
+        Some(m) if !m.is_empty() && m != LEFTOVER_WARNING => Verdict::RefusedWithMessage {
+            smooth: m.starts_with(SMOOTH_PREFIX),
+        },
+        _ => Verdict::RefusedWithoutMessage {
+            core: CORE_SILENT.contains(&-reply.error),
+        },
+    }
+}
+
+/// The errno's name (`EINVAL`), or `E<n>` for one not listed.
+pub fn errno_name(errno: i32) -> String {
+    let names: &[(i32, &str)] = &[
+        (libc::EPERM, "EPERM"),
+        (libc::ENOENT, "ENOENT"),
+        (libc::EINTR, "EINTR"),
+        (libc::E2BIG, "E2BIG"),
+        (libc::EAGAIN, "EAGAIN"),
+        (libc::ENOMEM, "ENOMEM"),
+        (libc::EFAULT, "EFAULT"),
+        (libc::EBUSY, "EBUSY"),
+        (libc::EEXIST, "EEXIST"),
+        (libc::ENODEV, "ENODEV"),
+        (libc::EINVAL, "EINVAL"),
+        (libc::ENOSPC, "ENOSPC"),
+        (libc::ERANGE, "ERANGE"),
+        (libc::ELOOP, "ELOOP"),
+        (libc::EMSGSIZE, "EMSGSIZE"),
+        (libc::EOPNOTSUPP, "EOPNOTSUPP"),
+        (libc::ENOBUFS, "ENOBUFS"),
+        (libc::ETIMEDOUT, "ETIMEDOUT"),
+        (524, "ENOTSUPP"),
+    ];
+    names
+        .iter()
+        .find(|(n, _)| *n == errno)
+        .map_or_else(|| format!("E{errno}"), |(_, s)| (*s).to_string())
+}
+
+/// The counts of a run.
+#[derive(Default)]
+pub struct Tally {
+    pub messages: u64,
+    pub accepted: u64,
+    pub refused_with_message: u64,
+    pub refused_by_smooth: u64,
+    pub refused_without_message: u64,
+    /// Message-less refusals not in [`CORE_SILENT`]: failures.
+    pub smooth_without_message: u64,
+    pub core_without_message: u64,
+    /// Anything else: no answer, an answer that does not parse, a bad
+    /// offset, a send error. Failures too.
+    pub other: u64,
+    pub by_errno: BTreeMap<String, u64>,
+    pub without_message_by_errno: BTreeMap<String, u64>,
+    pub other_by_kind: BTreeMap<String, u64>,
+    pub ops: BTreeMap<&'static str, u64>,
+    pub bodies: BTreeMap<&'static str, u64>,
+}
+
+impl Tally {
+    /// Counts a request as sent.
+    pub fn sent(&mut self, req: &Request) {
+        self.messages += 1;
+        *self.ops.entry(req.op.name()).or_default() += 1;
+        *self.bodies.entry(req.body.name()).or_default() += 1;
+    }
+
+    /// Counts an answer; returns the verdict.
+    pub fn answer(&mut self, reply: &Reply, request_len: usize) -> Verdict {
+        let v = classify(reply, request_len);
+        if reply.error != 0 {
+            *self.by_errno.entry(errno_name(-reply.error)).or_default() += 1;
+        }
+        match v {
+            Verdict::Accepted => self.accepted += 1,
+            Verdict::RefusedWithMessage { smooth } => {
+                self.refused_with_message += 1;
+                self.refused_by_smooth += u64::from(smooth);
+            }
+            Verdict::RefusedWithoutMessage { core } => {
+                self.refused_without_message += 1;
+                *self
+                    .without_message_by_errno
+                    .entry(errno_name(-reply.error))
+                    .or_default() += 1;
+                if core {
+                    self.core_without_message += 1;
+                } else {
+                    self.smooth_without_message += 1;
+                }
+            }
+            Verdict::BadOffset => self.other("offset_outside_request"),
+        }
+        v
+    }
+
+    /// Counts a failure that is not an answer.
+    pub fn other(&mut self, kind: &str) {
+        self.other += 1;
+        *self.other_by_kind.entry(kind.to_string()).or_default() += 1;
+    }
+
+    /// Whether the run found nothing wrong (the final replace aside).
+    pub fn clean(&self) -> bool {
+        self.smooth_without_message == 0 && self.other == 0
+    }
+
+    /// The summary line's fields.
+    pub fn json(&self) -> Value {
+        json!({
+            "messages": self.messages,
+            "accepted": self.accepted,
+            "refused_with_message": self.refused_with_message,
+            "refused_by_smooth": self.refused_by_smooth,
+            "refused_without_message": self.refused_without_message,
+            "smooth_without_message": self.smooth_without_message,
+            "core_without_message": self.core_without_message,
+            "other": self.other,
+            "by_errno": self.by_errno,
+            "without_message_by_errno": self.without_message_by_errno,
+            "other_by_kind": self.other_by_kind,
+            "ops": self.ops,
+            "bodies": self.bodies,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(error: i32, message: Option<&str>, offset: Option<u32>) -> Reply {
+        Reply {
+            seq: 1,
+            error,
+            message: message.map(str::to_string),
+            offset,
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let einval = -libc::EINVAL;
+        assert_eq!(classify(&reply(0, None, None), 64), Verdict::Accepted);
+        // An ACK may carry a warning.
+        assert_eq!(
+            classify(&reply(0, Some(LEFTOVER_WARNING), None), 64),
+            Verdict::Accepted
+        );
+        assert_eq!(
+            classify(&reply(einval, Some("smooth: rate is required"), None), 64),
+            Verdict::RefusedWithMessage { smooth: true }
+        );
+        assert_eq!(
+            classify(&reply(einval, Some("Invalid qdisc name"), None), 64),
+            Verdict::RefusedWithMessage { smooth: false }
+        );
+        // EINVAL without a message could be smooth's: a failure.
+        assert_eq!(
+            classify(&reply(einval, None, None), 64),
+            Verdict::RefusedWithoutMessage { core: false }
+        );
+        // The parser's warning is not a reason.
+        assert_eq!(
+            classify(&reply(einval, Some(LEFTOVER_WARNING), None), 64),
+            Verdict::RefusedWithoutMessage { core: false }
+        );
+        assert_eq!(
+            classify(&reply(einval, Some(""), None), 64),
+            Verdict::RefusedWithoutMessage { core: false }
+        );
+        assert_eq!(
+            classify(&reply(-libc::ENODEV, None, None), 64),
+            Verdict::RefusedWithoutMessage { core: true }
+        );
+        assert_eq!(
+            classify(&reply(einval, Some("smooth: x"), Some(61)), 64),
+            Verdict::BadOffset
+        );
+        assert_eq!(
+            classify(&reply(einval, Some("smooth: x"), Some(60)), 64),
+            Verdict::RefusedWithMessage { smooth: true }
+        );
+    }
+
+    #[test]
+    fn tally_counts_and_judges() {
+        let mut t = Tally::default();
+        t.answer(&reply(0, None, None), 64);
+        t.answer(&reply(-libc::EINVAL, Some("smooth: x"), None), 64);
+        t.answer(
+            &reply(-libc::ENOENT, Some("Specified qdisc not found"), None),
+            64,
+        );
+        t.answer(&reply(-libc::ENODEV, None, None), 64);
+        assert!(t.clean());
+        assert_eq!(
+            (t.accepted, t.refused_with_message, t.refused_by_smooth),
+            (1, 2, 1)
+        );
+        assert_eq!((t.refused_without_message, t.core_without_message), (1, 1));
+        let j = t.json();
+        assert_eq!(j["by_errno"]["EINVAL"], 1);
+        assert_eq!(j["by_errno"]["ENOENT"], 1);
+        assert_eq!(j["without_message_by_errno"]["ENODEV"], 1);
+        t.answer(&reply(-libc::EINVAL, None, None), 64);
+        assert!(!t.clean());
+        assert_eq!(t.json()["smooth_without_message"], 1);
+        let mut u = Tally::default();
+        u.other("no_reply");
+        assert!(!u.clean());
+        assert_eq!(u.json()["other_by_kind"]["no_reply"], 1);
+        assert_eq!(errno_name(22), "EINVAL");
+        assert_eq!(errno_name(4242), "E4242");
+    }
+}
