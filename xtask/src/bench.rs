@@ -95,7 +95,7 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
         needs: vm::script_needs(&script),
     };
     let outcome = guest.run("bench")?;
-    let provenance = provenance(&kernel, opts.quick)?;
+    let provenance = provenance(&kernel, opts)?;
     let mut filed: Vec<(String, Vec<String>)> = Vec::new();
     for line in outcome.data {
         let value: serde_json::Value =
@@ -147,7 +147,7 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
 }
 
 /// Command, commit, kernel and machine of this run.
-fn provenance(kernel: &kernel::Kernel, quick: bool) -> Result<String> {
+fn provenance(kernel: &kernel::Kernel, opts: &Options) -> Result<String> {
     let root = repo_root();
     let commit = output(
         Command::new("git")
@@ -155,9 +155,14 @@ fn provenance(kernel: &kernel::Kernel, quick: bool) -> Result<String> {
             .args(["describe", "--always", "--dirty"]),
     )
     .unwrap_or_else(|_| "unknown".into());
+    let only = if opts.only.is_empty() {
+        String::new()
+    } else {
+        format!(" --only {}", opts.only.join(","))
+    };
     Ok(format!(
-        "`cargo xtask bench{}` at {commit}; Linux {} under QEMU TCG, 2 vCPUs, on an {} host with {} CPUs; {}",
-        if quick { " --quick" } else { "" },
+        "`cargo xtask bench{}{only}` at {commit}; Linux {} under QEMU TCG, 2 vCPUs, on an {} host with {} CPUs; {}",
+        if opts.quick { " --quick" } else { "" },
         output(kernel.make().args(["-s", "kernelrelease"])).unwrap_or_else(|_| "?".into()),
         output(Command::new("uname").arg("-m")).unwrap_or_default(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
