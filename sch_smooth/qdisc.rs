@@ -22,7 +22,10 @@
 //! reset run under the qdisc root lock; init and destroy under RTNL while
 //! the qdisc is not reachable by the data path; change, dump and dump_stats
 //! run under RTNL and take the root lock here (`sch_tree_lock`) before
-//! touching `T`. So every `&mut T` handed out is exclusive.
+//! touching `T`. So every `&mut T` handed out is exclusive. `change` reads
+//! the options under the lock, parses and validates the request without it
+//! ([`QdiscOps::parse`] sees no `T`) and commits under it again, as
+//! net/sched qdiscs parse before `sch_tree_lock`.
 
 use core::ffi::{c_int, c_void};
 use core::marker::PhantomData;
@@ -58,9 +61,19 @@ pub struct Skb(NonNull<b::sk_buff>);
 impl Skb {
     /// # Safety
     ///
-    /// `p` must be a valid sk_buff the caller owns (not on any list).
+    /// `p` must be null or a valid sk_buff the caller owns (not on any
+    /// list).
     unsafe fn from_raw(p: *mut b::sk_buff) -> Option<Skb> {
         NonNull::new(p).map(Skb)
+    }
+
+    /// # Safety
+    ///
+    /// `p` must be a valid (so non-null) sk_buff the caller owns (not on
+    /// any list).
+    unsafe fn from_owned(p: *mut b::sk_buff) -> Skb {
+        // SAFETY: non-null by the contract above.
+        Skb(unsafe { NonNull::new_unchecked(p) })
     }
 
     fn into_raw(self) -> *mut b::sk_buff {
@@ -239,8 +252,14 @@ pub struct Attr<'a> {
     pub kind: u16,
     /// The payload.
     pub payload: &'a [u8],
-    ptr: *const b::nlattr,
+    /// Where it starts.
+    pub at: AttrPos<'a>,
 }
+
+/// Where an attribute (or what should have been one) starts in the
+/// request: what [`ExtAck::set`] reports as the offending attribute.
+#[derive(Clone, Copy)]
+pub struct AttrPos<'a>(*const b::nlattr, PhantomData<&'a [u8]>);
 
 impl<'a> Attrs<'a> {
     /// # Safety
@@ -261,8 +280,10 @@ impl<'a> Attrs<'a> {
         })
     }
 
-    /// Iterates; yields `Err(())` once on a malformed stream.
-    pub fn iter(&self) -> impl Iterator<Item = Result<Attr<'a>, ()>> + 'a {
+    /// Iterates; on a malformed stream yields, once, `Err` with where the
+    /// bad attribute's header starts (`None` if fewer than its 4 bytes are
+    /// left: no attribute to point at).
+    pub fn iter(&self) -> impl Iterator<Item = Result<Attr<'a>, Option<AttrPos<'a>>>> + 'a {
         let mut rest = self.bytes;
         let mut offset = 0usize;
         let base = self.base.cast::<u8>();
@@ -270,20 +291,22 @@ impl<'a> Attrs<'a> {
             if rest.is_empty() {
                 return None;
             }
+            // Inside the request: `offset` < the payload's length.
+            let at = AttrPos(base.wrapping_add(offset).cast(), PhantomData);
             if rest.len() < 4 {
                 rest = &[];
-                return Some(Err(()));
+                return Some(Err(None));
             }
             let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
             let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
             if len < 4 || len > rest.len() {
                 rest = &[];
-                return Some(Err(()));
+                return Some(Err(Some(at)));
             }
             let attr = Attr {
                 kind,
                 payload: &rest[4..len],
-                ptr: base.wrapping_add(offset).cast(),
+                at,
             };
             let advance = ((len + 3) & !3).min(rest.len());
             rest = &rest[advance..];
@@ -298,12 +321,12 @@ pub struct ExtAck(*mut b::netlink_ext_ack);
 
 impl ExtAck {
     /// Sets the message (prefixed "smooth: ") and the offending attribute.
-    pub fn set(&mut self, msg: core::fmt::Arguments<'_>, bad: Option<&Attr<'_>>) {
+    pub fn set(&mut self, msg: core::fmt::Arguments<'_>, bad: Option<AttrPos<'_>>) {
         let mut buf = MsgBuf([0; 80], 0);
         let _ = core::fmt::write(&mut buf, msg);
         let end = buf.1.min(buf.0.len() - 1);
         buf.0[end] = 0;
-        let bad = bad.map_or(ptr::null(), |a| a.ptr);
+        let bad = bad.map_or(ptr::null(), |a| a.0);
         // SAFETY: extack may be null (the helper checks); `buf` is a NUL
         // terminated string copied by the helper before returning.
         unsafe { b::rsch_set_err(self.0, bad, buf.0.as_ptr().cast()) }
@@ -359,8 +382,17 @@ pub trait QdiscOps: Sized + Send {
     /// `init`: creates the state from the options (`None` when tc sent no
     /// `TCA_OPTIONS`).
     fn init(q: &mut Queue<'_>, opts: Option<&Attrs<'_>>, ext: &mut ExtAck) -> Result<Self>;
-    /// `change`: applies new options atomically (all or nothing).
-    fn change(&mut self, q: &mut Queue<'_>, opts: &Attrs<'_>, ext: &mut ExtAck) -> Result;
+    /// The options in force, as [`QdiscOps::parse`] takes them.
+    type Options: Copy;
+    /// A copy of the options in force (taken under the root lock).
+    fn options(&self) -> Self::Options;
+    /// `change`, first half: `opts` parsed and validated on top of `base`,
+    /// with no lock held (the data path keeps running); a refusal sets
+    /// extack and changes nothing.
+    fn parse(base: Self::Options, opts: &Attrs<'_>, ext: &mut ExtAck) -> Result<Self::Options>;
+    /// `change`, second half: commits what [`QdiscOps::parse`] accepted,
+    /// under the root lock. Cannot fail, so a change is all or nothing.
+    fn apply(&mut self, q: &mut Queue<'_>, opts: Self::Options);
     /// `enqueue`.
     fn enqueue(&mut self, q: &mut Queue<'_>, skb: Skb) -> Enqueued;
     /// `dequeue`: a packet whose time has come, or `None` (having armed
@@ -370,8 +402,10 @@ pub trait QdiscOps: Sized + Send {
     fn reset(&mut self, q: &mut Queue<'_>);
     /// `dump`: the parameters in force.
     fn dump(&self, w: &mut AttrWriter) -> Result;
-    /// `dump_stats`: the xstats blob, encoded into `buf`; returns its length.
-    fn xstats(&self, now: u64, buf: &mut [u8]) -> usize;
+    /// The xstats blob's type (e.g. a byte array of its exact size).
+    type XStats: AsRef<[u8]>;
+    /// `dump_stats`: the xstats blob at `now`.
+    fn xstats(&self, now: u64) -> Self::XStats;
 }
 
 /// The qdisc's private area.
@@ -404,6 +438,13 @@ fn queue<'a>(
     }
 }
 
+/// `Qdisc_ops.init`.
+///
+/// # Safety
+///
+/// Called by the qdisc core only: once, under RTNL, on a new qdisc of kind
+/// `T` that the data path cannot reach yet; `opt` null or a valid attribute
+/// and `extack` null or valid, both for the duration of the call.
 unsafe extern "C" fn init_cb<T: QdiscOps>(
     sch: *mut b::Qdisc,
     opt: *mut b::nlattr,
@@ -426,6 +467,12 @@ unsafe extern "C" fn init_cb<T: QdiscOps>(
     }
 }
 
+/// `Qdisc_ops.destroy`.
+///
+/// # Safety
+///
+/// Called by the qdisc core only: once, under RTNL, after `init` (also a
+/// failed one), when the data path can no longer reach `sch`.
 unsafe extern "C" fn destroy_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
     // SAFETY: called once, also after a failed init (then `ready` is false).
     let p = unsafe { private::<T>(sch) };
@@ -438,6 +485,11 @@ unsafe extern "C" fn destroy_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
     }
 }
 
+/// `Qdisc_ops.reset`.
+///
+/// # Safety
+///
+/// Called by the qdisc core only, with `sch`'s root lock held.
 unsafe extern "C" fn reset_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
     // SAFETY: root lock held by the caller (qdisc_reset).
     let p = unsafe { private::<T>(sch) };
@@ -451,6 +503,13 @@ unsafe extern "C" fn reset_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
     }
 }
 
+/// `Qdisc_ops.enqueue`.
+///
+/// # Safety
+///
+/// Called by the qdisc core only, with the root lock held, on an
+/// initialised qdisc; `skb` is a valid packet whose ownership passes to us
+/// and `to_free` the list this call's drops go to.
 unsafe extern "C" fn enqueue_cb<T: QdiscOps>(
     skb: *mut b::sk_buff,
     sch: *mut b::Qdisc,
@@ -460,12 +519,16 @@ unsafe extern "C" fn enqueue_cb<T: QdiscOps>(
     let p = unsafe { private::<T>(sch) };
     let mut q = queue(sch, &mut p.watchdog, to_free);
     // SAFETY: the core hands us ownership of a valid skb.
-    let Some(skb) = (unsafe { Skb::from_raw(skb) }) else {
-        return NET_XMIT_SUCCESS;
-    };
+    let skb = unsafe { Skb::from_owned(skb) };
     p.state.enqueue(&mut q, skb).0
 }
 
+/// `Qdisc_ops.dequeue`.
+///
+/// # Safety
+///
+/// Called by the qdisc core only, with the root lock held, on an
+/// initialised qdisc.
 unsafe extern "C" fn dequeue_cb<T: QdiscOps>(sch: *mut b::Qdisc) -> *mut b::sk_buff {
     // SAFETY: root lock held.
     let p = unsafe { private::<T>(sch) };
@@ -475,12 +538,24 @@ unsafe extern "C" fn dequeue_cb<T: QdiscOps>(sch: *mut b::Qdisc) -> *mut b::sk_b
         .map_or(ptr::null_mut(), Skb::into_raw)
 }
 
+/// `Qdisc_ops.peek`.
+///
+/// # Safety
+///
+/// Called by the qdisc core only, with the root lock held.
 unsafe extern "C" fn peek_cb<T: QdiscOps>(sch: *mut b::Qdisc) -> *mut b::sk_buff {
     // SAFETY: root lock held; the generic helper stashes a dequeued skb in
     // `sch->gso_skb`, which the core's `qdisc_dequeue_peeked` returns next.
     unsafe { b::rsch_peek_dequeued(sch) }
 }
 
+/// `Qdisc_ops.change`.
+///
+/// # Safety
+///
+/// Called by the qdisc core only: under RTNL (which serialises every
+/// control operation on `sch`) but not the root lock, on an initialised
+/// qdisc; `opt` null or valid and `extack` null or valid for the call.
 unsafe extern "C" fn change_cb<T: QdiscOps>(
     sch: *mut b::Qdisc,
     opt: *mut b::nlattr,
@@ -489,21 +564,36 @@ unsafe extern "C" fn change_cb<T: QdiscOps>(
     // SAFETY: RTNL held, qdisc initialised; `opt` null or valid.
     let (p, attrs) = unsafe { (private::<T>(sch), Attrs::new(opt)) };
     let Some(attrs) = attrs else { return 0 };
+    // Parse and validate outside the root lock, so a large or bad request
+    // never stalls the data path; RTNL keeps the options read here in force
+    // until the new ones are committed.
+    // SAFETY: the root lock orders this read after the data path's writes.
+    unsafe { b::rsch_tree_lock(sch) };
+    let base = p.state.options();
+    // SAFETY: pairs with the lock above.
+    unsafe { b::rsch_tree_unlock(sch) };
+    let new = match T::parse(base, &attrs, &mut ExtAck(extack)) {
+        Ok(new) => new,
+        Err(e) => return e.to_errno(),
+    };
     // SAFETY: takes the root lock so enqueue/dequeue cannot run meanwhile.
     unsafe { b::rsch_tree_lock(sch) };
     let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
-    let r = p.state.change(&mut q, &attrs, &mut ExtAck(extack));
+    p.state.apply(&mut q, new);
     // SAFETY: pairs with the lock above.
     unsafe { b::rsch_tree_unlock(sch) };
-    match r {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    0
 }
 
 /// `TCA_OPTIONS`.
 const TCA_OPTIONS: c_int = 2;
 
+/// `Qdisc_ops.dump`.
+///
+/// # Safety
+///
+/// Called by the qdisc core only: under RTNL, on an initialised qdisc;
+/// `skb` is the dump message being built.
 unsafe extern "C" fn dump_cb<T: QdiscOps>(sch: *mut b::Qdisc, skb: *mut b::sk_buff) -> c_int {
     // SAFETY: RTNL held, qdisc initialised; `skb` is the dump message.
     let p = unsafe { private::<T>(sch) };
@@ -528,19 +618,29 @@ unsafe extern "C" fn dump_cb<T: QdiscOps>(sch: *mut b::Qdisc, skb: *mut b::sk_bu
     }
 }
 
+/// `Qdisc_ops.dump_stats`.
+///
+/// # Safety
+///
+/// Called by the qdisc core only: under RTNL, on an initialised qdisc;
+/// `d` is valid for the call.
 unsafe extern "C" fn dump_stats_cb<T: QdiscOps>(sch: *mut b::Qdisc, d: *mut b::gnet_dump) -> c_int {
     // SAFETY: RTNL held, qdisc initialised.
     let p = unsafe { private::<T>(sch) };
-    let mut buf = [0u8; 512];
     // SAFETY: root lock for a consistent snapshot.
     unsafe { b::rsch_tree_lock(sch) };
     // SAFETY: no preconditions.
     let now = unsafe { b::rsch_now_ns() };
-    let n = p.state.xstats(now, &mut buf);
+    let blob = p.state.xstats(now);
     // SAFETY: pairs with the lock above.
     unsafe { b::rsch_tree_unlock(sch) };
-    // SAFETY: `d` is valid for the call; the blob is copied.
-    unsafe { b::gnet_stats_copy_app(d, buf.as_mut_ptr().cast::<c_void>(), n as c_int) }
+    let bytes = blob.as_ref();
+    let Ok(len) = c_int::try_from(bytes.len()) else {
+        return -1;
+    };
+    // SAFETY: `d` is valid for the call; gnet_stats_copy_app only reads
+    // `len` bytes of the blob (it copies them; the pointer is not kept).
+    unsafe { b::gnet_stats_copy_app(d, bytes.as_ptr().cast_mut().cast::<c_void>(), len) }
 }
 
 /// A registered qdisc kind; unregistered on drop.
@@ -566,11 +666,8 @@ impl Registration {
             *d = *s as core::ffi::c_char;
         }
         let ops = b::Qdisc_ops {
-            next: ptr::null_mut(),
-            cl_ops: ptr::null(),
             id,
             priv_size: size_of::<Private<T>>() as c_int,
-            static_flags: 0,
             enqueue: Some(enqueue_cb::<T>),
             dequeue: Some(dequeue_cb::<T>),
             peek: Some(peek_cb::<T>),
@@ -578,16 +675,13 @@ impl Registration {
             reset: Some(reset_cb::<T>),
             destroy: Some(destroy_cb::<T>),
             change: Some(change_cb::<T>),
-            attach: None,
-            change_tx_queue_len: None,
-            change_real_num_tx: None,
             dump: Some(dump_cb::<T>),
             dump_stats: Some(dump_stats_cb::<T>),
-            ingress_block_set: None,
-            egress_block_set: None,
-            ingress_block_get: None,
-            egress_block_get: None,
             owner: module.as_ptr().cast(),
+            // SAFETY: all-zero is a valid `Qdisc_ops` (null pointers, no
+            // callback, no flags), as a C designated initialiser leaves
+            // the fields it does not name.
+            ..unsafe { core::mem::zeroed() }
         };
         let mut ops = KBox::pin(ops, GFP_KERNEL)?;
         // SAFETY: the table is pinned and outlives the registration (it is

@@ -19,13 +19,15 @@
 //!   the window slides down to it. The release time is stored in the skb's
 //!   qdisc cb and the packet joins a FIFO (release times never go
 //!   backwards, so the head is always the next to leave). GSO packets
-//!   larger than the bucket are segmented first, as `tbf_segment()` does.
+//!   larger than the bucket are segmented first, as `tbf_segment()` does
+//!   (one that cannot be is dropped and counted).
 //! * dequeue: the head leaves once its time has come; otherwise the qdisc
 //!   watchdog (an hrtimer) is armed for it. No polling, no per-packet timer,
 //!   no periodic work: the window moves only on enqueue.
 //! * overload: a packet whose earliest conforming departure is beyond
 //!   `max_delay`, or that would exceed `limit`/`limit_bytes`, is dropped
-//!   and counted by reason; queued delay never exceeds `max_delay`.
+//!   and counted by reason (the reasons add up to the qdisc's drops);
+//!   queued delay never exceeds `max_delay`.
 //!
 //! The algorithm itself is `smooth-core` (compiled in below, the same
 //! source the userspace tools and tests use); `qdisc.rs` holds every line
@@ -62,43 +64,52 @@ const TIMER_SLACK_NS: u64 = 10_000;
 
 struct Smooth {
     shaper: Shaper,
-    gso_segmented: u64,
 }
 
-/// Parses `attrs` on top of `base`, reporting the first problem via extack.
+/// Parses `attrs` on top of `base`, reporting the first problem via extack
+/// with the attribute at fault.
 fn parse(base: Config, attrs: &Attrs<'_>, create: bool, ext: &mut ExtAck) -> Result<Config> {
     let mut iter = attrs.iter();
     let mut last = None;
-    let mut malformed = false;
+    let mut malformed = None;
     let result = uapi::apply(
         base,
         core::iter::from_fn(|| match iter.next()? {
             Ok(a) => {
-                let item = (a.kind, a.payload);
-                // Remembered so extack can point at the offending attribute.
-                last = Some(a);
-                Some(item)
+                last = Some(a.at);
+                Some((a.kind, a.payload))
             }
-            Err(()) => {
-                malformed = true;
+            Err(at) => {
+                malformed = Some(at);
                 None
             }
         }),
         create,
     );
-    let result = if malformed {
+    let result = if malformed.is_some() {
         Err(OptionError::Malformed)
     } else {
         result
     };
     result.map_err(|e| {
-        let point = match e {
+        let at = match e {
+            // `apply` stopped at the attribute it refused.
             OptionError::Unknown(_) | OptionError::BadLength(..) | OptionError::Duplicate(_) => {
-                last.as_ref()
+                last
             }
-            _ => None,
+            OptionError::Malformed => malformed.flatten(),
+            // A value out of range: its attribute, if this request has it
+            // (once: duplicates are refused); a window that only a new
+            // max_delay put out of range is the window in force, not here.
+            OptionError::Invalid(_) | OptionError::MissingRate => e.attribute().and_then(|kind| {
+                attrs
+                    .iter()
+                    .map_while(|a| a.ok())
+                    .find(|a| a.kind == kind)
+                    .map(|a| a.at)
+            }),
         };
-        ext.set(format_args!("{e}"), point);
+        ext.set(format_args!("{e}"), at);
         EINVAL
     })
 }
@@ -134,37 +145,45 @@ impl QdiscOps for Smooth {
         let cfg = parse(Config::DEFAULT, opts, true, ext)?;
         Ok(Smooth {
             shaper: Shaper::new(cfg, q.now()),
-            gso_segmented: 0,
         })
     }
 
-    fn change(&mut self, q: &mut Queue<'_>, opts: &Attrs<'_>, ext: &mut ExtAck) -> Result {
-        let cfg = parse(*self.shaper.config(), opts, false, ext)?;
+    type Options = Config;
+
+    fn options(&self) -> Config {
+        *self.shaper.config()
+    }
+
+    fn parse(base: Config, opts: &Attrs<'_>, ext: &mut ExtAck) -> Result<Config> {
+        parse(base, opts, false, ext)
+    }
+
+    fn apply(&mut self, q: &mut Queue<'_>, cfg: Config) {
         self.shaper.change(cfg, q.now());
-        Ok(())
     }
 
     fn enqueue(&mut self, q: &mut Queue<'_>, skb: Skb) -> Enqueued {
         let now = q.now();
         if skb.is_gso() && self.shaper.needs_segmentation(skb.len()) {
-            if let Some(segments) = skb.segment() {
-                self.gso_segmented += 1;
-                let (mut count, mut bytes) = (0u32, 0u32);
-                for seg in segments {
-                    let len = seg.len();
-                    match self.admit(q, now, seg) {
-                        Ok(_) => {
-                            count += 1;
-                            bytes += len;
-                        }
-                        Err(seg) => {
-                            q.drop_packet(seg);
-                        }
+            let Some(segments) = skb.segment() else {
+                self.shaper.segmented(false);
+                return q.drop_packet(skb);
+            };
+            self.shaper.segmented(true);
+            let (mut count, mut bytes) = (0u32, 0u32);
+            for seg in segments {
+                let len = seg.len();
+                match self.admit(q, now, seg) {
+                    Ok(_) => {
+                        count += 1;
+                        bytes += len;
+                    }
+                    Err(seg) => {
+                        q.drop_packet(seg);
                     }
                 }
-                return q.segmented(skb, count, bytes);
             }
-            return q.drop_packet(skb);
+            return q.segmented(skb, count, bytes);
         }
         match self.admit(q, now, skb) {
             Ok(verdict) => verdict,
@@ -198,11 +217,10 @@ impl QdiscOps for Smooth {
         Ok(())
     }
 
-    fn xstats(&self, now: u64, buf: &mut [u8]) -> usize {
-        let x = XStats::snapshot(&self.shaper, now, self.gso_segmented).encode();
-        let n = x.len().min(buf.len());
-        buf[..n].copy_from_slice(&x[..n]);
-        n
+    type XStats = [u8; XStats::SIZE];
+
+    fn xstats(&self, now: u64) -> Self::XStats {
+        XStats::snapshot(&self.shaper, now).encode()
     }
 }
 

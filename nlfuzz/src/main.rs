@@ -6,7 +6,9 @@
 //! (smooth's own start with `smooth: `), refused without one. smooth
 //! promises a message with every refusal (`docs/uapi.md`), so a message-less
 //! refusal that can be smooth's fails the run; the core's few bare errnos
-//! are counted apart ([`tally::CORE_SILENT`]). At the end a valid replace
+//! are counted apart ([`tally::CORE_SILENT`]). smooth's refusals must also
+//! carry the extack offset on the attribute at fault wherever one is
+//! (`docs/uapi.md`, "Refusals"). At the end a valid replace
 //! must be accepted: whatever the stream did, the device still takes a
 //! smooth qdisc.
 //!
@@ -137,10 +139,12 @@ fn main() -> ExitCode {
                 if args.verbose {
                     eprintln!("nlfuzz:   -> {} {:?}", r.error, r.message);
                 }
-                let v = tally.answer(&r, req.bytes.len());
+                let v = tally.answer(&r, &req.bytes);
                 let bad = matches!(
                     v,
-                    Verdict::RefusedWithoutMessage { core: false } | Verdict::BadOffset
+                    Verdict::RefusedWithoutMessage { core: false }
+                        | Verdict::BadOffset
+                        | Verdict::WrongOffset
                 );
                 if bad && reports < MAX_REPORTS {
                     reports += 1;

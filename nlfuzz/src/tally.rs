@@ -3,6 +3,8 @@
 use crate::gen::Request;
 use crate::reply::Reply;
 use serde_json::{json, Value};
+use smooth_core::uapi::attr;
+use smooth_core::Field;
 use std::collections::BTreeMap;
 
 /// What the netlink attribute parser puts into the extack of a message it
@@ -45,17 +47,70 @@ pub enum Verdict {
     /// An error offset outside the request (the kernel checks this too, with
     /// a warning).
     BadOffset,
+    /// A refusal by smooth whose extack offset is missing where one
+    /// attribute of the request is at fault, or points at another attribute.
+    WrongOffset,
 }
 
-/// Sorts `reply`, the answer to a request of `request_len` bytes.
-pub fn classify(reply: &Reply, request_len: usize) -> Verdict {
+const FIELDS: [Field; 6] = [
+    Field::Rate,
+    Field::Window,
+    Field::Burst,
+    Field::MaxDelay,
+    Field::Limit,
+    Field::LimitBytes,
+];
+
+/// The offset smooth's refusal `message` must carry (docs/uapi.md,
+/// "Refusals"): `Some(t)` one pointing at an attribute of type `t`, `None`
+/// no requirement. A malformed stream has none: its offset, when the bad
+/// attribute's header is whole, is checked by the kernel (inside the
+/// request) and by `test_smooth_uapi.sh` (on the attribute).
+fn required_offset(message: &str) -> Option<u16> {
+    let m = message.strip_prefix(SMOOTH_PREFIX)?;
+    if let Some(t) = m.strip_prefix("unknown attribute type ") {
+        return t.parse().ok();
+    }
+    if m.ends_with(" given twice") || m.contains(" has ") {
+        let name = m.split(' ').next()?;
+        return (1..=attr::MAX).find(|&k| attr::name(k) == name);
+    }
+    let field = FIELDS
+        .into_iter()
+        .find(|f| m.starts_with(f.name()) && m[f.name().len()..].starts_with(' '))?;
+    // A window in force can fall out of range because of a new max_delay:
+    // no attribute of the request is at fault then.
+    (m.contains(" out of range ") && field != Field::Window).then_some(attr::of(field))
+}
+
+/// Whether the offset of smooth's refusal is where docs/uapi.md says.
+fn offset_agrees(reply: &Reply, request: &[u8]) -> bool {
+    let Some(message) = reply.message.as_deref() else {
+        return true;
+    };
+    let pointed = reply.offset.map(|off| {
+        let at = off as usize + 2;
+        u16::from_ne_bytes([request[at], request[at + 1]]) & 0x3fff
+    });
+    match (required_offset(message), pointed) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(want), Some(got)) => want == got,
+    }
+}
+
+/// Sorts `reply`, the answer to `request`.
+pub fn classify(reply: &Reply, request: &[u8]) -> Verdict {
     if let Some(off) = reply.offset {
-        if off as usize + 4 > request_len {
+        if off as usize + 4 > request.len() {
             return Verdict::BadOffset;
         }
     }
     if reply.error == 0 {
         return Verdict::Accepted;
+    }
+    if !offset_agrees(reply, request) {
+        return Verdict::WrongOffset;
     }
     match reply.message.as_deref() {
         Some(m) if !m.is_empty() && m != LEFTOVER_WARNING => Verdict::RefusedWithMessage {
@@ -125,9 +180,9 @@ impl Tally {
         *self.bodies.entry(req.body.name()).or_default() += 1;
     }
 
-    /// Counts an answer; returns the verdict.
-    pub fn answer(&mut self, reply: &Reply, request_len: usize) -> Verdict {
-        let v = classify(reply, request_len);
+    /// Counts an answer to `request`; returns the verdict.
+    pub fn answer(&mut self, reply: &Reply, request: &[u8]) -> Verdict {
+        let v = classify(reply, request);
         if reply.error != 0 {
             *self.by_errno.entry(errno_name(-reply.error)).or_default() += 1;
         }
@@ -150,6 +205,7 @@ impl Tally {
                 }
             }
             Verdict::BadOffset => self.other("offset_outside_request"),
+            Verdict::WrongOffset => self.other("smooth_offset_not_on_the_attribute"),
         }
         v
     }
@@ -189,6 +245,14 @@ impl Tally {
 mod tests {
     use super::*;
 
+    /// A 64-byte request whose bytes 60.. are an attribute of type 1.
+    const REQ: [u8; 64] = {
+        let mut r = [0u8; 64];
+        r[60] = 4;
+        r[62] = 1;
+        r
+    };
+
     fn reply(error: i32, message: Option<&str>, offset: Option<u32>) -> Reply {
         Reply {
             seq: 1,
@@ -201,44 +265,44 @@ mod tests {
     #[test]
     fn verdicts() {
         let einval = -libc::EINVAL;
-        assert_eq!(classify(&reply(0, None, None), 64), Verdict::Accepted);
+        assert_eq!(classify(&reply(0, None, None), &REQ), Verdict::Accepted);
         // An ACK may carry a warning.
         assert_eq!(
-            classify(&reply(0, Some(LEFTOVER_WARNING), None), 64),
+            classify(&reply(0, Some(LEFTOVER_WARNING), None), &REQ),
             Verdict::Accepted
         );
         assert_eq!(
-            classify(&reply(einval, Some("smooth: rate is required"), None), 64),
+            classify(&reply(einval, Some("smooth: rate is required"), None), &REQ),
             Verdict::RefusedWithMessage { smooth: true }
         );
         assert_eq!(
-            classify(&reply(einval, Some("Invalid qdisc name"), None), 64),
+            classify(&reply(einval, Some("Invalid qdisc name"), None), &REQ),
             Verdict::RefusedWithMessage { smooth: false }
         );
         // EINVAL without a message could be smooth's: a failure.
         assert_eq!(
-            classify(&reply(einval, None, None), 64),
+            classify(&reply(einval, None, None), &REQ),
             Verdict::RefusedWithoutMessage { core: false }
         );
         // The parser's warning is not a reason.
         assert_eq!(
-            classify(&reply(einval, Some(LEFTOVER_WARNING), None), 64),
+            classify(&reply(einval, Some(LEFTOVER_WARNING), None), &REQ),
             Verdict::RefusedWithoutMessage { core: false }
         );
         assert_eq!(
-            classify(&reply(einval, Some(""), None), 64),
+            classify(&reply(einval, Some(""), None), &REQ),
             Verdict::RefusedWithoutMessage { core: false }
         );
         assert_eq!(
-            classify(&reply(-libc::ENODEV, None, None), 64),
+            classify(&reply(-libc::ENODEV, None, None), &REQ),
             Verdict::RefusedWithoutMessage { core: true }
         );
         assert_eq!(
-            classify(&reply(einval, Some("smooth: x"), Some(61)), 64),
+            classify(&reply(einval, Some("smooth: x"), Some(61)), &REQ),
             Verdict::BadOffset
         );
         assert_eq!(
-            classify(&reply(einval, Some("smooth: x"), Some(60)), 64),
+            classify(&reply(einval, Some("smooth: x"), Some(60)), &REQ),
             Verdict::RefusedWithMessage { smooth: true }
         );
     }
@@ -246,13 +310,13 @@ mod tests {
     #[test]
     fn tally_counts_and_judges() {
         let mut t = Tally::default();
-        t.answer(&reply(0, None, None), 64);
-        t.answer(&reply(-libc::EINVAL, Some("smooth: x"), None), 64);
+        t.answer(&reply(0, None, None), &REQ);
+        t.answer(&reply(-libc::EINVAL, Some("smooth: x"), None), &REQ);
         t.answer(
             &reply(-libc::ENOENT, Some("Specified qdisc not found"), None),
-            64,
+            &REQ,
         );
-        t.answer(&reply(-libc::ENODEV, None, None), 64);
+        t.answer(&reply(-libc::ENODEV, None, None), &REQ);
         assert!(t.clean());
         assert_eq!(
             (t.accepted, t.refused_with_message, t.refused_by_smooth),
@@ -263,7 +327,7 @@ mod tests {
         assert_eq!(j["by_errno"]["EINVAL"], 1);
         assert_eq!(j["by_errno"]["ENOENT"], 1);
         assert_eq!(j["without_message_by_errno"]["ENODEV"], 1);
-        t.answer(&reply(-libc::EINVAL, None, None), 64);
+        t.answer(&reply(-libc::EINVAL, None, None), &REQ);
         assert!(!t.clean());
         assert_eq!(t.json()["smooth_without_message"], 1);
         let mut u = Tally::default();
@@ -272,5 +336,57 @@ mod tests {
         assert_eq!(u.json()["other_by_kind"]["no_reply"], 1);
         assert_eq!(errno_name(22), "EINVAL");
         assert_eq!(errno_name(4242), "E4242");
+    }
+
+    #[test]
+    fn smooth_offsets_are_checked() {
+        let einval = -libc::EINVAL;
+        let refusal = |m: &str, off| classify(&reply(einval, Some(m), off), &REQ);
+        let ok = Verdict::RefusedWithMessage { smooth: true };
+        // REQ's attribute at 60 is type 1 (TCA_SMOOTH_RATE).
+        assert_eq!(
+            refusal(
+                "smooth: rate 10 out of range 1000..=12500000000 bytes/s",
+                Some(60)
+            ),
+            ok
+        );
+        assert_eq!(
+            refusal("smooth: TCA_SMOOTH_RATE has 4 bytes, expected 8", Some(60)),
+            ok
+        );
+        assert_eq!(refusal("smooth: unknown attribute type 1", Some(60)), ok);
+        assert_eq!(refusal("smooth: malformed attributes", Some(60)), ok);
+        assert_eq!(refusal("smooth: rate is required", None), ok);
+        assert_eq!(
+            refusal("smooth: window 3000000 out of range 0..=2000000 ns", None),
+            ok
+        );
+        // Missing where an attribute is at fault, or on another attribute.
+        assert_eq!(
+            refusal(
+                "smooth: rate 10 out of range 1000..=12500000000 bytes/s",
+                None
+            ),
+            Verdict::WrongOffset
+        );
+        assert_eq!(refusal("smooth: malformed attributes", None), ok);
+        assert_eq!(
+            refusal("smooth: TCA_SMOOTH_LIMIT given twice", Some(60)),
+            Verdict::WrongOffset
+        );
+        assert_eq!(
+            refusal("smooth: limit_bytes 5 out of range 6..=7 bytes", Some(60)),
+            Verdict::WrongOffset
+        );
+        assert_eq!(
+            refusal("smooth: unknown attribute type 9", Some(60)),
+            Verdict::WrongOffset
+        );
+        // Not smooth's: no requirement.
+        assert_eq!(
+            refusal("Invalid qdisc name", None),
+            Verdict::RefusedWithMessage { smooth: false }
+        );
     }
 }

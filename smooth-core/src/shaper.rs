@@ -128,6 +128,17 @@ impl Shaper {
         self.packet_time.of(len) > self.cfg.burst
     }
 
+    /// Counts the outcome of segmenting a GSO packet that
+    /// [`Shaper::needs_segmentation`]: split (its segments then go through
+    /// [`Shaper::enqueue`]) or not (the packet is dropped, `drops_gso`).
+    pub fn segmented(&mut self, split: bool) {
+        if split {
+            self.stats.gso_segmented += 1;
+        } else {
+            self.stats.drops_gso += 1;
+        }
+    }
+
     /// Decides the fate of a `len`-byte packet arriving at `now` behind
     /// `backlog`.
     pub fn enqueue(&mut self, now: u64, len: u32, backlog: Backlog) -> Decision {
@@ -347,5 +358,15 @@ mod tests {
         assert!(!s.needs_segmentation(12_500));
         assert!(s.needs_segmentation(12_501));
         assert!(s.needs_segmentation(65536));
+    }
+
+    #[test]
+    fn a_failed_segmentation_is_a_counted_drop() {
+        let mut s = Shaper::new(CFG, 0);
+        s.segmented(true);
+        s.segmented(false);
+        s.segmented(false);
+        assert_eq!((s.stats().gso_segmented, s.stats().drops_gso), (1, 2));
+        assert_eq!(s.stats().drops(), 2);
     }
 }

@@ -52,6 +52,12 @@ pub struct Stats {
     pub drops_bytes: u64,
     /// Dropped: the packet's rate-conforming time lay beyond `max_delay`.
     pub drops_ceiling: u64,
+    /// Dropped: a GSO packet larger than the bucket could not be segmented
+    /// (the segmentation's allocation failed).
+    pub drops_gso: u64,
+    /// GSO packets larger than the bucket split into segments (each then
+    /// admitted or dropped on its own).
+    pub gso_segmented: u64,
     /// Admitted packets that had to wait (imposed delay > 0): tc's
     /// "overlimits".
     pub throttled: u64,
@@ -86,7 +92,7 @@ impl Stats {
 
     /// All drops.
     pub fn drops(&self) -> u64 {
-        self.drops_limit + self.drops_bytes + self.drops_ceiling
+        self.drops_limit + self.drops_bytes + self.drops_ceiling + self.drops_gso
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`Config`] turns back into attributes, and the xstats layout. Shared by
 //! the kernel module, the tc plugin and `tc-smooth`, so all three agree.
 
-use super::config::{Config, ConfigError};
+use super::config::{Config, ConfigError, Field};
 
 use super::shaper::Shaper;
 use super::stats::DelayHistogram;
@@ -11,6 +11,8 @@ use core::fmt;
 
 /// Attribute types nested in `TCA_OPTIONS`.
 pub mod attr {
+    use super::Field;
+
     /// Never valid.
     pub const UNSPEC: u16 = 0;
     /// u64: rate in bytes per second.
@@ -36,6 +38,18 @@ pub mod attr {
             RATE | WINDOW | BURST | MAX_DELAY => Some(8),
             LIMIT | LIMIT_BYTES => Some(4),
             _ => None,
+        }
+    }
+
+    /// The attribute that carries `field`.
+    pub const fn of(field: Field) -> u16 {
+        match field {
+            Field::Rate => RATE,
+            Field::Window => WINDOW,
+            Field::Burst => BURST,
+            Field::MaxDelay => MAX_DELAY,
+            Field::Limit => LIMIT,
+            Field::LimitBytes => LIMIT_BYTES,
         }
     }
 
@@ -69,6 +83,21 @@ pub enum OptionError {
     Invalid(ConfigError),
     /// The attribute stream itself is malformed.
     Malformed,
+}
+
+impl OptionError {
+    /// The type of the attribute at fault — where extack points — or
+    /// `None` when no single attribute is (a missing rate; a malformed
+    /// stream, which the walker locates itself).
+    pub fn attribute(&self) -> Option<u16> {
+        match *self {
+            OptionError::Unknown(t) | OptionError::BadLength(t, _) | OptionError::Duplicate(t) => {
+                Some(t)
+            }
+            OptionError::Invalid(e) => Some(attr::of(e.field)),
+            OptionError::MissingRate | OptionError::Malformed => None,
+        }
+    }
 }
 
 impl fmt::Display for OptionError {
@@ -156,11 +185,14 @@ pub fn to_attrs(cfg: &Config) -> [Value; 6] {
     ]
 }
 
-/// `struct tc_smooth_xstats`: native-endian u64 fields in this order,
-/// followed by the sojourn and lateness histograms.
+/// `struct tc_smooth_xstats`: native-endian u64 fields in this order —
+/// the scalars, the sojourn and lateness histograms, then the fields added
+/// since (appended, never inserted: a reader decodes the prefix it knows and
+/// ignores the rest, so an older `tc` still reads a newer module).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct XStats {
-    /// Layout version (this is 3).
+    /// Layout version of the writer (this is 4; 3 lacks the appended
+    /// fields).
     pub version: u64,
     /// Window lower edge, ns.
     pub window_min: u64,
@@ -192,19 +224,28 @@ pub struct XStats {
     pub sojourn_hist: [u64; DelayHistogram::BUCKETS],
     /// Lateness histogram.
     pub lateness_hist: [u64; DelayHistogram::BUCKETS],
+    /// Drops: a GSO packet could not be segmented (version 4; 0 from a
+    /// version 3 writer).
+    pub drops_gso: u64,
 }
 
 impl XStats {
     /// Current layout version.
-    pub const VERSION: u64 = 3;
+    pub const VERSION: u64 = 4;
+    /// The oldest layout this reader decodes.
+    const OLDEST: u64 = 3;
     /// Number of scalar fields before the histograms.
     const SCALARS: usize = 14;
-    const WORDS: usize = Self::SCALARS + 2 * DelayHistogram::BUCKETS;
+    /// Words of the oldest layout (version 3).
+    const V3_WORDS: usize = Self::SCALARS + 2 * DelayHistogram::BUCKETS;
+    /// Words appended since version 3: `drops_gso`.
+    const APPENDED: usize = 1;
+    const WORDS: usize = Self::V3_WORDS + Self::APPENDED;
     /// Encoded size in bytes.
     pub const SIZE: usize = Self::WORDS * 8;
 
     /// Snapshot of a shaper at `now`.
-    pub fn snapshot(shaper: &Shaper, now: u64, gso_segmented: u64) -> XStats {
+    pub fn snapshot(shaper: &Shaper, now: u64) -> XStats {
         let w = shaper.window();
         let s = shaper.stats();
         XStats {
@@ -218,7 +259,7 @@ impl XStats {
             drops_bytes: s.drops_bytes,
             drops_ceiling: s.drops_ceiling,
             throttled: s.throttled,
-            gso_segmented,
+            gso_segmented: s.gso_segmented,
             sojourn_min: if s.sojourn_min == u64::MAX {
                 0
             } else {
@@ -228,6 +269,7 @@ impl XStats {
             lateness_max: s.lateness_max,
             sojourn_hist: s.sojourn.buckets,
             lateness_hist: s.lateness.buckets,
+            drops_gso: s.drops_gso,
         }
     }
 
@@ -257,31 +299,34 @@ impl XStats {
             .scalars()
             .into_iter()
             .chain(self.sojourn_hist)
-            .chain(self.lateness_hist);
+            .chain(self.lateness_hist)
+            .chain([self.drops_gso]);
         for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&w.to_ne_bytes());
         }
         out
     }
 
-    /// Decodes what [`XStats::encode`] produced; `None` for a short buffer
-    /// or an unknown version.
+    /// Decodes what [`XStats::encode`] of this or another version
+    /// produced: `None` for a buffer shorter than version 3's or a version
+    /// older than 3. Fields a version 3 writer lacks read 0; words a newer
+    /// writer appended are ignored.
     pub fn decode(bytes: &[u8]) -> Option<XStats> {
-        if bytes.len() < Self::SIZE {
+        if bytes.len() < Self::V3_WORDS * 8 {
             return None;
         }
         let mut w = [0u64; Self::WORDS];
         for (slot, chunk) in w.iter_mut().zip(bytes.chunks_exact(8)) {
             *slot = u64::from_ne_bytes(chunk.try_into().ok()?);
         }
-        if w[0] != Self::VERSION {
+        if w[0] < Self::OLDEST {
             return None;
         }
         const B: usize = DelayHistogram::BUCKETS;
         let mut hist = [0u64; B];
         hist.copy_from_slice(&w[Self::SCALARS..Self::SCALARS + B]);
         let mut late = [0u64; B];
-        late.copy_from_slice(&w[Self::SCALARS + B..]);
+        late.copy_from_slice(&w[Self::SCALARS + B..Self::V3_WORDS]);
         Some(XStats {
             version: w[0],
             window_min: w[1],
@@ -299,6 +344,7 @@ impl XStats {
             lateness_max: w[13],
             sojourn_hist: hist,
             lateness_hist: late,
+            drops_gso: w[Self::V3_WORDS],
         })
     }
 }
@@ -369,6 +415,35 @@ mod tests {
     }
 
     #[test]
+    fn refusals_point_at_the_attribute_at_fault() {
+        let d = Config::DEFAULT;
+        let fault =
+            |a: &[(u16, Vec<u8>)], create| apply_owned(d, a, create).unwrap_err().attribute();
+        assert_eq!(fault(&[(42, vec![0; 4])], false), Some(42));
+        assert_eq!(fault(&[(attr::RATE, vec![0; 4])], false), Some(attr::RATE));
+        let twice = encode(&[Value::U32(attr::LIMIT, 5), Value::U32(attr::LIMIT, 6)]);
+        assert_eq!(fault(&twice, false), Some(attr::LIMIT));
+        // Out of range: every field's own attribute.
+        for (kind, bad) in [
+            (attr::RATE, Value::U64(attr::RATE, 10)),
+            (attr::WINDOW, Value::U64(attr::WINDOW, u64::MAX)),
+            (attr::BURST, Value::U64(attr::BURST, u64::MAX)),
+            (attr::MAX_DELAY, Value::U64(attr::MAX_DELAY, 1)),
+            (attr::LIMIT, Value::U32(attr::LIMIT, 0)),
+        ] {
+            let a = encode(&[Value::U64(attr::WINDOW, 1_000_000), bad]);
+            let a = if kind == attr::WINDOW {
+                encode(&[bad])
+            } else {
+                a
+            };
+            assert_eq!(fault(&a, false), Some(kind), "{bad:?}");
+        }
+        assert_eq!(fault(&[], true), None);
+        assert_eq!(OptionError::Malformed.attribute(), None);
+    }
+
+    #[test]
     fn messages_fit_the_kernel_extack_buffer() {
         // NETLINK_MAX_FMTMSG_LEN is 80 including the NUL; the kernel prefixes
         // "smooth: ".
@@ -401,7 +476,35 @@ mod tests {
         x.lateness_hist[0] = 4;
         x.lateness_max = 11;
         x.lowered = 13;
+        x.drops_gso = 17;
         assert_eq!(XStats::decode(&x.encode()), Some(x));
         assert_eq!(XStats::decode(&[0; 8]), None);
+    }
+
+    #[test]
+    fn xstats_older_and_newer_layouts() {
+        let x = XStats {
+            version: XStats::VERSION,
+            drops_limit: 2,
+            drops_gso: 17,
+            ..XStats::default()
+        };
+        let bytes = x.encode();
+        // Version 3: the same prefix without the appended words.
+        let mut v3 = bytes[..XStats::V3_WORDS * 8].to_vec();
+        v3[..8].copy_from_slice(&3u64.to_ne_bytes());
+        let old = XStats::decode(&v3).unwrap();
+        assert_eq!((old.version, old.drops_limit, old.drops_gso), (3, 2, 0));
+        // A newer writer's extra words are ignored.
+        let mut v5 = bytes.to_vec();
+        v5[..8].copy_from_slice(&5u64.to_ne_bytes());
+        v5.extend_from_slice(&99u64.to_ne_bytes());
+        let new = XStats::decode(&v5).unwrap();
+        assert_eq!((new.version, new.drops_gso), (5, 17));
+        // Too short for version 3, or older than 3: refused.
+        assert_eq!(XStats::decode(&v3[..v3.len() - 8]), None);
+        let mut v2 = v3.clone();
+        v2[..8].copy_from_slice(&2u64.to_ne_bytes());
+        assert_eq!(XStats::decode(&v2), None);
     }
 }

@@ -312,7 +312,7 @@ mod tests {
         assert_eq!(v["xstats"]["sojourn_hist"][">=2097152us"], 1);
         assert_eq!(v["xstats"]["lateness_hist"].as_object().unwrap().len(), 16);
         // Every xstats scalar of the plugin is there.
-        assert_eq!(v["xstats"].as_object().unwrap().len(), 13 + 2);
+        assert_eq!(v["xstats"].as_object().unwrap().len(), 14 + 2);
         // Without -s: no counters, no xstats.
         let plain: serde_json::Value =
             serde_json::from_str(&serde_json::to_string(&to_json(&sample(), false)).unwrap())

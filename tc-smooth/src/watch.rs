@@ -64,8 +64,8 @@ pub fn render(dev: &str, now: &Qdisc, prev: Option<&Qdisc>, secs: f64) -> String
         x.lowered
     ));
     out.push_str(&format!(
-        "drops {}: limit {}  bytes {}  ceiling {}\n",
-        now.counters.drops, x.drops_limit, x.drops_bytes, x.drops_ceiling
+        "drops {}: limit {}  bytes {}  ceiling {}  gso {}\n",
+        now.counters.drops, x.drops_limit, x.drops_bytes, x.drops_ceiling, x.drops_gso
     ));
     let base = prev.and_then(|p| p.xstats.as_ref());
     let counts: Vec<u64> = x

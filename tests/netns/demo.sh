@@ -28,22 +28,23 @@ printf '\n%-38s | %7s %8s %8s %9s %7s | %8s %8s %9s | %9s\n' shaper "J" "owd.p50
 printf '%-38s | %43s | %28s |\n' "" "video (ms, σ in bytes)" "probes (ms)"
 for i in "${!shapers[@]}"; do
     tc qdisc replace dev "$VIF" root ${shapers[$i]}
-    b0=$(qdisc_bytes "$VIF"); t0=${EPOCHREALTIME/./}
     in_guest python3 /smooth/tests/netns/burst_stream.py recv 5001 14 /tmp/video.json &
     rx=$!
     sleep 0.5
     in_client python3 /smooth/tests/netns/burst_stream.py send "$GUEST_IP" 5001 12 33.333 6600 1100 30 6 &
     tx=$!
     sleep 1
-    in_client irtt client -q -i 20ms -l 172 -d 10s -o /tmp/irtt.json "$GUEST_IP" >/dev/null 2>&1
-    wait "$tx" "$rx" || true
-    b1=$(qdisc_bytes "$VIF"); t1=${EPOCHREALTIME/./}
+    in_client irtt client -q -i 20ms -l 172 -d 10s -o /tmp/irtt.json "$GUEST_IP" >/dev/null 2>&1 &
+    probe=$!
+    # What the qdisc sent over the 10 s of video and probes together.
+    bps=$(python3 /smooth/tests/netns/qdisc_rate.py "$VIF" 0 10)
+    wait "$probe" "$tx" "$rx" || true
     video=$(python3 /smooth/tests/netns/burst_stream.py analyse /tmp/video.json 250000)
     probes=$(jq -r '[.round_trips[] | select(.delay.send != null) | .delay.send / 1e6] as $d
         | ($d | sort) as $s | ($s | length) as $n
         | [ [range(1; $n)] | .[] as $k | ($d[$k] - $d[$k - 1]) | fabs ] | sort as $ipdv
         | "\($s[($n * 0.5 | floor)]) \($s[($n * 0.99 | floor)]) \($ipdv[(($ipdv | length) * 0.99 | floor)])"' /tmp/irtt.json)
-    rate=$(awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%.2fMbit", b * 8 / (t / 1e6) / 1e6 }')
+    rate=$(awk -v b="$bps" 'BEGIN { printf "%.2fMbit", b / 1e6 }')
     read -r vj vp50 vp99 vipdv vsigma <<<"$(jq -r '"\(.jitter_mean / 1e6) \(.delay_p50 / 1e6) \(.delay_p99 / 1e6) \(.ipdv_p99 / 1e6) \(.sigma)"' <<<"$video")"
     read -r pp50 pp99 pipdv <<<"$probes"
     printf '%-38s | %7.2f %8.2f %8.2f %9.2f %7d | %8.2f %8.2f %9.2f | %9s\n' "${names[$i]}" \

@@ -63,11 +63,18 @@ qdisc_bytes() {
     tc -s -j qdisc show dev "$1" root | jq '.[0].bytes'
 }
 
-# Fails the test (at the end) unless $1 is within $3 percent of $2.
+# Fails the test (at the end) unless $1 is within $3 percent of $2. On the
+# debug kernel, too slow to reach every rate, only the upper bound is
+# asserted: a shaper must never send above its rate, however slow the path.
 expect_within() {
     local value=$1 target=$2 pct=$3 what=$4
     if [ "$DEBUG_KERNEL" = 1 ]; then
-        say "debug kernel, not asserted: $what = $value (target $target ±$pct%)"
+        if awk -v v="$value" -v t="$target" -v p="$pct" 'BEGIN { exit !(v <= t * (1 + p / 100)) }'; then
+            say "ok (debug kernel: upper bound only): $what = $value <= $target +$pct%"
+        else
+            say "FAIL: $what = $value, above $target +$pct%"
+            FAILED=1
+        fi
     elif awk -v v="$value" -v t="$target" -v p="$pct" \
         'BEGIN { d = v - t; if (d < 0) d = -d; exit !(d <= t * p / 100) }'; then
         say "ok: $what = $value (target $target ±$pct%)"
@@ -87,20 +94,6 @@ expect_failure() {
     else
         say "ok: $what: refused ($(echo "$out" | head -n 1))"
     fi
-}
-
-# Runs an iperf3 client in "client" towards the guest for $1 seconds with
-# the remaining iperf3 options, and prints the rate in bit/s seen by the
-# root qdisc of $VIF (bytes the qdisc sent over the measured time).
-measure_qdisc_rate() {
-    local dev=$1 secs=$2; shift 2
-    local b0 b1 t0 t1
-    b0=$(qdisc_bytes "$dev")
-    t0=${EPOCHREALTIME/./}
-    "$@" -t "$secs" >/tmp/iperf3.out 2>&1 || { cat /tmp/iperf3.out; return 1; }
-    t1=${EPOCHREALTIME/./}
-    b1=$(qdisc_bytes "$dev")
-    awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f\n", b * 8 / (t / 1e6) }'
 }
 
 start_iperf3_server() {
@@ -173,6 +166,119 @@ steady_rate() {
     rate=$(python3 /smooth/tests/netns/qdisc_rate.py "$dev" "$warm" "$secs")
     wait "$pid" || { cat /tmp/iperf3-client.log >&2; }
     echo "$rate"
+}
+
+# "$1" / "$2" with three decimals.
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
+}
+
+# Fails unless smooth's rate "$2" is at least "$5" % of the reference's "$3"
+# ("$6", measured in the same run) and not above the configured "$4" + 2 %.
+expect_near_reference() {
+    local what=$1 rate=$2 base=$3 target=$4 pct=$5 ref=$6
+    if [ "$DEBUG_KERNEL" = 1 ]; then
+        expect_le "$rate" $((target * 102 / 100)) "$what (debug kernel: upper bound only)"
+    elif [ "$rate" -lt $((base * pct / 100)) ] || [ "$rate" -gt $((target * 102 / 100)) ]; then
+        say "FAIL: $what: $rate bit/s, below $pct % of $ref's $base or above the rate"
+        FAILED=1
+    else
+        say "ok: $what: $rate bit/s, at least $pct % of $ref's $base, not above the rate"
+    fi
+}
+
+# One rate case: "$3" (tcp or udp) at "$2" Mbit/s through the root qdisc of
+# "$1", sent by "${@:5}" (an iperf3 client command without -u/-b/-t). The
+# function named "$4" puts smooth at that rate ("$4" RATE) on "$1"'s root.
+#
+# What the emulated path can carry is measured in the same run: for UDP
+# (offered at twice the rate) the same flow through an unshaped pfifo, for
+# TCP (whose rate also depends on timers and scheduling, which TCG on a busy
+# host makes erratic) the same flow through HTB at the same rate. smooth
+# must be within ±2 % of its rate (its own byte counter over 10 s of steady
+# state); only where the reference itself falls short of the rate is the
+# case reported as environment-limited, and smooth must then be within 2 %
+# of the reference or better. smooth stays in place afterwards.
+rate_case() {
+    local dev=$1 mbit=$2 proto=$3 put_smooth=$4; shift 4
+    local target=$((mbit * 1000000)) flow=("$@") refname base rate
+    if [ "$proto" = udp ]; then
+        flow+=(-u -b "$((2 * mbit))M" -l 1400)
+        tc qdisc replace dev "$dev" root pfifo limit 1000
+        refname="unshaped path"
+    else
+        tc qdisc replace dev "$dev" root handle 1: htb default 1
+        tc class add dev "$dev" parent 1: classid 1:1 htb rate "${mbit}mbit"
+        refname="htb"
+    fi
+    base=$(steady_rate "$dev" 2 10 "${flow[@]}")
+    tc qdisc del dev "$dev" root
+    "$put_smooth" "${mbit}mbit"
+    rate=$(steady_rate "$dev" 2 10 "${flow[@]}")
+    say "rate ${mbit}mbit, $proto on $dev: smooth sent $rate bit/s ($(ratio "$rate" "$target") of the rate); $refname $base bit/s ($(ratio "$base" "$target"))"
+    if [ "$base" -lt $((target * 98 / 100)) ]; then
+        say "  environment-limited: $refname reaches only $base of $target bit/s"
+        expect_near_reference "$proto at ${mbit}mbit on $dev" "$rate" "$base" "$target" 98 "$refname"
+    else
+        expect_within "$rate" "$target" 2 "$proto at ${mbit}mbit on $dev (qdisc byte counter)"
+    fi
+}
+
+# Makes the devices on either side of the vif count exactly the packets its
+# root qdisc sees, so that offered - delivered can be checked against the
+# qdisc's drops: nothing but the test's traffic crosses it (static
+# neighbours: no ARP; IPv6 off: no MLD or ND), and the client sends one
+# segment per packet (gso_max_segs 1), because a qdisc counts a GSO packet
+# it drops whole as one drop while the devices count its segments.
+quiet_path() {
+    local ns
+    for ns in "" guest client; do
+        ${ns:+ip netns exec "$ns"} sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6;
+            echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6'
+    done
+    ip -n client neigh replace "$GUEST_IP" lladdr "$(mac guest eth0)" dev eth0 nud permanent
+    ip -n guest neigh replace "$CLIENT_IP" lladdr "$(mac client eth0)" dev eth0 nud permanent
+    ip -n client link set eth0 gso_max_segs 1
+}
+
+# The MAC address of device "$2" in namespace "$1" ("" for dom0's).
+mac() { ip ${1:+-n "$1"} -j link show "$2" | jq -r '.[0].address'; }
+
+# A device counter "$3" of device "$2" in namespace "$1" ("" for dom0's).
+count() { ${1:+ip netns exec "$1"} cat "/sys/class/net/$2/statistics/$3"; }
+
+# Waits (up to 10 s) until the root qdisc of the vif has sent everything.
+drain() {
+    local i
+    for i in $(seq 100); do
+        [ "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].qlen')" = 0 ] && return 0
+        sleep 0.1
+    done
+    say "FAIL: queue not drained in 10 s"
+    FAILED=1
+}
+
+# Checks the drop accounting of the vif's root smooth (created for the
+# case, after quiet_path): "$1" the case, "$2" the xstats counter the case
+# drives (must not be 0; "" for none), "$3" packets offered, "$4" packets
+# delivered (device counters). The qdisc's drops must equal its per-reason
+# counters summed and offered - delivered, it must have sent what was
+# delivered, and its backlog must be empty.
+expect_accounted() {
+    local what=$1 reason=$2 offered=$3 delivered=$4 j
+    j=$(tc -s -j qdisc show dev "$VIF" root)
+    say "$what: offered $offered, delivered $delivered; qdisc $(printf '%s' "$j" | jq -r '.[0] |
+        "sent \(.packets), drops \(.drops), backlog \(.qlen) packets \(.backlog) bytes;
+        limit \(.xstats.drops_limit), bytes \(.xstats.drops_bytes), ceiling \(.xstats.drops_ceiling),
+        gso \(.xstats.drops_gso)"' | tr -s ' \n' ' ')"
+    local drops reasons
+    drops=$(printf '%s' "$j" | jq '.[0].drops')
+    reasons=$(printf '%s' "$j" | jq '.[0].xstats | .drops_limit + .drops_bytes + .drops_ceiling + .drops_gso')
+    [ -z "$reason" ] || expect_le 1 "$(printf '%s' "$j" | jq ".[0].xstats.$reason")" "$what: $reason (the path ran)"
+    expect_eq "$reasons" "$drops" "$what: per-reason drops summed vs the qdisc's drops"
+    expect_eq "$((offered - delivered))" "$drops" "$what: offered - delivered vs the qdisc's drops"
+    expect_eq "$(printf '%s' "$j" | jq '.[0].packets')" "$delivered" "$what: packets the qdisc sent vs delivered"
+    expect_eq "$(printf '%s' "$j" | jq '"\(.[0].qlen) \(.[0].backlog)"' -r)" "0 0" "$what: backlog (packets bytes)"
 }
 
 # Fails the test unless $1 <= $2 (integers).

@@ -85,7 +85,7 @@ sent=$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].packets')
 [ "$sent" -ge 20 ] && say "ok: qdisc sent $sent packets" || { say "FAIL: qdisc sent $sent packets"; FAILED=1; }
 expect_eq "$(xstat "$VIF" 'sojourn_hist | length')" 16 "histogram buckets in JSON"
 # 13 scalars and the two histograms (tc prints xstats without the version).
-expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].xstats | keys | length')" 15 "xstats fields in JSON"
+expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].xstats | keys | length')" 16 "xstats fields in JSON"
 expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].xstats | .window_max - .window_min')" 1000000 \
     "window_max - window_min = window"
 # Pings far below the rate fit the 30 kB bucket: none waits, the window

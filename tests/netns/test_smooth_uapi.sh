@@ -40,13 +40,15 @@ expect_error "u32 burst" "smooth: TCA_SMOOTH_BURST has 4 bytes, expected 8 (attr
 expect_error "duplicate" "smooth: TCA_SMOOTH_WINDOW given twice (attribute type 2)" \
     nl add $RATE 2:u64:3000000 2:u64:4000000
 # nla_len 12 with only 8 bytes left.
-expect_error "truncated stream" "smooth: malformed attributes" nl add --raw-options 0c000100e8030000
+expect_error "truncated stream" "smooth: malformed attributes (attribute type 1)" nl add --raw-options 0c000100e8030000
 expect_error "no rate" "smooth: rate is required" nl add 2:u64:3000000
 expect_eq "$(tc -j qdisc show dev "$VIF" root | jq -r '.[0].kind')" noqueue "nothing created by refused adds"
 
-# Every range, checked by the kernel itself (bounds from smooth-core's Config).
+# Every range, checked by the kernel itself (bounds from smooth-core's
+# Config); the extack offset points at the attribute with the bad value.
 while IFS='|' read -r what attr want; do
-    expect_error "kernel: $what" "smooth: $want" nl add $attr $( [ "${attr%%:*}" = 1 ] || echo $RATE )
+    expect_error "kernel: $what" "smooth: $want (attribute type ${attr%%:*})" \
+        nl add $attr $( [ "${attr%%:*}" = 1 ] || echo $RATE )
 done <<'EOF'
 rate too low|1:u64:999|rate 999 out of range 1000..=12500000000 bytes/s
 rate too high|1:u64:12500000001|rate 12500000001 out of range 1000..=12500000000 bytes/s
@@ -70,6 +72,10 @@ tc qdisc del dev "$VIF" root
 expect_eq "$(nl add $RATE 2:u64:3000000)" ok "add for change tests"
 expect_error "change with unknown" "smooth: unknown attribute type 9" nl change 2:u64:5000000 9:u32:1
 expect_error "change with bad burst" "smooth: burst 10000000001 out of range" nl change 2:u64:5000000 3:u64:10000000001
+# The window in force is out of range for a new max_delay: no attribute of
+# the request is at fault, so extack names the field without an offset.
+out=$(nl change 4:u64:2000000 2>&1) && { say "FAIL: max_delay below the window accepted"; FAILED=1; }
+expect_eq "$out" "error EINVAL: smooth: window 3000000 out of range 0..=2000000 ns" "change of max_delay below the window in force"
 expect_eq "$(opt "$VIF" window),$(opt "$VIF" burst)" 3000000,50000000 "options unchanged after refused changes"
 expect_eq "$(nl change --flat 2:u64:5000000)" ok "change, flat"
 expect_eq "$(opt "$VIF" window),$(opt "$VIF" rate)" 5000000,250000 "change applied, rate kept"

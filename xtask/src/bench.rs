@@ -8,7 +8,7 @@
 //! instead, so the test suite exercises the whole path without touching the
 //! docs.
 
-use crate::util::{output, repo_root, run};
+use crate::util::{repo_root, run};
 use crate::{artefacts, deps, kernel, vm};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -148,26 +148,13 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
 
 /// Command, commit, kernel and machine of this run.
 fn provenance(kernel: &kernel::Kernel, opts: &Options) -> Result<String> {
-    let root = repo_root();
-    let commit = output(
-        Command::new("git")
-            .current_dir(&root)
-            .args(["describe", "--always", "--dirty"]),
-    )
-    .unwrap_or_else(|_| "unknown".into());
     let only = if opts.only.is_empty() {
         String::new()
     } else {
         format!(" --only {}", opts.only.join(","))
     };
-    Ok(format!(
-        "`cargo xtask bench{}{only}` at {commit}; Linux {} under QEMU TCG, 2 vCPUs, on an {} host with {} CPUs; {}",
-        if opts.quick { " --quick" } else { "" },
-        output(kernel.make().args(["-s", "kernelrelease"])).unwrap_or_else(|_| "?".into()),
-        output(Command::new("uname").arg("-m")).unwrap_or_default(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default(),
-    ))
+    let quick = if opts.quick { " --quick" } else { "" };
+    Ok(kernel.provenance(&format!("cargo xtask bench{quick}{only}")))
 }
 
 /// Writes the results from every experiment's filed runs.

@@ -38,8 +38,8 @@ impl Variant {
         let dir = repo_root().join("xtask/kernel");
         let mut v = vec![dir.join("base.config")];
         match self {
-            Variant::Base => {}
-            Variant::Debug => v.push(dir.join("debug.config")),
+            Variant::Base => v.push(dir.join("faults.config")),
+            Variant::Debug => v.extend([dir.join("faults.config"), dir.join("debug.config")]),
             Variant::Xen => v.push(dir.join("xen.config")),
         }
         v
@@ -59,6 +59,25 @@ impl Kernel {
     /// `make` arguments shared by every invocation against this tree.
     pub fn make(&self) -> Command {
         make_cmd(&self.source_dir, &self.build_dir)
+    }
+
+    /// Where a run of `command` against this kernel came from: the command,
+    /// the commit, the kernel, the machine and the date, one line.
+    pub fn provenance(&self, command: &str) -> String {
+        let commit = output(
+            Command::new("git")
+                .current_dir(repo_root())
+                .args(["describe", "--always", "--dirty"]),
+        )
+        .unwrap_or_else(|_| "unknown".into());
+        format!(
+            "`{command}` at {commit}; Linux {} ({} variant) under QEMU TCG, 2 vCPUs, on an {} host with {} CPUs; {}",
+            output(self.make().args(["-s", "kernelrelease"])).unwrap_or_else(|_| "?".into()),
+            self.variant.name(),
+            output(Command::new("uname").arg("-m")).unwrap_or_default(),
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default(),
+        )
     }
 }
 
