@@ -91,10 +91,19 @@ for mbit in 4 8 16 32; do
         report_delay
         if [ "$proto" = tcp ] && [ "$mbit" = 4 ]; then
             # TCP over the veths arrives as GSO super-packets, many larger
-            # than the 25 kB bucket (50 ms at 4 Mbit/s): smooth must split them.
+            # than the 25 kB bucket (50 ms at 4 Mbit/s): smooth must split
+            # them. The debug kernel's TCP is too slow to build packets that
+            # large; there the exact check of test_smooth_drops.sh (every
+            # GSO packet larger than the bucket segmented, counted) stands.
             gso=$(xstat "$VIF" gso_segmented)
-            [ "$gso" -gt 0 ] && say "ok: $gso GSO packets segmented" \
-                || { say "FAIL: no GSO packet segmented under TCP"; FAILED=1; }
+            if [ "$gso" -gt 0 ]; then
+                say "ok: $gso GSO packets segmented"
+            elif [ "$DEBUG_KERNEL" = 1 ]; then
+                say "debug kernel: TCP built no GSO packet larger than the bucket (segmentation: test_smooth_drops)"
+            else
+                say "FAIL: no GSO packet segmented under TCP"
+                FAILED=1
+            fi
         fi
         tc qdisc del dev "$VIF" root
     done

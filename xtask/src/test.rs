@@ -185,7 +185,11 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
             kernel: &kernel,
             files: files.clone(),
             command: format!("bash /smooth/tests/netns/{name}"),
-            timeout: Duration::from_secs(600),
+            // The debug kernel runs the guest several times slower.
+            timeout: Duration::from_secs(match variant {
+                Variant::Debug => 1200,
+                _ => 600,
+            }),
             cpus: 2,
             needs: vm::script_needs(&repo_root().join("tests/netns").join(&name)),
         };
