@@ -2,10 +2,9 @@
 //! the helpers tc exports to plugins (resolved from the tc binary when it
 //! loads us). Every `unsafe` of the plugin is in this file.
 
-use crate::{
-    decode_options, histogram_label, option_fields, parse_args, xstats_fields, Field, Number,
-};
-use smooth_core::options::USAGE;
+use crate::{nested, parse_args};
+use smooth_core::options::Usage;
+use smooth_core::report::{self, BucketLabel, Item};
 use smooth_core::uapi::XStats;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
@@ -82,7 +81,6 @@ unsafe extern "C" {
         value: *const c_char,
     );
     fn print_color_u64(t: c_int, color: c_int, key: *const c_char, fmt: *const c_char, value: u64);
-    fn print_color_s64(t: c_int, color: c_int, key: *const c_char, fmt: *const c_char, value: i64);
     fn open_json_object(name: *const c_char);
     fn close_json_object();
     fn print_nl();
@@ -118,7 +116,7 @@ unsafe extern "C" fn parse_qopt(
             if !msg.is_empty() {
                 eprintln!("{msg}");
             }
-            eprintln!("{USAGE}");
+            eprintln!("{Usage}");
             return -1;
         }
     };
@@ -167,11 +165,13 @@ fn c(s: &str) -> CString {
     CString::new(s).unwrap_or_default()
 }
 
-/// Prints fields: text `key value ` in plain mode, numbers in JSON.
-fn print_fields(fields: &[Field]) {
-    for f in fields {
-        let key = c(f.key);
-        let text = c(&format!("{} {} ", f.key, f.text));
+/// Prints fields: text `key value ` in plain mode; in JSON a number, or
+/// a hex string for an attribute this version does not know.
+fn print_items<'a>(items: impl Iterator<Item = Item<'a>>) {
+    for item in items {
+        let key = c(&item.key.to_string());
+        let value = c(&item.value.to_string());
+        let text = c(&format!("{} {} ", item.key, item.value));
         // SAFETY: tc's printers take NUL-terminated strings that outlive
         // the call; the format strings contain exactly one conversion.
         unsafe {
@@ -182,13 +182,17 @@ fn print_fields(fields: &[Field]) {
                 c"%s".as_ptr(),
                 text.as_ptr(),
             );
-            match f.number {
-                Number::U(n) => {
+            match item.value.number() {
+                Some(n) => {
                     print_color_u64(PRINT_JSON, COLOR_NONE, key.as_ptr(), c"%llu".as_ptr(), n)
                 }
-                Number::I(n) => {
-                    print_color_s64(PRINT_JSON, COLOR_NONE, key.as_ptr(), c"%lld".as_ptr(), n)
-                }
+                None => print_color_string(
+                    PRINT_JSON,
+                    COLOR_NONE,
+                    key.as_ptr(),
+                    c"%s".as_ptr(),
+                    value.as_ptr(),
+                ),
             }
         }
     }
@@ -199,21 +203,18 @@ unsafe extern "C" fn print_qopt(_qu: *mut QdiscUtil, _f: *mut c_void, opt: *mut 
     let Some(bytes) = (unsafe { payload(opt) }) else {
         return 0;
     };
-    match decode_options(bytes) {
-        Some(cfg) => print_fields(&option_fields(&cfg)),
-        None => eprintln!("smooth: cannot decode the kernel's options"),
-    }
+    print_items(report::options(nested(bytes)));
     0
 }
 
-/// Prints one histogram: `name <128us:N …` as text, `name_hist: {…}` in JSON.
+/// Prints one histogram: `name <128us:N …` as text, `name: {…}` in JSON.
 ///
 /// # Safety
 ///
 /// Only from within tc's print callbacks (tc's JSON context is set up).
-unsafe fn print_histogram(name: &CStr, buckets: &[u64]) {
-    let key = c(&format!("{}_hist", name.to_string_lossy()));
-    let head = c(&format!("{} ", name.to_string_lossy()));
+unsafe fn print_histogram(name: &str, buckets: &[u64]) {
+    let key = c(name);
+    let head = c(&format!("{name} "));
     // SAFETY: tc's printers, as in `print_fields`; the object is closed below.
     unsafe {
         print_color_string(
@@ -226,8 +227,8 @@ unsafe fn print_histogram(name: &CStr, buckets: &[u64]) {
         open_json_object(key.as_ptr());
     }
     for (k, n) in buckets.iter().enumerate() {
-        let label = c(&histogram_label(k));
-        let text = c(&format!("{}:{} ", histogram_label(k), n));
+        let label = c(&BucketLabel(k).to_string());
+        let text = c(&format!("{}:{} ", BucketLabel(k), n));
         // SAFETY: as above.
         unsafe {
             print_color_string(
@@ -263,14 +264,15 @@ unsafe extern "C" fn print_xstats(
         print_nl();
         open_json_object(c"xstats".as_ptr());
     }
-    print_fields(&xstats_fields(&x));
-    // SAFETY: as above; objects are opened and closed in pairs.
-    unsafe {
-        print_nl();
-        print_histogram(c"sojourn", &x.sojourn_hist);
-        print_nl();
-        print_histogram(c"lateness", &x.lateness_hist);
-        close_json_object();
+    print_items(report::counters(&x));
+    for (name, buckets) in report::histograms(&x) {
+        // SAFETY: as above; `print_histogram` closes what it opens.
+        unsafe {
+            print_nl();
+            print_histogram(name, buckets);
+        }
     }
+    // SAFETY: closes the "xstats" object opened above.
+    unsafe { close_json_object() };
     0
 }

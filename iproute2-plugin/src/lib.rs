@@ -8,9 +8,9 @@
 
 mod ffi;
 
-use smooth_core::options::{self, Kind, WordError, KEYWORDS};
-use smooth_core::uapi::{self, Value, XStats};
-use smooth_core::{Config, DelayHistogram};
+use smooth_core::options::{self, WordError};
+use smooth_core::uapi::Value;
+use smooth_core::Param;
 
 /// Turns tc's argument words into the attributes to send, checked with the
 /// same rules as the kernel (as far as userspace can know them).
@@ -23,9 +23,8 @@ pub fn parse_args(args: &[&str], create: bool) -> Result<Vec<Value>, String> {
             return Err(String::new());
         }
         let Some(value) = args.get(i + 1) else {
-            let known = KEYWORDS.iter().find(|(k, _, _)| *k == key);
-            return Err(match known {
-                Some((k, _, _)) => WordError::MissingValue(k).to_string(),
+            return Err(match Param::by_name(key) {
+                Some(p) => WordError::MissingValue(p.name).to_string(),
                 None => WordError::UnknownKeyword(key).to_string(),
             });
         };
@@ -36,90 +35,20 @@ pub fn parse_args(args: &[&str], create: bool) -> Result<Vec<Value>, String> {
     Ok(values)
 }
 
-/// Decodes the attributes nested in `TCA_OPTIONS` (a byte slice).
-pub fn decode_options(mut bytes: &[u8]) -> Option<Config> {
+/// The attributes nested in a `TCA_OPTIONS` payload, `(type, payload)`
+/// with `NLA_F_*` flags stripped; stops at a truncated attribute.
+pub fn nested(mut bytes: &[u8]) -> Vec<(u16, &[u8])> {
     let mut attrs = Vec::new();
     while bytes.len() >= 4 {
         let len = u16::from_ne_bytes([bytes[0], bytes[1]]) as usize;
         let kind = u16::from_ne_bytes([bytes[2], bytes[3]]) & 0x3fff;
         if len < 4 || len > bytes.len() {
-            return None;
+            break;
         }
         attrs.push((kind, &bytes[4..len]));
         bytes = &bytes[((len + 3) & !3).min(bytes.len())..];
     }
-    uapi::apply(Config::DEFAULT, attrs, true).ok()
-}
-
-/// A field to print: JSON key, text, and the JSON number.
-pub struct Field {
-    pub key: &'static str,
-    pub text: String,
-    pub number: Number,
-}
-
-/// JSON numbers keep their sign.
-pub enum Number {
-    U(u64),
-    I(i64),
-}
-
-/// The options as printed by `tc qdisc show`: text in the words the parser
-/// reads; JSON numbers in the UAPI's units (bytes/s, ns, packets, bytes).
-pub fn option_fields(cfg: &Config) -> Vec<Field> {
-    uapi::to_attrs(cfg)
-        .iter()
-        .zip(KEYWORDS)
-        .map(|(v, (key, _, kind))| {
-            let n = match *v {
-                Value::U64(_, n) => n,
-                Value::U32(_, n) => n.into(),
-            };
-            Field {
-                key,
-                text: options::ValueText(kind, n).to_string(),
-                number: Number::U(n),
-            }
-        })
-        .collect()
-}
-
-/// The xstats lines of `tc -s qdisc show`.
-pub fn xstats_fields(x: &XStats) -> Vec<Field> {
-    let t = |key: &'static str, ns: u64| Field {
-        key,
-        text: options::ValueText(Kind::Time, ns).to_string(),
-        number: Number::U(ns),
-    };
-    let u = |key: &'static str, n: u64| Field {
-        key,
-        text: n.to_string(),
-        number: Number::U(n),
-    };
-    vec![
-        t("window_min", x.window_min),
-        t("window_max", x.window_max),
-        t("credit_owed", x.credit_owed),
-        u("raised", x.raised),
-        u("lowered", x.lowered),
-        u("drops_limit", x.drops_limit),
-        u("drops_bytes", x.drops_bytes),
-        u("drops_ceiling", x.drops_ceiling),
-        u("drops_gso", x.drops_gso),
-        u("throttled", x.throttled),
-        u("gso_segmented", x.gso_segmented),
-        t("sojourn_min", x.sojourn_min),
-        t("sojourn_max", x.sojourn_max),
-        t("lateness_max", x.lateness_max),
-    ]
-}
-
-/// Histogram bucket labels: `<128us`, `<256us`, …, `>=2097152us`.
-pub fn histogram_label(k: usize) -> String {
-    match DelayHistogram::upper_edge_us(k) {
-        Some(edge) => format!("<{edge}us"),
-        None => format!(">={}us", DelayHistogram::FIRST_EDGE_US << (k - 1)),
-    }
+    attrs
 }
 
 #[cfg(test)]
@@ -142,16 +71,18 @@ mod tests {
 
     #[test]
     fn design_card_words_round_trip_through_the_wire() {
+        use smooth_core::report;
         let values = parse_args(&["rate", "2mbit", "window", "3ms"], true).unwrap();
-        let cfg = decode_options(&encode(&values)).unwrap();
+        let bytes = encode(&values);
+        let cfg = report::config(nested(&bytes)).unwrap();
         assert_eq!((cfg.rate, cfg.window), (250_000, 3_000_000));
-        let text: Vec<String> = option_fields(&cfg)
-            .into_iter()
-            .flat_map(|f| [f.key.to_string(), f.text])
+        let all = encode(&smooth_core::uapi::to_attrs(&cfg));
+        let text: Vec<String> = report::options(nested(&all))
+            .flat_map(|i| [i.key.to_string(), i.value.to_string()])
             .collect();
         let words: Vec<&str> = text.iter().map(String::as_str).collect();
         let again = parse_args(&words, true).unwrap();
-        assert_eq!(decode_options(&encode(&again)), Some(cfg));
+        assert_eq!(report::config(nested(&encode(&again))), Some(cfg));
     }
 
     #[test]
@@ -195,65 +126,5 @@ mod tests {
         }
         assert!(parse_args(&["window", "3ms"], false).is_ok());
         assert_eq!(parse_args(&["help"], true).unwrap_err(), "");
-    }
-
-    #[test]
-    fn defaults_print_in_tc_words() {
-        let text: Vec<String> = option_fields(&Config::DEFAULT)
-            .into_iter()
-            .map(|f| format!("{} {}", f.key, f.text))
-            .collect();
-        assert_eq!(
-            text.join(" "),
-            "rate 2Mbit window 3ms burst 50ms max_delay 200ms limit 1000 limit_bytes 0"
-        );
-    }
-
-    #[test]
-    fn xstats_fields_follow_the_layout() {
-        let x = XStats {
-            version: XStats::VERSION,
-            window_max: 3_000_000,
-            credit_owed: 1_500_000,
-            raised: 2,
-            lowered: 1,
-            ..XStats::default()
-        };
-        let fields = xstats_fields(&x);
-        let keys: Vec<&str> = fields.iter().map(|f| f.key).collect();
-        assert_eq!(
-            keys,
-            [
-                "window_min",
-                "window_max",
-                "credit_owed",
-                "raised",
-                "lowered",
-                "drops_limit",
-                "drops_bytes",
-                "drops_ceiling",
-                "drops_gso",
-                "throttled",
-                "gso_segmented",
-                "sojourn_min",
-                "sojourn_max",
-                "lateness_max",
-            ]
-        );
-        let text: Vec<String> = fields
-            .iter()
-            .take(5)
-            .map(|f| format!("{} {}", f.key, f.text))
-            .collect();
-        assert_eq!(
-            text.join(" "),
-            "window_min 0us window_max 3ms credit_owed 1500us raised 2 lowered 1"
-        );
-    }
-
-    #[test]
-    fn histogram_labels() {
-        assert_eq!(histogram_label(0), "<128us");
-        assert_eq!(histogram_label(15), ">=2097152us");
     }
 }

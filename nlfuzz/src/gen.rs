@@ -671,7 +671,7 @@ mod tests {
             Err(OptionError::Unknown(_)) => "unknown".into(),
             Err(OptionError::BadLength(..)) => "bad_length".into(),
             Err(OptionError::Duplicate(_)) => "duplicate".into(),
-            Err(OptionError::MissingRate) => "missing_rate".into(),
+            Err(OptionError::Missing(f)) => format!("missing:{}", f.name()),
             Err(OptionError::Malformed) => "malformed".into(),
             Err(OptionError::Invalid(e)) => format!("invalid:{}", e.field.name()),
         }
@@ -763,7 +763,7 @@ mod tests {
             "unknown",
             "bad_length",
             "duplicate",
-            "missing_rate",
+            "missing:rate",
             "malformed",
             "type:unknown",
             "size:large",

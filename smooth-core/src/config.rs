@@ -1,49 +1,382 @@
-//! The validated configuration. Every front end (kernel `change()`, the `tc`
-//! plugin, `tc-smooth`, the simulator) builds a [`Config`] through
-//! [`Config::validate`], so they accept and reject exactly the same values,
-//! with the same message naming the field and its allowed range.
+//! The options table. Each row of [`options!`] declares one parameter once:
+//! the [`Config`] field, its netlink attribute, how tc and the CLIs write it,
+//! its unit, range, default and help. Everything else is driven from the
+//! table: validation ([`Config::validate`]), the UAPI encoding
+//! (`uapi::apply`, `uapi::to_attrs`), the tc plugin's and `tc-smooth`'s
+//! parsing and printing, the C header and the docs' parameter table.
+//! Adding an option is one row here plus its use in the shaper.
 
 use super::time::{credit_bytes, NSEC_PER_MSEC, NSEC_PER_SEC};
 use core::fmt;
 
-/// The configuration fields, as named in netlink, tc and the CLIs.
+/// How an option's value is written by tc and the CLIs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
-    /// Rate in bytes per second.
+pub enum Kind {
+    /// A tc rate (`2mbit`); bytes/s on the wire.
     Rate,
-    /// Window width in ns.
-    Window,
-    /// Token-bucket depth, as time at the rate, in ns.
-    Burst,
-    /// Delay ceiling in ns.
-    MaxDelay,
-    /// Queue limit in packets.
-    Limit,
-    /// Queue limit in bytes (0: none).
-    LimitBytes,
+    /// A tc time (`3ms`); ns on the wire.
+    Time,
+    /// A plain count.
+    Count,
+    /// A tc size (`64kb`); bytes on the wire.
+    Size,
 }
 
-impl Field {
-    /// The field's name as every front end spells it.
-    pub const fn name(self) -> &'static str {
+/// The payload width of an option's attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Width {
+    /// A native-endian u32.
+    U32,
+    /// A native-endian u64.
+    U64,
+}
+
+impl Width {
+    /// Payload size in bytes.
+    pub const fn bytes(self) -> usize {
         match self {
-            Field::Rate => "rate",
-            Field::Window => "window",
-            Field::Burst => "burst",
-            Field::MaxDelay => "max_delay",
-            Field::Limit => "limit",
-            Field::LimitBytes => "limit_bytes",
+            Width::U32 => 4,
+            Width::U64 => 8,
         }
     }
 
-    /// The unit the range below is expressed in.
-    pub const fn unit(self) -> &'static str {
+    /// The C type of the payload.
+    pub const fn c_type(self) -> &'static str {
         match self {
-            Field::Rate => "bytes/s",
-            Field::Window | Field::Burst | Field::MaxDelay => "ns",
-            Field::Limit => "packets",
-            Field::LimitBytes => "bytes",
+            Width::U32 => "u32",
+            Width::U64 => "u64",
         }
+    }
+}
+
+/// A [`Config`] field's Rust type, as carried on the wire.
+trait Wire: Copy + Into<u64> + TryFrom<u64> {
+    const WIDTH: Width;
+}
+
+impl Wire for u32 {
+    const WIDTH: Width = Width::U32;
+}
+
+impl Wire for u64 {
+    const WIDTH: Width = Width::U64;
+}
+
+/// The upper end of an option's range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Max {
+    /// A constant.
+    Const(u64),
+    /// The smaller of a constant and another field's value (the window
+    /// never exceeds `max_delay`).
+    AtMost(u64, Field),
+}
+
+/// One option: everything a front end needs to know about it.
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    /// Which [`Config`] field.
+    pub field: Field,
+    /// The tc word and JSON key (the CLI flag is `--` and this with `-`
+    /// for `_`).
+    pub name: &'static str,
+    /// The netlink attribute type nested in `TCA_OPTIONS`.
+    pub attr: u16,
+    /// The attribute's C name.
+    pub attr_name: &'static str,
+    /// The attribute's payload width.
+    pub width: Width,
+    /// How tc and the CLIs write the value.
+    pub kind: Kind,
+    /// The wire unit, for messages.
+    pub unit: &'static str,
+    /// Smallest allowed value.
+    pub min: u64,
+    /// Largest allowed value.
+    pub max: Max,
+    /// Creating a qdisc requires it.
+    pub required: bool,
+    /// One line for `--help`, tc's usage and the docs.
+    pub help: &'static str,
+    get: fn(&Config) -> u64,
+    set: fn(&mut Config, u64) -> bool,
+}
+
+impl Param {
+    /// The field's value in `cfg`.
+    pub fn get(&self, cfg: &Config) -> u64 {
+        (self.get)(cfg)
+    }
+
+    /// Stores `value` (not yet range-checked: see [`Config::validate`]);
+    /// refuses a value wider than the field.
+    pub fn set(&self, cfg: &mut Config, value: u64) -> Result<(), ConfigError> {
+        if (self.set)(cfg, value) {
+            Ok(())
+        } else {
+            Err(self.out_of_range(cfg, value))
+        }
+    }
+
+    /// The largest value allowed in `cfg`.
+    pub fn max_in(&self, cfg: &Config) -> u64 {
+        match self.max {
+            Max::Const(m) => m,
+            Max::AtMost(m, other) => m.min(other.param().get(cfg)),
+        }
+    }
+
+    fn out_of_range(&self, cfg: &Config, value: u64) -> ConfigError {
+        ConfigError {
+            field: self.field,
+            value,
+            min: self.min,
+            max: self.max_in(cfg),
+        }
+    }
+
+    /// The CLI flag without its dashes (`max-delay`).
+    pub fn flag(&self) -> FlagName {
+        FlagName(self.name)
+    }
+}
+
+/// An option's name with `-` for `_`, as a CLI flag spells it.
+#[derive(Clone, Copy, Debug)]
+pub struct FlagName(&'static str);
+
+impl fmt::Display for FlagName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            fmt::Write::write_char(f, if c == '_' { '-' } else { c })?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! options {
+    (
+        pad: $pad:ident = $pad_id:literal;
+        $(
+            $(#[doc = $doc:literal])*
+            $field:ident: $ty:ty {
+                variant: $variant:ident,
+                attr: $attr:ident = $id:literal,
+                kind: $kind:ident,
+                unit: $unit:literal,
+                min: $min:expr,
+                max: $max:expr,
+                default: $default:expr,
+                required: $required:literal,
+                help: $help:literal $(,)?
+            }
+        )*
+    ) => {
+        /// The shaper's parameters, one field per row of the options
+        /// table. Construct with [`Config::validate`] (or start from
+        /// [`Config::DEFAULT`] and validate after changing fields).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct Config {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+        }
+
+        /// The options, as named in netlink, tc and the CLIs.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Field {
+            $( #[doc = $help] $variant, )*
+        }
+
+        /// Attribute types nested in `TCA_OPTIONS`.
+        pub mod attr {
+            /// Never valid.
+            pub const UNSPEC: u16 = 0;
+            $( #[doc = $help] pub const $attr: u16 = $id; )*
+            /// Padding for 64-bit alignment; ignored.
+            pub const $pad: u16 = $pad_id;
+            /// Highest attribute type.
+            pub const MAX: u16 = {
+                let ids = [$pad_id, $($id),*];
+                let mut max = 0;
+                let mut i = 0;
+                while i < ids.len() {
+                    if ids[i] > max {
+                        max = ids[i];
+                    }
+                    i += 1;
+                }
+                max
+            };
+
+            /// Payload size of an option attribute (`None`: not one).
+            pub fn payload_len(kind: u16) -> Option<usize> {
+                super::Param::by_attr(kind).map(|p| p.width.bytes())
+            }
+
+            /// The attribute that carries `field`.
+            pub const fn of(field: super::Field) -> u16 {
+                field.param().attr
+            }
+
+            /// The attribute's C name, for messages.
+            pub fn name(kind: u16) -> &'static str {
+                match super::Param::by_attr(kind) {
+                    Some(p) => p.attr_name,
+                    None if kind == $pad => concat!("TCA_SMOOTH_", stringify!($pad)),
+                    None => "unknown attribute",
+                }
+            }
+        }
+
+        /// The options table, in print order.
+        pub const PARAMS: [Param; [$(stringify!($field)),*].len()] = [
+            $(
+                Param {
+                    field: Field::$variant,
+                    name: stringify!($field),
+                    attr: attr::$attr,
+                    attr_name: concat!("TCA_SMOOTH_", stringify!($attr)),
+                    width: <$ty as Wire>::WIDTH,
+                    kind: Kind::$kind,
+                    unit: $unit,
+                    min: $min,
+                    max: $max,
+                    required: $required,
+                    help: $help,
+                    get: |c: &Config| c.$field.into(),
+                    set: |c: &mut Config, v: u64| match <$ty>::try_from(v) {
+                        Ok(v) => {
+                            c.$field = v;
+                            true
+                        }
+                        Err(_) => false,
+                    },
+                },
+            )*
+        ];
+
+        impl Config {
+            /// Every option at its default (the rate, which has no sensible
+            /// default, at the paper's 2 Mbit/s).
+            pub const DEFAULT: Config = Config {
+                $( $field: $default as $ty, )*
+            };
+        }
+    };
+}
+
+options! {
+    pad: PAD = 7;
+
+    /// Rate in bytes per second, counted on `qdisc_pkt_len` (L2 frame).
+    rate: u64 {
+        variant: Rate,
+        attr: RATE = 1,
+        kind: Rate,
+        unit: "bytes/s",
+        min: Config::MIN_RATE,
+        max: Max::Const(Config::MAX_RATE),
+        default: 250_000,
+        required: true,
+        help: "the long-run rate a backlog gets, counted on L2 frames",
+    }
+    /// Width of the smooth window in ns: a packet the token bucket holds at
+    /// most this far above the window's floor does not move the window.
+    window: u64 {
+        variant: Window,
+        attr: WINDOW = 2,
+        kind: Time,
+        unit: "ns",
+        min: 0,
+        max: Max::AtMost(Config::MAX_WINDOW, Field::MaxDelay),
+        default: 3 * NSEC_PER_MSEC,
+        required: false,
+        help: "how far a packet's delay may rise above the window's floor before the floor moves up",
+    }
+    /// Depth of the token bucket every departure conforms to, as time at
+    /// the rate (ns): `σ = rate · burst` bytes. The output needs a bucket of
+    /// at most `max(σ, largest packet)`.
+    burst: u64 {
+        variant: Burst,
+        attr: BURST = 3,
+        kind: Time,
+        unit: "ns",
+        min: 0,
+        max: Max::Const(Config::MAX_MAX_DELAY),
+        default: 50 * NSEC_PER_MSEC,
+        required: false,
+        help: "token-bucket depth as time at the rate: the bucket holds rate x burst bytes",
+    }
+    /// Ceiling on any packet's delay in ns: a packet whose earliest
+    /// conforming departure lies further away is dropped.
+    max_delay: u64 {
+        variant: MaxDelay,
+        attr: MAX_DELAY = 4,
+        kind: Time,
+        unit: "ns",
+        min: Config::MIN_MAX_DELAY,
+        max: Max::Const(Config::MAX_MAX_DELAY),
+        default: 200 * NSEC_PER_MSEC,
+        required: false,
+        help: "ceiling on any packet's delay; a packet that would wait longer is dropped",
+    }
+    /// Queue limit in packets.
+    limit: u32 {
+        variant: Limit,
+        attr: LIMIT = 5,
+        kind: Count,
+        unit: "packets",
+        min: 1,
+        max: Max::Const(Config::MAX_LIMIT as u64),
+        default: 1000,
+        required: false,
+        help: "queue limit in packets",
+    }
+    /// Queue limit in bytes; 0 means no byte limit (the packet limit and
+    /// `max_delay` still bound the queue).
+    limit_bytes: u32 {
+        variant: LimitBytes,
+        attr: LIMIT_BYTES = 6,
+        kind: Size,
+        unit: "bytes",
+        min: 0,
+        max: Max::Const(u32::MAX as u64),
+        default: 0,
+        required: false,
+        help: "queue limit in bytes, 0 for none",
+    }
+}
+
+impl Field {
+    /// The field's row in [`PARAMS`].
+    pub const fn param(self) -> &'static Param {
+        &PARAMS[self as usize]
+    }
+
+    /// The field's name as every front end spells it.
+    pub const fn name(self) -> &'static str {
+        self.param().name
+    }
+
+    /// The unit the field's range is expressed in.
+    pub const fn unit(self) -> &'static str {
+        self.param().unit
+    }
+}
+
+impl Param {
+    /// The option's default ([`Config::DEFAULT`]).
+    pub fn default_value(&self) -> u64 {
+        self.get(&Config::DEFAULT)
+    }
+
+    /// The row carrying attribute type `kind`, if any.
+    pub fn by_attr(kind: u16) -> Option<&'static Param> {
+        PARAMS.iter().find(|p| p.attr == kind)
+    }
+
+    /// The row a tc word or JSON key names, if any.
+    pub fn by_name(name: &str) -> Option<&'static Param> {
+        PARAMS.iter().find(|p| p.name == name)
     }
 }
 
@@ -54,9 +387,9 @@ pub struct ConfigError {
     pub field: Field,
     /// The value given.
     pub value: u64,
-    /// Smallest allowed value (for `window` also bounded by `max_delay`).
+    /// Smallest allowed value.
     pub min: u64,
-    /// Largest allowed value.
+    /// Largest allowed value (for `window` also bounded by `max_delay`).
     pub max: u64,
 }
 
@@ -74,29 +407,6 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// The shaper's parameters. Construct with [`Config::validate`] (or start
-/// from [`Config::DEFAULT`] and validate after changing fields).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Config {
-    /// Rate in bytes per second, counted on `qdisc_pkt_len` (L2 frame).
-    pub rate: u64,
-    /// Width of the smooth window in ns: a packet the token bucket holds at
-    /// most this far above the window's floor does not move the window.
-    pub window: u64,
-    /// Depth of the token bucket every departure conforms to, as time at
-    /// the rate (ns): `σ = rate · burst` bytes. The output needs a bucket of
-    /// at most `max(σ, largest packet)`.
-    pub burst: u64,
-    /// Ceiling on any packet's delay in ns: a packet whose earliest
-    /// conforming departure lies further away is dropped.
-    pub max_delay: u64,
-    /// Queue limit in packets.
-    pub limit: u32,
-    /// Queue limit in bytes; 0 means no byte limit (the packet limit and
-    /// `max_delay` still bound the queue).
-    pub limit_bytes: u32,
-}
-
 impl Config {
     /// 8 kbit/s.
     pub const MIN_RATE: u64 = 1_000;
@@ -111,19 +421,6 @@ impl Config {
     /// Queue limit range in packets.
     pub const MAX_LIMIT: u32 = 1_000_000;
 
-    /// The defaults: 3 ms window, 50 ms burst (netback's default credit
-    /// window: 12.5 kB at 2 Mbit/s), 200 ms ceiling, 1000 packets. The rate
-    /// has no sensible default; 2 Mbit/s (the paper's RTP stream) is used
-    /// here.
-    pub const DEFAULT: Config = Config {
-        rate: 250_000,
-        window: 3 * NSEC_PER_MSEC,
-        burst: 50 * NSEC_PER_MSEC,
-        max_delay: 200 * NSEC_PER_MSEC,
-        limit: 1000,
-        limit_bytes: 0,
-    };
-
     /// Default configuration at `rate` bytes/s (not yet validated).
     pub const fn with_rate(rate: u64) -> Config {
         Config {
@@ -132,41 +429,18 @@ impl Config {
         }
     }
 
-    /// Checks every field; returns the configuration or the first field out
-    /// of range, in declaration order.
+    /// Checks every field against its row's range; returns the
+    /// configuration or the first field out of range: the fields with a
+    /// constant range in table order, then those bounded by another field.
     pub fn validate(self) -> Result<Config, ConfigError> {
-        fn check(field: Field, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
-            if value < min || value > max {
-                return Err(ConfigError {
-                    field,
-                    value,
-                    min,
-                    max,
-                });
+        let constant = PARAMS.iter().filter(|p| matches!(p.max, Max::Const(_)));
+        let relative = PARAMS.iter().filter(|p| matches!(p.max, Max::AtMost(..)));
+        for p in constant.chain(relative) {
+            let value = p.get(&self);
+            if value < p.min || value > p.max_in(&self) {
+                return Err(p.out_of_range(&self, value));
             }
-            Ok(())
         }
-        check(Field::Rate, self.rate, Self::MIN_RATE, Self::MAX_RATE)?;
-        check(
-            Field::MaxDelay,
-            self.max_delay,
-            Self::MIN_MAX_DELAY,
-            Self::MAX_MAX_DELAY,
-        )?;
-        check(
-            Field::Window,
-            self.window,
-            0,
-            Self::MAX_WINDOW.min(self.max_delay),
-        )?;
-        check(Field::Burst, self.burst, 0, Self::MAX_MAX_DELAY)?;
-        check(Field::Limit, self.limit.into(), 1, Self::MAX_LIMIT.into())?;
-        check(
-            Field::LimitBytes,
-            self.limit_bytes.into(),
-            0,
-            u32::MAX.into(),
-        )?;
         Ok(self)
     }
 

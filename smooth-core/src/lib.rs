@@ -37,11 +37,15 @@ pub mod stats;
 pub mod time;
 // Userspace only (tc's words and units); not compiled into the module.
 #[cfg(not(MODULE))]
+pub mod generated;
+#[cfg(not(MODULE))]
 pub mod options;
+#[cfg(not(MODULE))]
+pub mod report;
 pub mod uapi;
 #[cfg(not(MODULE))]
 pub mod units;
 
-pub use config::{Config, ConfigError, Field};
+pub use config::{Config, ConfigError, Field, Kind, Param, PARAMS};
 pub use shaper::{Backlog, Decision, DropReason, Shaper, Window};
 pub use stats::{DelayHistogram, Stats};

@@ -3,23 +3,12 @@
 //! parses, and how a configuration prints back in the same words (so what
 //! `tc qdisc show` prints can be pasted back).
 
-use super::config::Config;
-use super::uapi::{self, attr, OptionError, Value};
+use super::config::{Config, Param, PARAMS};
+use super::uapi::{attr, Change, OptionError, Value};
 use super::units::{self, Rate, Time};
 use core::fmt;
 
-/// How a keyword's value is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A tc rate (`2mbit`).
-    Rate,
-    /// A tc time (`3ms`).
-    Time,
-    /// A plain count.
-    Count,
-    /// A tc size (`64kb`).
-    Size,
-}
+pub use super::config::Kind;
 
 impl Kind {
     /// What a value of this kind looks like, for messages.
@@ -31,27 +20,38 @@ impl Kind {
             Kind::Size => "a size like 64kb",
         }
     }
+
+    /// The placeholder in usage lines.
+    pub const fn placeholder(self) -> &'static str {
+        match self {
+            Kind::Rate => "RATE",
+            Kind::Time => "TIME",
+            Kind::Count => "PACKETS",
+            Kind::Size => "BYTES",
+        }
+    }
 }
 
-/// Every keyword, its attribute and its kind, in print order.
-pub const KEYWORDS: [(&str, u16, Kind); 6] = [
-    ("rate", attr::RATE, Kind::Rate),
-    ("window", attr::WINDOW, Kind::Time),
-    ("burst", attr::BURST, Kind::Time),
-    ("max_delay", attr::MAX_DELAY, Kind::Time),
-    ("limit", attr::LIMIT, Kind::Count),
-    ("limit_bytes", attr::LIMIT_BYTES, Kind::Size),
-];
+/// The one-line usage, from the table: required options first.
+pub struct Usage;
 
-/// The one-line usage.
-pub const USAGE: &str =
-    "Usage: ... smooth rate RATE [ window TIME ] [ burst TIME ] [ max_delay TIME ] \
-[ limit PACKETS ] [ limit_bytes BYTES ]";
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Usage: ... smooth")?;
+        for p in PARAMS.iter().filter(|p| p.required) {
+            write!(f, " {} {}", p.name, p.kind.placeholder())?;
+        }
+        for p in PARAMS.iter().filter(|p| !p.required) {
+            write!(f, " [ {} {} ]", p.name, p.kind.placeholder())?;
+        }
+        Ok(())
+    }
+}
 
 /// A word that could not be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WordError<'a> {
-    /// Not one of [`KEYWORDS`].
+    /// Not an option's name.
     UnknownKeyword(&'a str),
     /// The keyword came last, without its value.
     MissingValue(&'static str),
@@ -76,50 +76,21 @@ impl fmt::Display for WordError<'_> {
 
 /// Parses one `keyword value` pair.
 pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'a>> {
-    let &(name, kind_attr, kind) = KEYWORDS
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .ok_or(WordError::UnknownKeyword(key))?;
-    let bad = |_| WordError::BadValue(name, value, kind);
-    Ok(match kind {
-        Kind::Rate => Value::U64(kind_attr, units::parse_rate(value).map_err(bad)?),
-        Kind::Time => Value::U64(kind_attr, units::parse_time(value).map_err(bad)?),
-        Kind::Count => {
-            let n = value
-                .parse::<u32>()
-                .map_err(|_| WordError::BadValue(name, value, kind))?;
-            Value::U32(kind_attr, n)
-        }
-        Kind::Size => {
-            let n = units::parse_size(value).map_err(bad)?;
-            let n = u32::try_from(n).map_err(|_| WordError::BadValue(name, value, kind))?;
-            Value::U32(kind_attr, n)
-        }
-    })
-}
-
-impl Value {
-    /// The attribute type.
-    pub fn kind(&self) -> u16 {
-        match *self {
-            Value::U64(k, _) | Value::U32(k, _) => k,
-        }
-    }
-
-    /// Native-endian payload and its length.
-    pub fn payload(&self) -> ([u8; 8], usize) {
-        let mut out = [0u8; 8];
-        match *self {
-            Value::U64(_, v) => {
-                out.copy_from_slice(&v.to_ne_bytes());
-                (out, 8)
-            }
-            Value::U32(_, v) => {
-                out[..4].copy_from_slice(&v.to_ne_bytes());
-                (out, 4)
-            }
-        }
-    }
+    let param = Param::by_name(key).ok_or(WordError::UnknownKeyword(key))?;
+    let bad = WordError::BadValue(param.name, value, param.kind);
+    let n = match param.kind {
+        Kind::Rate => units::parse_rate(value).map_err(|_| bad)?,
+        Kind::Time => units::parse_time(value).map_err(|_| bad)?,
+        Kind::Count => value.parse::<u64>().map_err(|_| bad)?,
+        Kind::Size => units::parse_size(value).map_err(|_| bad)?,
+    };
+    // A value wider than its attribute cannot be sent: say so as the
+    // range error the kernel would give.
+    let mut probe = Config::DEFAULT;
+    param
+        .set(&mut probe, n)
+        .map_err(|e| WordError::Refused(OptionError::Invalid(e)))?;
+    Ok(Value::of(param, n))
 }
 
 /// Checks a set of given values as far as userspace can without knowing
@@ -133,22 +104,18 @@ pub fn precheck(values: &[Value], create: bool) -> Result<Config, OptionError> {
         // Unknown here: let the window's own range decide.
         base.max_delay = Config::MAX_MAX_DELAY;
     }
-    let payloads: [([u8; 8], usize, u16); KEYWORDS.len()] = core::array::from_fn(|i| {
-        values.get(i).map_or(([0; 8], 0, attr::PAD), |v| {
-            let (p, n) = v.payload();
-            (p, n, v.kind())
-        })
-    });
-    if values.len() > payloads.len() {
-        // More values than keywords: some keyword repeats.
-        let k = values[payloads.len()].kind();
-        return Err(OptionError::Duplicate(k));
+    apply(base, values, create)
+}
+
+/// Applies parsed values on top of `base`, as the kernel applies their
+/// attributes, and validates the result.
+pub fn apply(base: Config, values: &[Value], create: bool) -> Result<Config, OptionError> {
+    let mut change = Change::new(base);
+    for v in values {
+        let (payload, len) = v.payload();
+        change.attr(v.kind(), &payload[..len])?;
     }
-    uapi::apply(
-        base,
-        payloads.iter().map(|(p, n, k)| (*k, &p[..*n])),
-        create,
-    )
+    change.finish(create)
 }
 
 /// Prints a configuration in the words [`parse_word`] reads.
@@ -156,17 +123,11 @@ pub struct Words<'a>(pub &'a Config);
 
 impl fmt::Display for Words<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = self.0;
-        write!(
-            f,
-            "rate {} window {} burst {} max_delay {} limit {} limit_bytes {}",
-            Rate(c.rate),
-            Time(c.window),
-            Time(c.burst),
-            Time(c.max_delay),
-            c.limit,
-            c.limit_bytes,
-        )
+        for (i, p) in PARAMS.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}{} {}", p.name, ValueText(p.kind, p.get(self.0)))?;
+        }
+        Ok(())
     }
 }
 

@@ -3,70 +3,13 @@
 //! [`Config`] turns back into attributes, and the xstats layout. Shared by
 //! the kernel module, the tc plugin and `tc-smooth`, so all three agree.
 
-use super::config::{Config, ConfigError, Field};
+use super::config::{Config, ConfigError, Field, Param, Width, PARAMS};
 
 use super::shaper::Shaper;
 use super::stats::DelayHistogram;
 use core::fmt;
 
-/// Attribute types nested in `TCA_OPTIONS`.
-pub mod attr {
-    use super::Field;
-
-    /// Never valid.
-    pub const UNSPEC: u16 = 0;
-    /// u64: rate in bytes per second.
-    pub const RATE: u16 = 1;
-    /// u64: window width in ns.
-    pub const WINDOW: u16 = 2;
-    /// u64: token-bucket depth as time at the rate, ns.
-    pub const BURST: u16 = 3;
-    /// u64: delay ceiling in ns.
-    pub const MAX_DELAY: u16 = 4;
-    /// u32: queue limit in packets.
-    pub const LIMIT: u16 = 5;
-    /// u32: queue limit in bytes (0: none).
-    pub const LIMIT_BYTES: u16 = 6;
-    /// Padding for 64-bit alignment; ignored.
-    pub const PAD: u16 = 7;
-    /// Highest attribute type.
-    pub const MAX: u16 = PAD;
-
-    /// Payload size of each attribute (`None`: not a value attribute).
-    pub const fn payload_len(kind: u16) -> Option<usize> {
-        match kind {
-            RATE | WINDOW | BURST | MAX_DELAY => Some(8),
-            LIMIT | LIMIT_BYTES => Some(4),
-            _ => None,
-        }
-    }
-
-    /// The attribute that carries `field`.
-    pub const fn of(field: Field) -> u16 {
-        match field {
-            Field::Rate => RATE,
-            Field::Window => WINDOW,
-            Field::Burst => BURST,
-            Field::MaxDelay => MAX_DELAY,
-            Field::Limit => LIMIT,
-            Field::LimitBytes => LIMIT_BYTES,
-        }
-    }
-
-    /// The attribute's name in messages.
-    pub const fn name(kind: u16) -> &'static str {
-        match kind {
-            RATE => "TCA_SMOOTH_RATE",
-            WINDOW => "TCA_SMOOTH_WINDOW",
-            BURST => "TCA_SMOOTH_BURST",
-            MAX_DELAY => "TCA_SMOOTH_MAX_DELAY",
-            LIMIT => "TCA_SMOOTH_LIMIT",
-            LIMIT_BYTES => "TCA_SMOOTH_LIMIT_BYTES",
-            PAD => "TCA_SMOOTH_PAD",
-            _ => "unknown attribute",
-        }
-    }
-}
+pub use super::config::attr;
 
 /// Why a set of attributes was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +20,9 @@ pub enum OptionError {
     BadLength(u16, usize),
     /// The same attribute twice.
     Duplicate(u16),
-    /// Creating a qdisc needs a rate.
-    MissingRate,
+    /// Creating a qdisc needs this option (the rate: it has no sensible
+    /// default).
+    Missing(Field),
     /// A value out of range.
     Invalid(ConfigError),
     /// The attribute stream itself is malformed.
@@ -95,7 +39,7 @@ impl OptionError {
                 Some(t)
             }
             OptionError::Invalid(e) => Some(attr::of(e.field)),
-            OptionError::MissingRate | OptionError::Malformed => None,
+            OptionError::Missing(_) | OptionError::Malformed => None,
         }
     }
 }
@@ -111,7 +55,7 @@ impl fmt::Display for OptionError {
                 attr::payload_len(t).unwrap_or(0)
             ),
             OptionError::Duplicate(t) => write!(f, "{} given twice", attr::name(t)),
-            OptionError::MissingRate => write!(f, "rate is required"),
+            OptionError::Missing(field) => write!(f, "{} is required", field.name()),
             OptionError::Invalid(e) => write!(f, "{e}"),
             OptionError::Malformed => write!(f, "malformed attributes"),
         }
@@ -119,48 +63,70 @@ impl fmt::Display for OptionError {
 }
 
 /// Applies attributes `(type, payload)` on top of `base` and validates the
-/// result. `create` demands a rate (there is no sensible default rate).
-/// Types carry no flags here: callers strip `NLA_F_*` bits.
+/// result. `create` demands the required options (the rate). Types carry
+/// no flags here: callers strip `NLA_F_*` bits.
 pub fn apply<'a>(
     base: Config,
     attrs: impl IntoIterator<Item = (u16, &'a [u8])>,
     create: bool,
 ) -> Result<Config, OptionError> {
-    let mut cfg = base;
-    let mut seen: u32 = 0;
+    let mut change = Change::new(base);
     for (kind, payload) in attrs {
+        change.attr(kind, payload)?;
+    }
+    change.finish(create)
+}
+
+/// A configuration being changed attribute by attribute (what [`apply`]
+/// does, for callers that produce the payloads one at a time).
+pub struct Change {
+    cfg: Config,
+    seen: [bool; PARAMS.len()],
+}
+
+impl Change {
+    /// Starts from `base`.
+    pub fn new(base: Config) -> Change {
+        Change {
+            cfg: base,
+            seen: [false; PARAMS.len()],
+        }
+    }
+
+    /// Applies one attribute: refuses an unknown type, a wrong size and a
+    /// repeat; the range is checked by [`Change::finish`].
+    pub fn attr(&mut self, kind: u16, payload: &[u8]) -> Result<(), OptionError> {
         if kind == attr::PAD {
-            continue;
+            return Ok(());
         }
-        let len = attr::payload_len(kind).ok_or(OptionError::Unknown(kind))?;
-        if payload.len() != len {
-            return Err(OptionError::BadLength(kind, payload.len()));
-        }
-        if seen & (1 << kind) != 0 {
+        let param = Param::by_attr(kind).ok_or(OptionError::Unknown(kind))?;
+        let value = match (param.width, payload) {
+            (Width::U64, &[a, b, c, d, e, f, g, h]) => u64::from_ne_bytes([a, b, c, d, e, f, g, h]),
+            (Width::U32, &[a, b, c, d]) => u32::from_ne_bytes([a, b, c, d]).into(),
+            (_, p) => return Err(OptionError::BadLength(kind, p.len())),
+        };
+        let seen = &mut self.seen[param.field as usize];
+        if *seen {
             return Err(OptionError::Duplicate(kind));
         }
-        seen |= 1 << kind;
-        let value = if len == 8 {
-            u64::from_ne_bytes(payload.try_into().map_err(|_| OptionError::Malformed)?)
-        } else {
-            u32::from_ne_bytes(payload.try_into().map_err(|_| OptionError::Malformed)?).into()
-        };
-        // u32 attributes are stored as u32 fields; the cast is lossless.
-        let small = value as u32;
-        match kind {
-            attr::RATE => cfg.rate = value,
-            attr::WINDOW => cfg.window = value,
-            attr::BURST => cfg.burst = value,
-            attr::MAX_DELAY => cfg.max_delay = value,
-            attr::LIMIT => cfg.limit = small,
-            attr::LIMIT_BYTES => cfg.limit_bytes = small,
-            _ => return Err(OptionError::Unknown(kind)),
+        *seen = true;
+        param
+            .set(&mut self.cfg, value)
+            .map_err(OptionError::Invalid)
+    }
+
+    /// The validated result; `create` demands the required options.
+    pub fn finish(self, create: bool) -> Result<Config, OptionError> {
+        if create {
+            let missing = PARAMS
+                .iter()
+                .find(|p| p.required && !self.seen[p.field as usize]);
+            if let Some(p) = missing {
+                return Err(OptionError::Missing(p.field));
+            }
         }
+        self.cfg.validate().map_err(OptionError::Invalid)
     }
-    if create && seen & (1 << attr::RATE) == 0 {
-        return Err(OptionError::MissingRate);
-    }
-    cfg.validate().map_err(OptionError::Invalid)
 }
 
 /// One attribute value to emit.
@@ -172,75 +138,218 @@ pub enum Value {
     U32(u16, u32),
 }
 
-/// Every parameter of `cfg` as attributes: what `dump` reports and what a
-/// front end sends. `apply(_, to_attrs(c), true) == Ok(c)`.
-pub fn to_attrs(cfg: &Config) -> [Value; 6] {
-    [
-        Value::U64(attr::RATE, cfg.rate),
-        Value::U64(attr::WINDOW, cfg.window),
-        Value::U64(attr::BURST, cfg.burst),
-        Value::U64(attr::MAX_DELAY, cfg.max_delay),
-        Value::U32(attr::LIMIT, cfg.limit),
-        Value::U32(attr::LIMIT_BYTES, cfg.limit_bytes),
-    ]
+impl Value {
+    /// `param`'s attribute carrying `value`, which must fit its width (a
+    /// validated [`Config`]'s values do).
+    pub fn of(param: &Param, value: u64) -> Value {
+        match param.width {
+            Width::U64 => Value::U64(param.attr, value),
+            // The table's u32 fields have ranges within u32.
+            Width::U32 => Value::U32(param.attr, value as u32),
+        }
+    }
+
+    /// The attribute type.
+    pub fn kind(&self) -> u16 {
+        match *self {
+            Value::U64(k, _) | Value::U32(k, _) => k,
+        }
+    }
+
+    /// The value, widened.
+    pub fn value(&self) -> u64 {
+        match *self {
+            Value::U64(_, v) => v,
+            Value::U32(_, v) => v.into(),
+        }
+    }
+
+    /// Native-endian payload and its length.
+    pub fn payload(&self) -> ([u8; 8], usize) {
+        let mut out = [0u8; 8];
+        match *self {
+            Value::U64(_, v) => {
+                out.copy_from_slice(&v.to_ne_bytes());
+                (out, 8)
+            }
+            Value::U32(_, v) => {
+                out[..4].copy_from_slice(&v.to_ne_bytes());
+                (out, 4)
+            }
+        }
+    }
 }
 
-/// `struct tc_smooth_xstats`: native-endian u64 fields in this order —
-/// the scalars, the sojourn and lateness histograms, then the fields added
-/// since (appended, never inserted: a reader decodes the prefix it knows and
-/// ignores the rest, so an older `tc` still reads a newer module).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct XStats {
-    /// Layout version of the writer (this is 4; 3 lacks the appended
-    /// fields).
-    pub version: u64,
-    /// Window lower edge, ns.
-    pub window_min: u64,
-    /// Window upper edge, ns.
-    pub window_max: u64,
-    /// How long until the token bucket is full again, ns.
-    pub credit_owed: u64,
-    /// Times the window rose (credit ran short).
-    pub raised: u64,
-    /// Times the window slid down (credit would have overflowed).
-    pub lowered: u64,
+/// Every parameter of `cfg` as attributes, in table order: what `dump`
+/// reports and what a front end sends. `apply(_, to_attrs(c), true) ==
+/// Ok(c)`.
+pub fn to_attrs(cfg: &Config) -> [Value; PARAMS.len()] {
+    core::array::from_fn(|i| Value::of(&PARAMS[i], PARAMS[i].get(cfg)))
+}
+
+/// How a counter reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CounterKind {
+    /// The layout version (not printed).
+    Version,
+    /// A time in ns.
+    Time,
+    /// An event count.
+    Count,
+    /// A [`DelayHistogram`]'s buckets.
+    Histogram,
+}
+
+/// One row of the xstats table.
+#[derive(Clone, Copy, Debug)]
+pub struct Counter {
+    /// Field name and JSON key.
+    pub name: &'static str,
+    /// How it reads.
+    pub kind: CounterKind,
+    /// The layout version that added it.
+    pub since: u64,
+    /// What it counts, for the docs and the C header.
+    pub meaning: &'static str,
+    get: fn(&XStats) -> &[u64],
+    get_mut: fn(&mut XStats) -> &mut [u64],
+}
+
+impl Counter {
+    /// The counter's words in `x` (one, or a histogram's buckets).
+    pub fn words<'a>(&self, x: &'a XStats) -> &'a [u64] {
+        (self.get)(x)
+    }
+
+    /// The counter's words in `x`, to set.
+    pub fn words_mut<'a>(&self, x: &'a mut XStats) -> &'a mut [u64] {
+        (self.get_mut)(x)
+    }
+}
+
+/// A field of [`XStats`] as u64 words.
+trait Words {
+    const LEN: usize;
+    fn words(&self) -> &[u64];
+    fn words_mut(&mut self) -> &mut [u64];
+}
+
+impl Words for u64 {
+    const LEN: usize = 1;
+    fn words(&self) -> &[u64] {
+        core::slice::from_ref(self)
+    }
+    fn words_mut(&mut self) -> &mut [u64] {
+        core::slice::from_mut(self)
+    }
+}
+
+impl<const N: usize> Words for [u64; N] {
+    const LEN: usize = N;
+    fn words(&self) -> &[u64] {
+        self
+    }
+    fn words_mut(&mut self) -> &mut [u64] {
+        self
+    }
+}
+
+macro_rules! xstats {
+    ($(
+        $(#[doc = $doc:literal])*
+        $field:ident: $ty:ty = $kind:ident since $since:literal;
+    )*) => {
+        /// `struct tc_smooth_xstats`: native-endian u64 words, the rows of
+        /// [`COUNTERS`] in order. A counter added later is appended, never
+        /// inserted: a reader decodes the prefix it knows and ignores the
+        /// rest, so an older `tc` still reads a newer module.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct XStats {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+        }
+
+        /// The xstats table, in layout order.
+        pub const COUNTERS: [Counter; [$(stringify!($field)),*].len()] = [
+            $(
+                Counter {
+                    name: stringify!($field),
+                    kind: CounterKind::$kind,
+                    since: $since,
+                    meaning: concat!($($doc),*),
+                    get: |x: &XStats| x.$field.words(),
+                    get_mut: |x: &mut XStats| x.$field.words_mut(),
+                },
+            )*
+        ];
+
+        impl XStats {
+            /// Encoded size in words.
+            const WORDS: usize = 0 $(+ <$ty as Words>::LEN)*;
+            /// Words of the oldest layout this reader decodes.
+            const OLDEST_WORDS: usize = 0 $(+ if $since <= Self::OLDEST { <$ty as Words>::LEN } else { 0 })*;
+            /// Current layout version: the newest row's.
+            pub const VERSION: u64 = {
+                let since = [$($since),*];
+                let mut v = 0;
+                let mut i = 0;
+                while i < since.len() {
+                    if since[i] > v {
+                        v = since[i];
+                    }
+                    i += 1;
+                }
+                v
+            };
+        }
+    };
+}
+
+xstats! {
+    /// Layout version of the writer.
+    version: u64 = Version since 3;
+    /// The window's floor now: the delay the next packet gets unless the
+    /// bucket forces more or credit would overflow, ns.
+    window_min: u64 = Time since 3;
+    /// The window's top (floor + `window`), ns.
+    window_max: u64 = Time since 3;
+    /// How long until the token bucket is full again (0: full), ns.
+    credit_owed: u64 = Time since 3;
+    /// Times the window rose: credit ran short and a packet had to be held
+    /// more than `window` above the floor.
+    raised: u64 = Count since 3;
+    /// Times the window slid down: holding a packet at the floor would have
+    /// let the full bucket overflow.
+    lowered: u64 = Count since 3;
     /// Drops at the packet limit.
-    pub drops_limit: u64,
+    drops_limit: u64 = Count since 3;
     /// Drops at the byte limit.
-    pub drops_bytes: u64,
-    /// Drops at the delay ceiling.
-    pub drops_ceiling: u64,
-    /// Admitted packets that waited.
-    pub throttled: u64,
-    /// GSO packets split into segments.
-    pub gso_segmented: u64,
-    /// Smallest sojourn, ns (0 if none).
-    pub sojourn_min: u64,
-    /// Largest sojourn, ns.
-    pub sojourn_max: u64,
-    /// Largest lateness (release to actual dequeue), ns.
-    pub lateness_max: u64,
-    /// Sojourn histogram (see [`DelayHistogram`]).
-    pub sojourn_hist: [u64; DelayHistogram::BUCKETS],
-    /// Lateness histogram.
-    pub lateness_hist: [u64; DelayHistogram::BUCKETS],
-    /// Drops: a GSO packet could not be segmented (version 4; 0 from a
-    /// version 3 writer).
-    pub drops_gso: u64,
+    drops_bytes: u64 = Count since 3;
+    /// Drops at the delay ceiling (`max_delay`).
+    drops_ceiling: u64 = Count since 3;
+    /// Admitted packets that had to wait (counted like `overlimits`).
+    throttled: u64 = Count since 3;
+    /// GSO packets split into segments because they were larger than the
+    /// bucket.
+    gso_segmented: u64 = Count since 3;
+    /// Smallest time from enqueue to dequeue (0 if none yet), ns.
+    sojourn_min: u64 = Time since 3;
+    /// Largest time from enqueue to dequeue, ns.
+    sojourn_max: u64 = Time since 3;
+    /// Largest lateness: dequeue time minus the release time the algorithm
+    /// chose (timer slack, softirq and scheduling delay), ns.
+    lateness_max: u64 = Time since 3;
+    /// Packets per sojourn bucket: `<128us`, `<256us`, … `>=2097152us`.
+    sojourn_hist: [u64; DelayHistogram::BUCKETS] = Histogram since 3;
+    /// Packets per lateness bucket, the same buckets.
+    lateness_hist: [u64; DelayHistogram::BUCKETS] = Histogram since 3;
+    /// Drops of GSO packets that could not be segmented; with the other
+    /// drops they add up to the qdisc's `drops`.
+    drops_gso: u64 = Count since 4;
 }
 
 impl XStats {
-    /// Current layout version.
-    pub const VERSION: u64 = 4;
     /// The oldest layout this reader decodes.
     const OLDEST: u64 = 3;
-    /// Number of scalar fields before the histograms.
-    const SCALARS: usize = 14;
-    /// Words of the oldest layout (version 3).
-    const V3_WORDS: usize = Self::SCALARS + 2 * DelayHistogram::BUCKETS;
-    /// Words appended since version 3: `drops_gso`.
-    const APPENDED: usize = 1;
-    const WORDS: usize = Self::V3_WORDS + Self::APPENDED;
     /// Encoded size in bytes.
     pub const SIZE: usize = Self::WORDS * 8;
 
@@ -273,34 +382,10 @@ impl XStats {
         }
     }
 
-    fn scalars(&self) -> [u64; Self::SCALARS] {
-        [
-            self.version,
-            self.window_min,
-            self.window_max,
-            self.credit_owed,
-            self.raised,
-            self.lowered,
-            self.drops_limit,
-            self.drops_bytes,
-            self.drops_ceiling,
-            self.throttled,
-            self.gso_segmented,
-            self.sojourn_min,
-            self.sojourn_max,
-            self.lateness_max,
-        ]
-    }
-
     /// Native-endian encoding (what `gnet_stats_copy_app` carries).
     pub fn encode(&self) -> [u8; Self::SIZE] {
         let mut out = [0u8; Self::SIZE];
-        let words = self
-            .scalars()
-            .into_iter()
-            .chain(self.sojourn_hist)
-            .chain(self.lateness_hist)
-            .chain([self.drops_gso]);
+        let words = COUNTERS.iter().flat_map(|c| c.words(self));
         for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
             chunk.copy_from_slice(&w.to_ne_bytes());
         }
@@ -308,44 +393,23 @@ impl XStats {
     }
 
     /// Decodes what [`XStats::encode`] of this or another version
-    /// produced: `None` for a buffer shorter than version 3's or a version
-    /// older than 3. Fields a version 3 writer lacks read 0; words a newer
-    /// writer appended are ignored.
+    /// produced: `None` for a buffer shorter than the oldest layout or a
+    /// version older than it. Counters an older writer lacks read 0; words
+    /// a newer writer appended are ignored.
     pub fn decode(bytes: &[u8]) -> Option<XStats> {
-        if bytes.len() < Self::V3_WORDS * 8 {
+        if bytes.len() < Self::OLDEST_WORDS * 8 {
             return None;
         }
-        let mut w = [0u64; Self::WORDS];
-        for (slot, chunk) in w.iter_mut().zip(bytes.chunks_exact(8)) {
-            *slot = u64::from_ne_bytes(chunk.try_into().ok()?);
+        let mut x = XStats::default();
+        let mut words = bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        for c in &COUNTERS {
+            for slot in c.words_mut(&mut x) {
+                *slot = words.next().unwrap_or(0);
+            }
         }
-        if w[0] < Self::OLDEST {
-            return None;
-        }
-        const B: usize = DelayHistogram::BUCKETS;
-        let mut hist = [0u64; B];
-        hist.copy_from_slice(&w[Self::SCALARS..Self::SCALARS + B]);
-        let mut late = [0u64; B];
-        late.copy_from_slice(&w[Self::SCALARS + B..Self::V3_WORDS]);
-        Some(XStats {
-            version: w[0],
-            window_min: w[1],
-            window_max: w[2],
-            credit_owed: w[3],
-            raised: w[4],
-            lowered: w[5],
-            drops_limit: w[6],
-            drops_bytes: w[7],
-            drops_ceiling: w[8],
-            throttled: w[9],
-            gso_segmented: w[10],
-            sojourn_min: w[11],
-            sojourn_max: w[12],
-            lateness_max: w[13],
-            sojourn_hist: hist,
-            lateness_hist: late,
-            drops_gso: w[Self::V3_WORDS],
-        })
+        (x.version >= Self::OLDEST).then_some(x)
     }
 }
 
@@ -386,7 +450,10 @@ mod tests {
     #[test]
     fn refusals_name_the_attribute() {
         let d = Config::DEFAULT;
-        assert_eq!(apply_owned(d, &[], true), Err(OptionError::MissingRate));
+        assert_eq!(
+            apply_owned(d, &[], true),
+            Err(OptionError::Missing(Field::Rate))
+        );
         assert_eq!(apply_owned(d, &[], false), Ok(d));
         assert_eq!(
             apply_owned(d, &[(42, vec![0; 4])], false),
@@ -491,7 +558,7 @@ mod tests {
         };
         let bytes = x.encode();
         // Version 3: the same prefix without the appended words.
-        let mut v3 = bytes[..XStats::V3_WORDS * 8].to_vec();
+        let mut v3 = bytes[..XStats::OLDEST_WORDS * 8].to_vec();
         v3[..8].copy_from_slice(&3u64.to_ne_bytes());
         let old = XStats::decode(&v3).unwrap();
         assert_eq!((old.version, old.drops_limit, old.drops_gso), (3, 2, 0));

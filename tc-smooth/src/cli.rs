@@ -1,8 +1,9 @@
 //! The command line (clap derive); the man page is generated from it.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Parser, Subcommand};
 use smooth_core::options::{self, WordError};
 use smooth_core::uapi::Value;
+use smooth_core::{Param, PARAMS};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,83 +23,94 @@ pub struct Cli {
     pub cmd: Cmd,
 }
 
-/// The smooth parameters, every one optional (tc's keywords); what is not
-/// given keeps its value (change) or smooth's default (add, attach).
-#[derive(Args, Debug, Clone, Default)]
+/// The smooth parameters, one `--flag` per row of smooth-core's options
+/// table, every one optional; what is not given keeps its value (change)
+/// or smooth's default (add, attach).
+#[derive(Debug, Clone, Default)]
 pub struct Params {
-    /// Rate (2mbit, 250kbps; a bare number is bit/s). Required to create.
-    #[arg(long, value_name = "RATE")]
-    pub rate: Option<String>,
-    /// Width of the smooth window: how far a packet's delay may rise above
-    /// the window's floor before the floor moves up.
-    #[arg(long, value_name = "TIME")]
-    pub window: Option<String>,
-    /// Token-bucket depth as time at the rate: the bucket holds rate times
-    /// burst bytes.
-    #[arg(long, value_name = "TIME")]
-    pub burst: Option<String>,
-    /// Ceiling on any packet's delay; beyond it packets are dropped.
-    #[arg(long, value_name = "TIME")]
-    pub max_delay: Option<String>,
-    /// Queue limit in packets.
-    #[arg(long, value_name = "PACKETS")]
-    pub limit: Option<String>,
-    /// Queue limit in bytes (64kb), 0 for none.
-    #[arg(long, value_name = "SIZE")]
-    pub limit_bytes: Option<String>,
+    /// The given values in table order, as (option, text).
+    given: Vec<(&'static Param, String)>,
 }
 
 impl Params {
     /// The given values in tc's keyword order, as (keyword, text).
     pub fn words(&self) -> Vec<(&'static str, &str)> {
-        let all = [
-            ("rate", &self.rate),
-            ("window", &self.window),
-            ("burst", &self.burst),
-            ("max_delay", &self.max_delay),
-            ("limit", &self.limit),
-            ("limit_bytes", &self.limit_bytes),
-        ];
-        all.into_iter()
-            .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        self.given
+            .iter()
+            .map(|(p, v)| (p.name, v.as_str()))
             .collect()
     }
 
-    /// Parses and prechecks the values with smooth-core's rules (the ones
-    /// tc's plugin and the kernel use); `create` requires the rate. The
-    /// error is one line naming the field and its allowed range.
+    fn parsed(&self) -> Result<Vec<Value>, String> {
+        self.words()
+            .into_iter()
+            .map(|(key, text)| options::parse_word(key, text).map_err(|e: WordError| e.to_string()))
+            .collect()
+    }
+
+    /// The attributes to send, checked as far as userspace can.
     pub fn values(&self, create: bool) -> Result<Vec<Value>, String> {
-        let mut values = Vec::new();
-        for (key, text) in self.words() {
-            values.push(options::parse_word(key, text).map_err(|e: WordError| e.to_string())?);
-        }
+        let values = self.parsed()?;
         options::precheck(&values, create).map_err(|e| format!("smooth: {e}"))?;
         Ok(values)
     }
-}
 
-impl Params {
-    /// The whole configuration: the given values over smooth's defaults
-    /// (what attach installs). The rate is required.
+    /// The complete configuration (defaults for what is not given).
     pub fn config(&self) -> Result<smooth_core::Config, String> {
         let values = self.values(true)?;
-        let payloads: Vec<(u16, [u8; 8], usize)> = values
-            .iter()
-            .map(|v| {
-                let (p, n) = v.payload();
-                (v.kind(), p, n)
-            })
-            .collect();
-        smooth_core::uapi::apply(
-            smooth_core::Config::DEFAULT,
-            payloads.iter().map(|(k, p, n)| (*k, &p[..*n])),
-            true,
-        )
-        .map_err(|e| format!("smooth: {e}"))
+        options::apply(smooth_core::Config::DEFAULT, &values, true)
+            .map_err(|e| format!("smooth: {e}"))
     }
 }
 
-/// Where a qdisc is.
+impl Args for Params {
+    fn augment_args(cmd: Command) -> Command {
+        PARAMS.iter().fold(cmd, |cmd, p| {
+            let required = if p.required {
+                "; required to create"
+            } else {
+                ""
+            };
+            cmd.arg(
+                Arg::new(p.name)
+                    .long(p.flag().to_string())
+                    .value_name(p.kind.placeholder())
+                    .help(format!(
+                        "{} ({}{required})",
+                        capitalised(p.help),
+                        p.kind.example()
+                    )),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for Params {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let given = PARAMS
+            .iter()
+            .filter_map(|p| m.get_one::<String>(p.name).map(|v| (p, v.clone())))
+            .collect();
+        Ok(Params { given })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|first| first.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct Place {
     /// The network device.
@@ -309,7 +321,7 @@ mod tests {
             ),
             (
                 &["--rate", "2mbit", "--limit-bytes", "8gb"],
-                "smooth: limit_bytes \"8gb\" is not a size like 64kb",
+                "smooth: limit_bytes 8589934592 out of range 0..=4294967295 bytes",
             ),
             (
                 &["--rate", "2mbit", "--limit", "1000001"],

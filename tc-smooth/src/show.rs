@@ -6,10 +6,10 @@
 //! construction.
 
 use crate::nl::{format_tc_id, TC_H_ROOT};
-use netlink_packet_core::DefaultNla;
+use netlink_packet_core::{DefaultNla, NlasIterator};
 use netlink_packet_route::tc::{TcAttribute, TcMessage, TcOption, TcStats2, TcXstats};
-use q_smooth::{histogram_label, option_fields, xstats_fields, Field, Number};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use smooth_core::report::{self, BucketLabel, Item};
 use smooth_core::uapi::XStats;
 use smooth_core::Config;
 
@@ -17,7 +17,6 @@ use smooth_core::Config;
 #[derive(Clone, Debug, PartialEq)]
 pub enum J {
     U(u64),
-    I(i64),
     S(String),
     B(bool),
     Obj(Vec<(String, J)>),
@@ -28,7 +27,6 @@ impl Serialize for J {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             J::U(n) => s.serialize_u64(*n),
-            J::I(n) => s.serialize_i64(*n),
             J::S(t) => s.serialize_str(t),
             J::B(b) => s.serialize_bool(*b),
             J::Obj(fields) => {
@@ -69,8 +67,9 @@ pub struct Qdisc {
     pub handle: u32,
     pub parent: u32,
     pub refcnt: u32,
-    /// Decoded smooth options (None for other kinds or undecodable).
-    pub options: Option<Config>,
+    /// A smooth qdisc's option attributes, `(type, payload)` in the
+    /// kernel's order (empty for other kinds).
+    pub options: Vec<(u16, Vec<u8>)>,
     pub counters: Counters,
     pub xstats: Option<XStats>,
 }
@@ -92,7 +91,7 @@ impl Qdisc {
                 TcAttribute::Options(opts) => {
                     // An unknown kind's options come back as one raw attribute.
                     if let [TcOption::Other(nla)] = opts.as_slice() {
-                        q.options = q_smooth::decode_options(&nla_value(nla));
+                        q.options = nested(&nla_value(nla));
                     }
                 }
                 TcAttribute::Xstats(TcXstats::Other(bytes)) => app = Some(bytes.clone()),
@@ -121,12 +120,32 @@ impl Qdisc {
             }
         }
         if q.kind != "smooth" {
-            q.options = None;
+            q.options.clear();
         } else if let Some(bytes) = app {
             q.xstats = XStats::decode(&bytes);
         }
         q
     }
+}
+
+impl Qdisc {
+    /// The configuration its options report (the options this version
+    /// knows on top of the defaults); `None` if not a smooth qdisc.
+    pub fn config(&self) -> Option<Config> {
+        report::config(self.option_attrs())
+    }
+
+    fn option_attrs(&self) -> impl Iterator<Item = (u16, &[u8])> {
+        self.options.iter().map(|(k, p)| (*k, p.as_slice()))
+    }
+}
+
+/// The attributes nested in `bytes`, up to a malformed one.
+fn nested(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
+    NlasIterator::new(bytes)
+        .map_while(Result::ok)
+        .map(|nla| (nla.kind(), nla.value().to_vec()))
+        .collect()
 }
 
 fn nla_value(nla: &DefaultNla) -> Vec<u8> {
@@ -136,17 +155,15 @@ fn nla_value(nla: &DefaultNla) -> Vec<u8> {
     out
 }
 
-fn number(n: &Number) -> J {
-    match *n {
-        Number::U(u) => J::U(u),
-        Number::I(i) => J::I(i),
-    }
-}
-
-fn fields_obj(fields: &[Field]) -> Vec<(String, J)> {
-    fields
-        .iter()
-        .map(|f| (f.key.to_string(), number(&f.number)))
+fn items_obj<'a>(items: impl Iterator<Item = Item<'a>>) -> Vec<(String, J)> {
+    items
+        .map(|i| {
+            let value = match i.value.number() {
+                Some(n) => J::U(n),
+                None => J::S(i.value.to_string()),
+            };
+            (i.key.to_string(), value)
+        })
         .collect()
 }
 
@@ -155,16 +172,15 @@ fn hist_obj(buckets: &[u64]) -> J {
         buckets
             .iter()
             .enumerate()
-            .map(|(k, n)| (histogram_label(k), J::U(*n)))
+            .map(|(k, n)| (BucketLabel(k).to_string(), J::U(*n)))
             .collect(),
     )
 }
 
 /// The xstats object of `tc -s -j`.
 pub fn xstats_json(x: &XStats) -> J {
-    let mut obj = fields_obj(&xstats_fields(x));
-    obj.push(("sojourn_hist".into(), hist_obj(&x.sojourn_hist)));
-    obj.push(("lateness_hist".into(), hist_obj(&x.lateness_hist)));
+    let mut obj = items_obj(report::counters(x));
+    obj.extend(report::histograms(x).map(|(name, b)| (name.to_string(), hist_obj(b))));
     J::Obj(obj)
 }
 
@@ -182,12 +198,10 @@ pub fn to_json(q: &Qdisc, stats: bool) -> J {
     if q.refcnt != 0 {
         obj.push(("refcnt".into(), J::U(q.refcnt.into())));
     }
-    let options = q
-        .options
-        .as_ref()
-        .map(|c| fields_obj(&option_fields(c)))
-        .unwrap_or_default();
-    obj.push(("options".into(), J::Obj(options)));
+    obj.push((
+        "options".into(),
+        J::Obj(items_obj(report::options(q.option_attrs()))),
+    ));
     if stats {
         let c = &q.counters;
         for (k, v) in [
@@ -208,10 +222,9 @@ pub fn to_json(q: &Qdisc, stats: bool) -> J {
     J::Obj(obj)
 }
 
-fn text_fields(fields: &[Field]) -> String {
-    fields
-        .iter()
-        .map(|f| format!("{} {}", f.key, f.text))
+fn text_items<'a>(items: impl Iterator<Item = Item<'a>>) -> String {
+    items
+        .map(|i| format!("{} {}", i.key, i.value))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -220,7 +233,7 @@ fn text_hist(name: &str, buckets: &[u64]) -> String {
     let parts: Vec<String> = buckets
         .iter()
         .enumerate()
-        .map(|(k, n)| format!("{}:{n}", histogram_label(k)))
+        .map(|(k, n)| format!("{}:{n}", BucketLabel(k)))
         .collect();
     format!("{name} {}", parts.join(" "))
 }
@@ -236,9 +249,7 @@ pub fn to_text(q: &Qdisc, dev: &str, stats: bool) -> String {
     if q.refcnt != 0 {
         out.push_str(&format!("refcnt {} ", q.refcnt));
     }
-    if let Some(c) = &q.options {
-        out.push_str(&text_fields(&option_fields(c)));
-    }
+    out.push_str(&text_items(report::options(q.option_attrs())));
     let mut out = out.trim_end().to_string();
     if stats {
         let c = &q.counters;
@@ -247,21 +258,30 @@ pub fn to_text(q: &Qdisc, dev: &str, stats: bool) -> String {
             c.bytes, c.packets, c.drops, c.overlimits, c.requeues, c.backlog, c.qlen, c.requeues
         ));
         if let Some(x) = &q.xstats {
-            out.push_str(&format!(
-                "\n  {}\n  {}\n  {}",
-                text_fields(&xstats_fields(x)),
-                text_hist("sojourn", &x.sojourn_hist),
-                text_hist("lateness", &x.lateness_hist)
-            ));
+            out.push_str(&format!("\n  {}", text_items(report::counters(x))));
+            for (name, buckets) in report::histograms(x) {
+                out.push_str(&format!("\n  {}", text_hist(name, buckets)));
+            }
         }
     }
     out
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use netlink_packet_route::tc::{TcStatsBasic, TcStatsQueue};
+
+    /// `cfg` as a dump carries it.
+    pub fn attrs(cfg: &Config) -> Vec<(u16, Vec<u8>)> {
+        smooth_core::uapi::to_attrs(cfg)
+            .iter()
+            .map(|v| {
+                let (p, n) = v.payload();
+                (v.kind(), p[..n].to_vec())
+            })
+            .collect()
+    }
 
     pub fn sample() -> Qdisc {
         let mut x = XStats {
@@ -281,7 +301,7 @@ mod tests {
             parent: TC_H_ROOT,
             refcnt: 2,
             // Spelled out: the test does not follow changes of the defaults.
-            options: Some(Config {
+            options: attrs(&Config {
                 rate: 250_000,
                 window: 3_000_000,
                 burst: 20_000_000,
@@ -311,8 +331,11 @@ mod tests {
         assert_eq!(v["xstats"]["sojourn_hist"]["<128us"], 5);
         assert_eq!(v["xstats"]["sojourn_hist"][">=2097152us"], 1);
         assert_eq!(v["xstats"]["lateness_hist"].as_object().unwrap().len(), 16);
-        // Every xstats scalar of the plugin is there.
-        assert_eq!(v["xstats"].as_object().unwrap().len(), 14 + 2);
+        // Every counter of the xstats table but the version is there.
+        assert_eq!(
+            v["xstats"].as_object().unwrap().len(),
+            smooth_core::uapi::COUNTERS.len() - 1
+        );
         // Without -s: no counters, no xstats.
         let plain: serde_json::Value =
             serde_json::from_str(&serde_json::to_string(&to_json(&sample(), false)).unwrap())
@@ -329,12 +352,12 @@ mod tests {
         );
         let s = to_text(&sample(), "vif1.0", true);
         assert!(s.contains("\n Sent 1000 bytes 10 pkt (dropped 3,"));
-        assert!(s.contains("sojourn <128us:5 "));
+        assert!(s.contains("sojourn_hist <128us:5 "));
     }
 
     #[test]
     fn decodes_a_dump_message() {
-        let cfg = sample().options.unwrap();
+        let cfg = sample().config().unwrap();
         let opts = crate::nl::smooth_options(&smooth_core::uapi::to_attrs(&cfg));
         let x = sample().xstats.unwrap();
         let mut basic = TcStatsBasic::default();

@@ -3,8 +3,8 @@
 //! `main` only fetches, renders and prints.
 
 use crate::show::Qdisc;
-use q_smooth::histogram_label;
 use smooth_core::options::{Kind, ValueText};
+use smooth_core::report::BucketLabel;
 use smooth_core::units::Rate;
 
 /// Width of the longest histogram bar.
@@ -31,7 +31,7 @@ fn bits(bps: f64) -> String {
 /// between the two snapshots.
 pub fn render(dev: &str, now: &Qdisc, prev: Option<&Qdisc>, secs: f64) -> String {
     let mut out = String::new();
-    let cfg = now.options.unwrap_or_default();
+    let cfg = now.config().unwrap_or_default();
     out.push_str(&format!(
         "smooth on {dev}: rate {} window {} max_delay {}\n",
         Rate(cfg.rate),
@@ -82,7 +82,7 @@ pub fn render(dev: &str, now: &Qdisc, prev: Option<&Qdisc>, secs: f64) -> String
     let max = counts.iter().copied().max().unwrap_or(0).max(1);
     for (k, n) in counts.iter().enumerate() {
         let len = (n * BAR).div_ceil(max) as usize;
-        let line = format!("  {:>12} {:>8} {}", histogram_label(k), n, "#".repeat(len));
+        let line = format!("  {:>12} {:>8} {}", BucketLabel(k), n, "#".repeat(len));
         out.push_str(line.trim_end());
         out.push('\n');
     }
@@ -107,7 +107,7 @@ mod tests {
         x.sojourn_hist[3] = 10;
         Qdisc {
             kind: "smooth".into(),
-            options: Some(Config::with_rate(250_000)),
+            options: crate::show::tests::attrs(&Config::with_rate(250_000)),
             counters: Counters {
                 bytes,
                 drops: 2,

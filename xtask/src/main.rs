@@ -8,6 +8,7 @@ mod artefacts;
 mod bench;
 mod corpus;
 mod deps;
+mod gen;
 mod kernel;
 mod sim;
 mod test;
@@ -97,6 +98,13 @@ enum Cmd {
         #[arg(long)]
         report_only: bool,
     },
+    /// Regenerate what comes from smooth-core's options and xstats tables:
+    /// the C UAPI header and the tables in docs/.
+    Gen {
+        /// Write nothing; fail if a committed copy is stale.
+        #[arg(long)]
+        check: bool,
+    },
     /// Regenerate the simulation results the docs quote (docs/results/sim-*.txt
     /// and the plots in docs/img) with the release smooth-sim.
     SimResults,
@@ -149,6 +157,8 @@ fn main() -> Result<()> {
         }
         Cmd::Corpus { only } => corpus::corpus(only.as_deref()),
         Cmd::SimResults => sim::sim_results(),
+        Cmd::Gen { check: false } => gen::gen(),
+        Cmd::Gen { check: true } => gen::check(),
         Cmd::Bench {
             quick,
             only,
