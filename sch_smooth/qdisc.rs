@@ -56,7 +56,7 @@ const NET_XMIT_SUCCESS: c_int = 0;
 const NET_XMIT_DROP: c_int = 1;
 
 /// An owned packet.
-pub struct Skb(NonNull<b::sk_buff>);
+pub(crate) struct Skb(NonNull<b::sk_buff>);
 
 impl Skb {
     /// # Safety
@@ -81,19 +81,19 @@ impl Skb {
     }
 
     /// Length as the qdisc layer counts it (`qdisc_pkt_len`).
-    pub fn len(&self) -> u32 {
+    pub(crate) fn len(&self) -> u32 {
         // SAFETY: `self.0` is a valid skb we own.
         unsafe { b::rsch_pkt_len(self.0.as_ptr()) }
     }
 
     /// Whether this is a GSO super-packet.
-    pub fn is_gso(&self) -> bool {
+    pub(crate) fn is_gso(&self) -> bool {
         // SAFETY: `self.0` is a valid skb we own.
         unsafe { b::rsch_skb_is_gso(self.0.as_ptr()) }
     }
 
     /// The two u64 words of per-packet qdisc scratch space (`skb->cb`).
-    pub fn cb(&self) -> [u64; 2] {
+    pub(crate) fn cb(&self) -> [u64; 2] {
         // SAFETY: `rsch_skb_cb` returns an 8-aligned pointer to at least two
         // u64 inside the skb, which we own and nobody else accesses now.
         unsafe {
@@ -103,7 +103,7 @@ impl Skb {
     }
 
     /// Sets the per-packet scratch space.
-    pub fn set_cb(&mut self, words: [u64; 2]) {
+    pub(crate) fn set_cb(&mut self, words: [u64; 2]) {
         // SAFETY: as in `cb`; `&mut self` makes the access exclusive.
         unsafe {
             let p = b::rsch_skb_cb(self.0.as_ptr());
@@ -115,7 +115,7 @@ impl Skb {
     /// Software-segments a GSO packet (as `tbf_segment` does). The original
     /// stays owned by the caller and must be passed to
     /// [`Queue::segmented`] once the segments are queued.
-    pub fn segment(&self) -> Option<SkbList> {
+    pub(crate) fn segment(&self) -> Option<SkbList> {
         // SAFETY: `self.0` is valid; the returned list is new and ours.
         let head = unsafe { b::rsch_gso_segment(self.0.as_ptr()) };
         (!head.is_null()).then_some(SkbList(head))
@@ -130,7 +130,7 @@ impl Drop for Skb {
 }
 
 /// A singly linked list of segments produced by [`Skb::segment`].
-pub struct SkbList(*mut b::sk_buff);
+pub(crate) struct SkbList(*mut b::sk_buff);
 
 impl Iterator for SkbList {
     type Item = Skb;
@@ -151,10 +151,10 @@ impl Drop for SkbList {
 
 /// The verdict of an enqueue, produced only by [`Queue`] methods so the
 /// packet's ownership is settled.
-pub struct Enqueued(c_int);
+pub(crate) struct Enqueued(c_int);
 
 /// The qdisc's FIFO, counters and watchdog, as seen from one callback.
-pub struct Queue<'a> {
+pub(crate) struct Queue<'a> {
     sch: *mut b::Qdisc,
     watchdog: *mut b::qdisc_watchdog,
     to_free: *mut *mut b::sk_buff,
@@ -163,31 +163,31 @@ pub struct Queue<'a> {
 
 impl Queue<'_> {
     /// Monotonic time in ns (the watchdog's clock).
-    pub fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         // SAFETY: no preconditions.
         unsafe { b::rsch_now_ns() }
     }
 
     /// Packets queued.
-    pub fn len(&self) -> u32 {
+    pub(crate) fn len(&self) -> u32 {
         // SAFETY: `sch` is valid and we hold the root lock.
         unsafe { b::rsch_qlen(self.sch) }
     }
 
     /// Bytes queued.
-    pub fn backlog(&self) -> u32 {
+    pub(crate) fn backlog(&self) -> u32 {
         // SAFETY: as in `len`.
         unsafe { b::rsch_backlog(self.sch) }
     }
 
     /// Appends to the FIFO.
-    pub fn push(&mut self, skb: Skb) -> Enqueued {
+    pub(crate) fn push(&mut self, skb: Skb) -> Enqueued {
         // SAFETY: root lock held; the queue takes ownership of the skb.
         Enqueued(unsafe { b::rsch_enqueue_tail(skb.into_raw(), self.sch) })
     }
 
     /// Drops a packet the qdisc refuses (counted in `drops`).
-    pub fn drop_packet(&mut self, skb: Skb) -> Enqueued {
+    pub(crate) fn drop_packet(&mut self, skb: Skb) -> Enqueued {
         if self.to_free.is_null() {
             drop(skb);
             return Enqueued(NET_XMIT_DROP);
@@ -198,7 +198,7 @@ impl Queue<'_> {
     }
 
     /// Counts an overlimit (the packet had to wait).
-    pub fn overlimit(&mut self) {
+    pub(crate) fn overlimit(&mut self) {
         // SAFETY: root lock held.
         unsafe { b::rsch_overlimit(self.sch) }
     }
@@ -206,7 +206,7 @@ impl Queue<'_> {
     /// `orig` was split into `segments` packets of `bytes` in total, now
     /// queued: fix the ancestors' counters and free `orig`. Returns the
     /// verdict for the original packet.
-    pub fn segmented(&mut self, orig: Skb, segments: u32, bytes: u32) -> Enqueued {
+    pub(crate) fn segmented(&mut self, orig: Skb, segments: u32, bytes: u32) -> Enqueued {
         if segments == 0 {
             // Every segment was dropped (and counted) already: free the
             // original without counting it again (as tbf_segment does).
@@ -219,7 +219,7 @@ impl Queue<'_> {
     }
 
     /// The head's scratch space, if any packet is queued.
-    pub fn head_cb(&self) -> Option<[u64; 2]> {
+    pub(crate) fn head_cb(&self) -> Option<[u64; 2]> {
         // SAFETY: root lock held; the head stays owned by the queue, we only
         // read its cb through a temporary handle that is never dropped.
         let head = unsafe { b::rsch_peek_head(self.sch) };
@@ -227,13 +227,13 @@ impl Queue<'_> {
     }
 
     /// Removes the head.
-    pub fn pop(&mut self) -> Option<Skb> {
+    pub(crate) fn pop(&mut self) -> Option<Skb> {
         // SAFETY: root lock held; the dequeued skb becomes ours.
         unsafe { Skb::from_raw(b::rsch_dequeue_head(self.sch)) }
     }
 
     /// Arms the watchdog to run dequeue again at `at` (ns, monotonic).
-    pub fn wake_at(&mut self, at: u64, slack: u64) {
+    pub(crate) fn wake_at(&mut self, at: u64, slack: u64) {
         // SAFETY: the watchdog was initialised in `init` for this qdisc.
         unsafe { b::qdisc_watchdog_schedule_range_ns(self.watchdog, at, slack) }
     }
@@ -241,25 +241,25 @@ impl Queue<'_> {
 
 /// Attributes nested in `TCA_OPTIONS`, walked as bytes: the walk is the
 /// same whether or not the sender set `NLA_F_NESTED` (stock tc does not).
-pub struct Attrs<'a> {
+pub(crate) struct Attrs<'a> {
     bytes: &'a [u8],
     base: *const b::nlattr,
 }
 
 /// One attribute: its type (flags stripped) and payload.
-pub struct Attr<'a> {
+pub(crate) struct Attr<'a> {
     /// `nla_type` without `NLA_F_NESTED`/`NLA_F_NET_BYTEORDER`.
-    pub kind: u16,
+    pub(crate) kind: u16,
     /// The payload.
-    pub payload: &'a [u8],
+    pub(crate) payload: &'a [u8],
     /// Where it starts.
-    pub at: AttrPos<'a>,
+    pub(crate) at: AttrPos<'a>,
 }
 
 /// Where an attribute (or what should have been one) starts in the
 /// request: what [`ExtAck::set`] reports as the offending attribute.
 #[derive(Clone, Copy)]
-pub struct AttrPos<'a>(*const b::nlattr, PhantomData<&'a [u8]>);
+pub(crate) struct AttrPos<'a>(*const b::nlattr, PhantomData<&'a [u8]>);
 
 impl<'a> Attrs<'a> {
     /// # Safety
@@ -283,7 +283,7 @@ impl<'a> Attrs<'a> {
     /// Iterates; on a malformed stream yields, once, `Err` with where the
     /// bad attribute's header starts (`None` if fewer than its 4 bytes are
     /// left: no attribute to point at).
-    pub fn iter(&self) -> impl Iterator<Item = Result<Attr<'a>, Option<AttrPos<'a>>>> + 'a {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Result<Attr<'a>, Option<AttrPos<'a>>>> + 'a {
         let mut rest = self.bytes;
         let mut offset = 0usize;
         let base = self.base.cast::<u8>();
@@ -317,11 +317,11 @@ impl<'a> Attrs<'a> {
 }
 
 /// The extended ack of the current request.
-pub struct ExtAck(*mut b::netlink_ext_ack);
+pub(crate) struct ExtAck(*mut b::netlink_ext_ack);
 
 impl ExtAck {
     /// Sets the message (prefixed "smooth: ") and the offending attribute.
-    pub fn set(&mut self, msg: core::fmt::Arguments<'_>, bad: Option<AttrPos<'_>>) {
+    pub(crate) fn set(&mut self, msg: core::fmt::Arguments<'_>, bad: Option<AttrPos<'_>>) {
         let mut buf = MsgBuf([0; 80], 0);
         let _ = core::fmt::write(&mut buf, msg);
         let end = buf.1.min(buf.0.len() - 1);
@@ -346,11 +346,11 @@ impl core::fmt::Write for MsgBuf {
 }
 
 /// Puts attributes into a dump message.
-pub struct AttrWriter(*mut b::sk_buff);
+pub(crate) struct AttrWriter(*mut b::sk_buff);
 
 impl AttrWriter {
     /// Adds a u64 attribute (padded with `pad` where the arch needs it).
-    pub fn put_u64(&mut self, kind: u16, value: u64, pad: u16) -> Result {
+    pub(crate) fn put_u64(&mut self, kind: u16, value: u64, pad: u16) -> Result {
         // SAFETY: `self.0` is the dump skb, valid during the callback.
         let r = unsafe { b::rsch_put_u64(self.0, kind.into(), value, pad.into()) };
         if r < 0 {
@@ -361,7 +361,7 @@ impl AttrWriter {
     }
 
     /// Adds a u32 attribute.
-    pub fn put_u32(&mut self, kind: u16, value: u32) -> Result {
+    pub(crate) fn put_u32(&mut self, kind: u16, value: u32) -> Result {
         // SAFETY: as above.
         let r = unsafe { b::rsch_put_u32(self.0, kind.into(), value) };
         if r < 0 {
@@ -373,7 +373,7 @@ impl AttrWriter {
 }
 
 /// What a qdisc implements. Each method maps onto one `Qdisc_ops` callback.
-pub trait QdiscOps: Sized + Send {
+pub(crate) trait QdiscOps: Sized + Send {
     /// The qdisc kind (`tc qdisc add … KIND`), at most 15 bytes.
     const KIND: &'static [u8];
     /// Attribute type used for padding 64-bit attributes in dumps.
@@ -644,7 +644,7 @@ unsafe extern "C" fn dump_stats_cb<T: QdiscOps>(sch: *mut b::Qdisc, d: *mut b::g
 }
 
 /// A registered qdisc kind; unregistered on drop.
-pub struct Registration {
+pub(crate) struct Registration {
     ops: Pin<KBox<b::Qdisc_ops>>,
 }
 
@@ -656,7 +656,7 @@ unsafe impl Sync for Registration {}
 
 impl Registration {
     /// Registers `T` as a qdisc kind owned by `module`.
-    pub fn new<T: QdiscOps>(module: &'static ThisModule) -> Result<Registration> {
+    pub(crate) fn new<T: QdiscOps>(module: &'static ThisModule) -> Result<Registration> {
         check_layout()?;
         let mut id = [0 as core::ffi::c_char; 16];
         if T::KIND.len() >= id.len() {

@@ -37,19 +37,17 @@ use kernel::prelude::*;
 
 mod qdisc;
 
-#[allow(
-    unused_attributes,
-    unused_imports,
-    dead_code,
-    missing_docs,
-    unreachable_pub
-)]
+// smooth-core's `pub` items are its userspace API; compiled in here as a
+// module they are crate-private, which is all `unreachable_pub` reports.
+// What only userspace uses is `cfg(not(MODULE))` in smooth-core.
+#[allow(unreachable_pub)]
 #[path = "../smooth-core/src/lib.rs"]
 mod smooth_core;
 
 use qdisc::{AttrWriter, Attrs, Enqueued, ExtAck, QdiscOps, Queue, Registration, Skb};
+use smooth_core::config::Config;
+use smooth_core::shaper::{Backlog, Decision, Shaper};
 use smooth_core::uapi::{self, OptionError, Value, XStats};
-use smooth_core::{Backlog, Config, Decision, Shaper};
 
 module! {
     type: SmoothModule,
@@ -101,7 +99,7 @@ fn parse(base: Config, attrs: &Attrs<'_>, create: bool, ext: &mut ExtAck) -> Res
             // A value out of range: its attribute, if this request has it
             // (once: duplicates are refused); a window that only a new
             // max_delay put out of range is the window in force, not here.
-            OptionError::Invalid(_) | OptionError::MissingRate => e.attribute().and_then(|kind| {
+            OptionError::Invalid(_) | OptionError::Missing(_) => e.attribute().and_then(|kind| {
                 attrs
                     .iter()
                     .map_while(|a| a.ok())

@@ -39,7 +39,7 @@ use crate::msg::{
     RTM_DELQDISC, RTM_NEWQDISC, TCA_KIND, TCA_OPTIONS, TC_H_ROOT,
 };
 use crate::rng::Rng;
-use smooth_core::config::Config;
+use smooth_core::config::{Config, Max, Param, PARAMS};
 use smooth_core::uapi::{attr, to_attrs, Value};
 
 /// The largest `TCA_OPTIONS` payload built: its `nla_len` is a u16.
@@ -121,44 +121,35 @@ pub struct Generator {
     ifindex: u32,
 }
 
-/// The values at and around every bound of `kind` in [`Config`], and its
-/// default: where off-by-one errors live. For the window also the bounds it
-/// takes from `max_delay`.
+/// The values at and around every bound of `kind` in the options table,
+/// and its default: where off-by-one errors live. For a field bounded by
+/// another (the window by `max_delay`) also that field's default and
+/// minimum; for a field that bounds another, that one's constant bound.
 pub fn boundaries(kind: u16) -> Vec<u64> {
-    let d = Config::DEFAULT;
-    let around = |v: u64| [v.saturating_sub(1), v, v.saturating_add(1)];
-    let mut out: Vec<u64> = match kind {
-        attr::RATE => [around(Config::MIN_RATE), around(Config::MAX_RATE)].concat(),
-        attr::WINDOW => [
-            around(0)[1..].to_vec(),
-            around(Config::MAX_WINDOW).to_vec(),
-            around(d.max_delay).to_vec(),
-            around(Config::MIN_MAX_DELAY).to_vec(),
-        ]
-        .concat(),
-        attr::BURST => [
-            around(0)[1..].to_vec(),
-            around(Config::MAX_MAX_DELAY).to_vec(),
-        ]
-        .concat(),
-        attr::MAX_DELAY => [
-            around(Config::MIN_MAX_DELAY),
-            around(Config::MAX_WINDOW),
-            around(Config::MAX_MAX_DELAY),
-        ]
-        .concat(),
-        attr::LIMIT => [around(1), around(u64::from(Config::MAX_LIMIT))].concat(),
-        attr::LIMIT_BYTES => vec![0, 1, u64::from(u32::MAX) - 1, u64::from(u32::MAX)],
-        _ => vec![0],
+    let Some(p) = Param::by_attr(kind) else {
+        return vec![0];
     };
-    out.push(match kind {
-        attr::RATE => d.rate,
-        attr::WINDOW => d.window,
-        attr::BURST => d.burst,
-        attr::MAX_DELAY => d.max_delay,
-        attr::LIMIT => d.limit.into(),
-        _ => u64::from(d.limit_bytes),
-    });
+    let around = |v: u64| [v.saturating_sub(1), v, v.saturating_add(1)];
+    let mut out = around(p.min).to_vec();
+    match p.max {
+        Max::Const(m) => out.extend(around(m)),
+        Max::AtMost(m, other) => {
+            let other = other.param();
+            out.extend(around(m));
+            out.extend(around(other.default_value()));
+            out.extend(around(other.min));
+        }
+    }
+    for q in &PARAMS {
+        if let Max::AtMost(m, bounded_by) = q.max {
+            if bounded_by == p.field {
+                out.extend(around(m));
+            }
+        }
+    }
+    out.push(p.default_value());
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
@@ -174,16 +165,14 @@ const EXTREMES: [u64; 8] = [
     u64::MAX,
 ];
 
-/// The valid range of `kind` on its own (the window is also bounded by
-/// `max_delay`).
+/// The valid range of `kind` on its own (a field bounded by another is
+/// also bounded by that one's value).
 fn valid_range(kind: u16) -> (u64, u64) {
-    match kind {
-        attr::RATE => (Config::MIN_RATE, Config::MAX_RATE),
-        attr::WINDOW => (0, Config::MAX_WINDOW),
-        attr::BURST => (0, Config::MAX_MAX_DELAY),
-        attr::MAX_DELAY => (Config::MIN_MAX_DELAY, Config::MAX_MAX_DELAY),
-        attr::LIMIT => (1, Config::MAX_LIMIT.into()),
-        _ => (0, u32::MAX.into()),
+    match Param::by_attr(kind) {
+        Some(p) => match p.max {
+            Max::Const(m) | Max::AtMost(m, _) => (p.min, m),
+        },
+        None => (0, u32::MAX.into()),
     }
 }
 

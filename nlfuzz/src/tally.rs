@@ -3,8 +3,8 @@
 use crate::gen::Request;
 use crate::reply::Reply;
 use serde_json::{json, Value};
+use smooth_core::config::{Max, PARAMS};
 use smooth_core::uapi::attr;
-use smooth_core::Field;
 use std::collections::BTreeMap;
 
 /// What the netlink attribute parser puts into the extack of a message it
@@ -52,15 +52,6 @@ pub enum Verdict {
     WrongOffset,
 }
 
-const FIELDS: [Field; 6] = [
-    Field::Rate,
-    Field::Window,
-    Field::Burst,
-    Field::MaxDelay,
-    Field::Limit,
-    Field::LimitBytes,
-];
-
 /// The offset smooth's refusal `message` must carry (docs/uapi.md,
 /// "Refusals"): `Some(t)` one pointing at an attribute of type `t`, `None`
 /// no requirement. A malformed stream has none: its offset, when the bad
@@ -75,12 +66,14 @@ fn required_offset(message: &str) -> Option<u16> {
         let name = m.split(' ').next()?;
         return (1..=attr::MAX).find(|&k| attr::name(k) == name);
     }
-    let field = FIELDS
-        .into_iter()
-        .find(|f| m.starts_with(f.name()) && m[f.name().len()..].starts_with(' '))?;
-    // A window in force can fall out of range because of a new max_delay:
-    // no attribute of the request is at fault then.
-    (m.contains(" out of range ") && field != Field::Window).then_some(attr::of(field))
+    let param = PARAMS
+        .iter()
+        .find(|p| m.starts_with(p.name) && m[p.name.len()..].starts_with(' '))?;
+    // A value bounded by another field (the window by max_delay) can fall
+    // out of range because of a change to that field: no attribute of the
+    // request is at fault then.
+    let relative = matches!(param.max, Max::AtMost(..));
+    (m.contains(" out of range ") && !relative).then_some(param.attr)
 }
 
 /// Whether the offset of smooth's refusal is where docs/uapi.md says.

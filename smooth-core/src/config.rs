@@ -6,7 +6,7 @@
 //! parsing and printing, the C header and the docs' parameter table.
 //! Adding an option is one row here plus its use in the shaper.
 
-use super::time::{credit_bytes, NSEC_PER_MSEC, NSEC_PER_SEC};
+use super::time::{NSEC_PER_MSEC, NSEC_PER_SEC};
 use core::fmt;
 
 /// How an option's value is written by tc and the CLIs.
@@ -41,6 +41,7 @@ impl Width {
     }
 
     /// The C type of the payload.
+    #[cfg(not(MODULE))]
     pub const fn c_type(self) -> &'static str {
         match self {
             Width::U32 => "u32",
@@ -87,6 +88,7 @@ pub struct Param {
     /// The attribute's payload width.
     pub width: Width,
     /// How tc and the CLIs write the value.
+    #[cfg_attr(MODULE, allow(dead_code))] // read by the front ends
     pub kind: Kind,
     /// The wire unit, for messages.
     pub unit: &'static str,
@@ -97,6 +99,7 @@ pub struct Param {
     /// Creating a qdisc requires it.
     pub required: bool,
     /// One line for `--help`, tc's usage and the docs.
+    #[cfg_attr(MODULE, allow(dead_code))] // read by the front ends
     pub help: &'static str,
     get: fn(&Config) -> u64,
     set: fn(&mut Config, u64) -> bool,
@@ -136,15 +139,18 @@ impl Param {
     }
 
     /// The CLI flag without its dashes (`max-delay`).
+    #[cfg(not(MODULE))]
     pub fn flag(&self) -> FlagName {
         FlagName(self.name)
     }
 }
 
 /// An option's name with `-` for `_`, as a CLI flag spells it.
+#[cfg(not(MODULE))]
 #[derive(Clone, Copy, Debug)]
 pub struct FlagName(&'static str);
 
+#[cfg(not(MODULE))]
 impl fmt::Display for FlagName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in self.0.chars() {
@@ -189,11 +195,13 @@ macro_rules! options {
         /// Attribute types nested in `TCA_OPTIONS`.
         pub mod attr {
             /// Never valid.
+            #[cfg(not(MODULE))]
             pub const UNSPEC: u16 = 0;
             $( #[doc = $help] pub const $attr: u16 = $id; )*
             /// Padding for 64-bit alignment; ignored.
             pub const $pad: u16 = $pad_id;
             /// Highest attribute type.
+            #[cfg(not(MODULE))]
             pub const MAX: u16 = {
                 let ids = [$pad_id, $($id),*];
                 let mut max = 0;
@@ -365,6 +373,7 @@ impl Field {
 
 impl Param {
     /// The option's default ([`Config::DEFAULT`]).
+    #[cfg(not(MODULE))]
     pub fn default_value(&self) -> u64 {
         self.get(&Config::DEFAULT)
     }
@@ -375,6 +384,7 @@ impl Param {
     }
 
     /// The row a tc word or JSON key names, if any.
+    #[cfg(not(MODULE))]
     pub fn by_name(name: &str) -> Option<&'static Param> {
         PARAMS.iter().find(|p| p.name == name)
     }
@@ -422,6 +432,7 @@ impl Config {
     pub const MAX_LIMIT: u32 = 1_000_000;
 
     /// Default configuration at `rate` bytes/s (not yet validated).
+    #[cfg(not(MODULE))]
     pub const fn with_rate(rate: u64) -> Config {
         Config {
             rate,
@@ -445,8 +456,9 @@ impl Config {
     }
 
     /// The bucket depth in bytes, `rate · burst` rounded down.
+    #[cfg(not(MODULE))]
     pub fn bucket_bytes(&self) -> u64 {
-        credit_bytes(self.burst, self.rate)
+        super::time::credit_bytes(self.burst, self.rate)
     }
 }
 

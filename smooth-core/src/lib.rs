@@ -28,7 +28,7 @@
 //!   conforming departure is more than `max_delay` away is dropped (and
 //!   counted); packet and byte limits are counted drops too.
 
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, MODULE)), no_std)]
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -46,6 +46,10 @@ pub mod uapi;
 #[cfg(not(MODULE))]
 pub mod units;
 
+// The module names items by their paths; these are for the front ends.
+#[cfg(not(MODULE))]
 pub use config::{Config, ConfigError, Field, Kind, Param, PARAMS};
+#[cfg(not(MODULE))]
 pub use shaper::{Backlog, Decision, DropReason, Shaper, Window};
+#[cfg(not(MODULE))]
 pub use stats::{DelayHistogram, Stats};

@@ -3,6 +3,8 @@
 //! never needs a 128-bit division (the kernel has no `__udivti3`); the
 //! per-packet path ([`PacketTime`]) needs no division at all.
 
+use super::config::Config;
+
 /// Nanoseconds in a second.
 pub const NSEC_PER_SEC: u64 = 1_000_000_000;
 /// Nanoseconds in a millisecond.
@@ -16,7 +18,7 @@ pub const NSEC_PER_USEC: u64 = 1_000;
 /// `rate` must be at least 1 and at most `Config::MAX_RATE`; then
 /// `(len % rate) * 1e9 < 1.25e10 * 1e9 < 2^64`.
 pub fn transmit_time(len: u64, rate: u64) -> u64 {
-    debug_assert!(rate > 0 && rate <= super::Config::MAX_RATE);
+    debug_assert!(rate > 0 && rate <= Config::MAX_RATE);
     let whole = (len / rate).saturating_mul(NSEC_PER_SEC);
     let rest = (len % rate) * NSEC_PER_SEC;
     whole.saturating_add(rest.div_ceil(rate))
@@ -24,7 +26,7 @@ pub fn transmit_time(len: u64, rate: u64) -> u64 {
 
 /// Bytes the rate allocates in `ns` nanoseconds, rounded down.
 pub fn credit_bytes(ns: u64, rate: u64) -> u64 {
-    debug_assert!(rate <= super::Config::MAX_RATE);
+    debug_assert!(rate <= Config::MAX_RATE);
     let secs = ns / NSEC_PER_SEC;
     let rest = ns % NSEC_PER_SEC;
     // rest * rate < 1e9 * 1.25e10 < 2^64.
@@ -47,9 +49,11 @@ pub struct PacketTime {
 impl PacketTime {
     /// For `rate` bytes/s, between `Config::MIN_RATE` and `Config::MAX_RATE`.
     pub fn new(rate: u64) -> PacketTime {
-        debug_assert!((super::Config::MIN_RATE..=super::Config::MAX_RATE).contains(&rate));
-        // 10⁹ · 2³² < 2^62: no overflow.
-        let recip = (NSEC_PER_SEC << 32) / rate;
+        debug_assert!((Config::MIN_RATE..=Config::MAX_RATE).contains(&rate));
+        // 10⁹ · 2³² < 2^62: no overflow. The rate is validated; the
+        // `max` only lets the compiler drop a division-by-zero panic path
+        // (which the kernel's objtool cannot follow).
+        let recip = (NSEC_PER_SEC << 32) / rate.max(Config::MIN_RATE);
         PacketTime {
             rate,
             recip_hi: recip >> 32,

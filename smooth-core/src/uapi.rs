@@ -150,6 +150,7 @@ impl Value {
     }
 
     /// The attribute type.
+    #[cfg(not(MODULE))]
     pub fn kind(&self) -> u16 {
         match *self {
             Value::U64(k, _) | Value::U32(k, _) => k,
@@ -157,6 +158,7 @@ impl Value {
     }
 
     /// The value, widened.
+    #[cfg(not(MODULE))]
     pub fn value(&self) -> u64 {
         match *self {
             Value::U64(_, v) => v,
@@ -165,6 +167,7 @@ impl Value {
     }
 
     /// Native-endian payload and its length.
+    #[cfg(not(MODULE))]
     pub fn payload(&self) -> ([u8; 8], usize) {
         let mut out = [0u8; 8];
         match *self {
@@ -200,8 +203,10 @@ pub enum CounterKind {
     Histogram,
 }
 
-/// One row of the xstats table.
+/// One row of the xstats table. The module only encodes: the fields
+/// other than `get` are read by the front ends and the generators.
 #[derive(Clone, Copy, Debug)]
+#[cfg_attr(MODULE, allow(dead_code))]
 pub struct Counter {
     /// Field name and JSON key.
     pub name: &'static str,
@@ -222,6 +227,7 @@ impl Counter {
     }
 
     /// The counter's words in `x`, to set.
+    #[cfg(not(MODULE))]
     pub fn words_mut<'a>(&self, x: &'a mut XStats) -> &'a mut [u64] {
         (self.get_mut)(x)
     }
@@ -286,6 +292,7 @@ macro_rules! xstats {
             /// Encoded size in words.
             const WORDS: usize = 0 $(+ <$ty as Words>::LEN)*;
             /// Words of the oldest layout this reader decodes.
+            #[cfg(not(MODULE))]
             const OLDEST_WORDS: usize = 0 $(+ if $since <= Self::OLDEST { <$ty as Words>::LEN } else { 0 })*;
             /// Current layout version: the newest row's.
             pub const VERSION: u64 = {
@@ -349,6 +356,7 @@ xstats! {
 
 impl XStats {
     /// The oldest layout this reader decodes.
+    #[cfg(not(MODULE))]
     const OLDEST: u64 = 3;
     /// Encoded size in bytes.
     pub const SIZE: usize = Self::WORDS * 8;
@@ -396,6 +404,7 @@ impl XStats {
     /// produced: `None` for a buffer shorter than the oldest layout or a
     /// version older than it. Counters an older writer lacks read 0; words
     /// a newer writer appended are ignored.
+    #[cfg(not(MODULE))]
     pub fn decode(bytes: &[u8]) -> Option<XStats> {
         if bytes.len() < Self::OLDEST_WORDS * 8 {
             return None;
