@@ -47,14 +47,21 @@ pub fn module(kernel: &Kernel) -> Result<PathBuf> {
         n.ends_with(".rs")
     })?;
     let log = root.join("build.log");
+    // Warnings fail the build: rustc's and clang's by flag, objtool's
+    // (which only warns) from the log.
     run_logged(
         "module",
         kernel
             .make()
+            .args(["KRUSTFLAGS=-Dwarnings", "KCFLAGS=-Werror"])
             .arg(format!("M={}", dir.display()))
             .arg("modules"),
         &log,
     )?;
+    let output = std::fs::read_to_string(&log)?;
+    if let Some(line) = output.lines().find(|l| l.contains("warning: objtool")) {
+        anyhow::bail!("sch_smooth: {line}");
+    }
     Ok(dir.join("sch_smooth.ko"))
 }
 
