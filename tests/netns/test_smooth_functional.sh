@@ -56,7 +56,7 @@ expect_error "limit zero" "limit 0 out of range 1..=1000000 packets" \
     tc qdisc change dev "$VIF" root smooth limit 0
 expect_error "limit too high" "limit 1000001 out of range 1..=1000000 packets" \
     tc qdisc change dev "$VIF" root smooth limit 1000001
-expect_error "limit_bytes beyond u32" "limit_bytes \"8gb\" is not a size like 64kb" \
+expect_error "limit_bytes beyond u32" "limit_bytes 8589934592 out of range 0..=4294967295 bytes" \
     tc qdisc change dev "$VIF" root smooth limit_bytes 8gb
 expect_error "unknown word" "unknown option \"speed\"" \
     tc qdisc change dev "$VIF" root smooth speed 1
