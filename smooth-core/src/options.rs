@@ -112,8 +112,8 @@ pub fn precheck(values: &[Value], create: bool) -> Result<Config, OptionError> {
 pub fn apply(base: Config, values: &[Value], create: bool) -> Result<Config, OptionError> {
     let mut change = Change::new(base);
     for v in values {
-        let (payload, len) = v.payload();
-        change.attr(v.kind(), &payload[..len])?;
+        let param = Param::by_attr(v.kind()).ok_or(OptionError::Unknown(v.kind()))?;
+        change.set(param, v.value())?;
     }
     change.finish(create)
 }

@@ -105,6 +105,13 @@ impl Change {
             (Width::U32, &[a, b, c, d]) => u32::from_ne_bytes([a, b, c, d]).into(),
             (_, p) => return Err(OptionError::BadLength(kind, p.len())),
         };
+        self.set(param, value)
+    }
+
+    /// Sets one option's value (already decoded); refuses a repeat and a
+    /// value wider than the field.
+    pub fn set(&mut self, param: &Param, value: u64) -> Result<(), OptionError> {
+        let kind = param.attr;
         let seen = &mut self.seen[param.field as usize];
         if *seen {
             return Err(OptionError::Duplicate(kind));
