@@ -11,6 +11,7 @@ mod ffi;
 use smooth_core::options::{self, WordError};
 use smooth_core::uapi::Value;
 use smooth_core::Param;
+use smooth_netlink::Attrs;
 
 /// Turns tc's argument words into the attributes to send, checked with the
 /// same rules as the kernel (as far as userspace can know them).
@@ -36,19 +37,12 @@ pub fn parse_args(args: &[&str], create: bool) -> Result<Vec<Value>, String> {
 }
 
 /// The attributes nested in a `TCA_OPTIONS` payload, `(type, payload)`
-/// with `NLA_F_*` flags stripped; stops at a truncated attribute.
-pub fn nested(mut bytes: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut attrs = Vec::new();
-    while bytes.len() >= 4 {
-        let len = u16::from_ne_bytes([bytes[0], bytes[1]]) as usize;
-        let kind = u16::from_ne_bytes([bytes[2], bytes[3]]) & 0x3fff;
-        if len < 4 || len > bytes.len() {
-            break;
-        }
-        attrs.push((kind, &bytes[4..len]));
-        bytes = &bytes[((len + 3) & !3).min(bytes.len())..];
-    }
-    attrs
+/// with `NLA_F_*` flags stripped, up to a malformed one.
+pub fn nested(bytes: &[u8]) -> Vec<(u16, &[u8])> {
+    Attrs::new(bytes)
+        .map_while(Result::ok)
+        .map(|a| (a.kind, a.payload))
+        .collect()
 }
 
 #[cfg(test)]
@@ -56,17 +50,12 @@ mod tests {
     use super::*;
 
     fn encode(values: &[Value]) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut b = smooth_netlink::Builder::new();
         for v in values {
             let (p, n) = v.payload();
-            out.extend_from_slice(&((4 + n) as u16).to_ne_bytes());
-            out.extend_from_slice(&v.kind().to_ne_bytes());
-            out.extend_from_slice(&p[..n]);
-            while out.len() % 4 != 0 {
-                out.push(0);
-            }
+            b.attr(v.kind(), &p[..n]);
         }
-        out
+        b.finish()
     }
 
     #[test]

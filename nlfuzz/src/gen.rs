@@ -26,21 +26,24 @@
 //!   some of its attributes in random order (what makes changes and inits
 //!   succeed under traffic);
 //! * **mutated**: a valid request with 1–4 bits flipped or cut at a random
-//!   byte ([`crate::msg::mutate`]);
+//!   byte ([`crate::mutate::mutate`]);
 //!
 //! nested (`NLA_F_NESTED`) or flat, as libmnl users and stock tc send it; and
 //! at the top level now and then without `TCA_KIND`, with the attributes in
 //! the other order, with a second `TCA_OPTIONS` (the kernel keeps the last),
 //! or with stray bytes after the last attribute.
 
-use crate::msg::{
-    message, mutate, pad4, put_attr, put_attr_unpadded, Header, Mutation, KIND, NLA_F_NESTED,
-    NLA_F_NET_BYTEORDER, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
-    RTM_DELQDISC, RTM_NEWQDISC, TCA_KIND, TCA_OPTIONS, TC_H_ROOT,
-};
+use crate::mutate::{mutate, Mutation};
 use crate::rng::Rng;
 use smooth_core::config::{Config, Max, Param, PARAMS};
 use smooth_core::uapi::{attr, to_attrs, Value};
+use smooth_netlink::tc::{
+    self, TcMsg, RTM_DELQDISC, RTM_NEWQDISC, TCA_KIND, TCA_OPTIONS, TC_H_ROOT,
+};
+use smooth_netlink::{
+    Attrs, Builder, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK, NLM_F_ACK, NLM_F_CREATE,
+    NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+};
 
 /// The largest `TCA_OPTIONS` payload built: its `nla_len` is a u16.
 const MAX_OPTIONS: usize = u16::MAX as usize - 4;
@@ -186,35 +189,32 @@ fn encode(value: u64, len: usize) -> Vec<u8> {
     }
 }
 
-/// `values` as a `TCA_OPTIONS` payload.
-pub fn options(values: &[Value]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for v in values {
-        let (payload, len) = v.payload();
-        put_attr(&mut out, v.kind(), &payload[..len]);
-    }
-    out
+/// Appends `v` as an attribute.
+fn put_value(b: &mut Builder, v: &Value) {
+    let (payload, len) = v.payload();
+    b.attr(v.kind(), &payload[..len]);
+}
+
+/// The `nlmsghdr` and `tcmsg` of a request for the root of `ifindex`.
+fn request(kind: u16, op: Op, seq: u32, ifindex: u32, handle: u32) -> Builder {
+    let tcm = TcMsg {
+        ifindex,
+        handle,
+        parent: TC_H_ROOT,
+        ..TcMsg::default()
+    };
+    tc::message(kind, op.flags(), seq, &tcm)
 }
 
 /// A replace of the root with every parameter of `cfg`: what must still be
 /// accepted after the run.
 pub fn valid_replace(ifindex: u32, seq: u32, cfg: &Config) -> Vec<u8> {
-    let header = Header {
-        kind: RTM_NEWQDISC,
-        flags: Op::Replace.flags(),
-        seq,
-        ifindex,
-        handle: 0,
-        parent: TC_H_ROOT,
-    };
-    let mut attrs = Vec::new();
-    put_attr(&mut attrs, TCA_KIND, KIND);
-    put_attr(
-        &mut attrs,
-        TCA_OPTIONS | NLA_F_NESTED,
-        &options(&to_attrs(cfg)),
-    );
-    message(&header, &attrs)
+    let mut b = request(RTM_NEWQDISC, Op::Replace, seq, ifindex, 0);
+    b.str(TCA_KIND, "smooth");
+    b.nest(TCA_OPTIONS | NLA_F_NESTED, |b| {
+        to_attrs(cfg).iter().for_each(|v| put_value(b, v));
+    });
+    b.finish()
 }
 
 impl Generator {
@@ -233,33 +233,28 @@ impl Generator {
             7..=44 => Op::Replace,
             _ => Op::Change,
         };
-        let header = Header {
-            kind: if op == Op::Delete {
-                RTM_DELQDISC
-            } else {
-                RTM_NEWQDISC
-            },
-            flags: op.flags(),
-            seq,
-            ifindex: self.ifindex,
-            handle: self.handle(op),
-            parent: TC_H_ROOT,
+        let kind = if op == Op::Delete {
+            RTM_DELQDISC
+        } else {
+            RTM_NEWQDISC
         };
+        let handle = self.handle(op);
+        let mut msg = request(kind, op, seq, self.ifindex, handle);
         if op == Op::Delete {
-            let mut attrs = Vec::new();
             if self.rng.percent(80) {
-                put_attr(&mut attrs, TCA_KIND, KIND);
+                msg.str(TCA_KIND, "smooth");
             }
             return Request {
                 op,
                 body: Body::Delete,
-                bytes: message(&header, &attrs),
+                bytes: msg.finish(),
             };
         }
         let roll = self.rng.below(100);
         if roll < 12 {
             let opts = self.valid_options(op);
-            let mut bytes = message(&header, &self.top_level(Some(&opts), false));
+            msg.bytes(&self.top_level(Some(&opts), false));
+            let mut bytes = msg.finish();
             let m = mutate(&mut bytes, &mut self.rng);
             return Request {
                 op,
@@ -275,11 +270,11 @@ impl Generator {
             (Body::Fuzzed, Some(self.fuzzed_options()))
         };
         let oddities = body == Body::Fuzzed;
-        let attrs = self.top_level(opts.as_deref(), oddities);
+        msg.bytes(&self.top_level(opts.as_deref(), oddities));
         Request {
             op,
             body,
-            bytes: message(&header, &attrs),
+            bytes: msg.finish(),
         }
     }
 
@@ -316,22 +311,21 @@ impl Generator {
                 TCA_OPTIONS
             }
         };
-        let mut out = Vec::new();
+        let mut b = Builder::new();
         if with_kind && !kind_last {
-            put_attr(&mut out, TCA_KIND, KIND);
+            b.str(TCA_KIND, "smooth");
         }
         if let Some(o) = opts {
-            let t = opt_type(r);
-            put_attr(&mut out, t, o);
+            b.attr(opt_type(r), o);
         }
         if second {
             let o = self.fuzzed_options();
-            let t = opt_type(&mut self.rng);
-            put_attr(&mut out, t, &o);
+            b.attr(opt_type(&mut self.rng), &o);
         }
         if with_kind && kind_last {
-            put_attr(&mut out, TCA_KIND, KIND);
+            b.str(TCA_KIND, "smooth");
         }
+        let mut out = b.finish();
         if unpadded && !stray {
             // Without the last attribute's padding: legal at the end.
             out.truncate(out.len() - pad_of_last(&out));
@@ -364,16 +358,15 @@ impl Generator {
             let j = self.rng.below(i as u64 + 1) as usize;
             chosen.swap(i, j);
         }
-        let mut out = Vec::new();
+        let mut b = Builder::new();
         for v in chosen {
             if self.rng.percent(10) {
                 let n = self.rng.pick(&[0, 4]);
-                put_attr(&mut out, attr::PAD, &vec![0; n]);
+                b.attr(attr::PAD, &vec![0; n]);
             }
-            let (payload, len) = v.payload();
-            put_attr(&mut out, v.kind(), &payload[..len]);
+            put_value(&mut b, &v);
         }
-        out
+        b.finish()
     }
 
     /// A configuration that passes `Config::validate`, every field spread
@@ -443,7 +436,7 @@ impl Generator {
                 NLA_F_NESTED | NLA_F_NET_BYTEORDER,
             ]);
         }
-        let base = kind & !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
+        let base = kind & NLA_TYPE_MASK;
         let payload = match attr::payload_len(base) {
             Some(len) if self.rng.percent(85) => {
                 let v = self.value(base);
@@ -473,18 +466,18 @@ impl Generator {
         };
         let n = self.rng.size(0, 7);
         let short_at = self.rng.size(0, n);
-        let mut out = Vec::new();
+        let mut b = Builder::new();
         let mut given: Vec<(u16, Vec<u8>)> = Vec::new();
         for i in 0..n {
             if damage == Damage::ShortLen && i == short_at {
-                self.short_header(&mut out);
+                self.short_header(&mut b);
             }
             let (kind, payload) = match given.len() {
                 0 => self.fuzzed_attr(),
                 len if self.rng.percent(12) => {
                     // A duplicate: the same type again, same or new value.
                     let (kind, old) = given[self.rng.below(len as u64) as usize].clone();
-                    let base = kind & !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
+                    let base = kind & NLA_TYPE_MASK;
                     match attr::payload_len(base) {
                         Some(l) if self.rng.percent(50) => {
                             let v = self.value(base);
@@ -495,115 +488,83 @@ impl Generator {
                 }
                 _ => self.fuzzed_attr(),
             };
-            if out.len() + 4 + payload.len() + 128 > MAX_OPTIONS {
+            if b.len() + 4 + payload.len() + 128 > MAX_OPTIONS {
                 break;
             }
             if i + 1 == n && damage == Damage::None && self.rng.percent(10) {
-                put_attr_unpadded(&mut out, kind, &payload);
+                b.attr_unpadded(kind, &payload);
             } else {
-                put_attr(&mut out, kind, &payload);
+                b.attr(kind, &payload);
             }
             given.push((kind, payload));
         }
         match damage {
-            Damage::ShortLen if short_at == n => self.short_header(&mut out),
+            Damage::ShortLen if short_at == n => self.short_header(&mut b),
             Damage::PastEnd => {
                 // nla_len claims 1–64 bytes more than follow.
                 let have = self.rng.size(0, 12);
                 let len = 4 + have + self.rng.size(1, 64);
                 let kind = self.rng.range(0, u64::from(attr::MAX) + 1) as u16;
-                out.extend_from_slice(&(len as u16).to_ne_bytes());
-                out.extend_from_slice(&kind.to_ne_bytes());
-                out.extend(self.rng.bytes(have));
+                b.bytes(&(len as u16).to_ne_bytes())
+                    .bytes(&kind.to_ne_bytes())
+                    .bytes(&self.rng.bytes(have));
             }
             Damage::ShortTail => {
                 let n = self.rng.size(1, 3);
-                out.extend(self.rng.bytes(n));
+                b.bytes(&self.rng.bytes(n));
             }
             Damage::Garbage => {
                 let n = self.rng.size(1, 16);
-                out.extend(self.rng.bytes(n));
+                b.bytes(&self.rng.bytes(n));
             }
             _ => {}
         }
-        out
+        b.finish()
     }
 
     /// An attribute header whose `nla_len` (0–3) is below its own size,
     /// followed by 0–8 bytes.
-    fn short_header(&mut self, out: &mut Vec<u8>) {
+    fn short_header(&mut self, b: &mut Builder) {
         let len = self.rng.range(0, 3) as u16;
         let kind = self.rng.range(0, u64::from(attr::MAX) + 1) as u16;
-        out.extend_from_slice(&len.to_ne_bytes());
-        out.extend_from_slice(&kind.to_ne_bytes());
         let n = self.rng.size(0, 8);
-        out.extend(self.rng.bytes(n));
-        pad4(out);
+        b.bytes(&len.to_ne_bytes())
+            .bytes(&kind.to_ne_bytes())
+            .bytes(&self.rng.bytes(n))
+            .pad();
     }
 }
 
 /// How many padding bytes follow the last attribute of a well-formed
-/// stream `attrs`.
+/// stream `attrs` (0 for a malformed one).
 fn pad_of_last(attrs: &[u8]) -> usize {
-    let mut at = 0;
-    let mut pad = 0;
-    while at + 4 <= attrs.len() {
-        let len = usize::from(u16::from_ne_bytes([attrs[at], attrs[at + 1]]));
-        if len < 4 {
-            return 0;
-        }
-        pad = len.next_multiple_of(4) - len;
-        at += len.next_multiple_of(4);
-    }
-    if at == attrs.len() {
-        pad
-    } else {
-        0
+    match Attrs::new(attrs).collect_all().as_deref() {
+        Ok([.., last]) => attrs.len() - (last.offset + 4 + last.payload.len()),
+        _ => 0,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::msg::{IFINDEX_AT, NLMSG_HDRLEN, TCMSG_LEN};
+    use crate::mutate::IFINDEX_AT;
     use smooth_core::config::Field;
     use smooth_core::uapi::{apply, OptionError};
+    use smooth_netlink::tc::TCMSG_LEN;
+    use smooth_netlink::{ne_u32, NLMSG_HDRLEN};
     use std::collections::BTreeMap;
 
-    /// sch_smooth's walk of `TCA_OPTIONS` (`Attrs::iter` in
-    /// sch_smooth/qdisc.rs), byte for byte.
-    fn walk(bytes: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]), ()>> {
-        let mut rest = bytes;
-        std::iter::from_fn(move || {
-            if rest.is_empty() {
-                return None;
-            }
-            if rest.len() < 4 {
-                rest = &[];
-                return Some(Err(()));
-            }
-            let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
-            let kind = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
-            if len < 4 || len > rest.len() {
-                rest = &[];
-                return Some(Err(()));
-            }
-            let item = (kind, &rest[4..len]);
-            rest = &rest[len.next_multiple_of(4).min(rest.len())..];
-            Some(Ok(item))
-        })
-    }
-
     /// What sch_smooth answers to `opts` on top of the defaults (its
-    /// `parse()`).
+    /// `parse()`, whose walk of `TCA_OPTIONS` breaks where
+    /// smooth-netlink's does).
     fn verdict(opts: &[u8], create: bool) -> Result<Config, OptionError> {
         let mut malformed = false;
-        let mut it = walk(opts);
+        let mut it = Attrs::new(opts);
         let r = apply(
             Config::DEFAULT,
             std::iter::from_fn(|| match it.next()? {
-                Ok(a) => Some(a),
-                Err(()) => {
+                Ok(a) => Some((a.kind, a.payload)),
+                Err(_) => {
                     malformed = true;
                     None
                 }
@@ -628,30 +589,24 @@ mod tests {
     }
 
     fn top(msg: &[u8]) -> Top<'_> {
-        let mut rest = &msg[NLMSG_HDRLEN + TCMSG_LEN..];
-        let (mut kind, mut opts) = (None, None);
-        while rest.len() >= 4 {
-            let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
-            let t = u16::from_ne_bytes([rest[2], rest[3]]);
-            if len < 4 || len > rest.len() {
-                break;
+        let mut t = Top {
+            kind: None,
+            options: None,
+            leftover: false,
+        };
+        for a in Attrs::new(&msg[NLMSG_HDRLEN + TCMSG_LEN..]) {
+            match a {
+                Ok(a) if a.kind == TCA_KIND => t.kind = Some(a.payload),
+                Ok(a) if a.kind == TCA_OPTIONS => t.options = Some((a.kind | a.flags, a.payload)),
+                Ok(_) => {}
+                Err(_) => t.leftover = true,
             }
-            match t & 0x3fff {
-                TCA_KIND => kind = Some(&rest[4..len]),
-                TCA_OPTIONS => opts = Some((t, &rest[4..len])),
-                _ => {}
-            }
-            rest = &rest[len.next_multiple_of(4).min(rest.len())..];
         }
-        Top {
-            kind,
-            options: opts,
-            leftover: !rest.is_empty(),
-        }
+        t
     }
 
     fn u32_at(b: &[u8], at: usize) -> u32 {
-        u32::from_ne_bytes(b[at..at + 4].try_into().unwrap())
+        ne_u32(b, at).unwrap()
     }
 
     fn label(v: &Result<Config, OptionError>) -> String {
@@ -719,12 +674,12 @@ mod tests {
                 see(format!("valid:{}", label(&v)));
             }
             see(label(&v));
-            for a in walk(opts).map_while(Result::ok) {
-                see(match a.0 {
-                    0..=7 => format!("type:{}", a.0),
+            for a in Attrs::new(opts).map_while(Result::ok) {
+                see(match a.kind {
+                    0..=7 => format!("type:{}", a.kind),
                     _ => "type:unknown".into(),
                 });
-                see(match a.1.len() {
+                see(match a.payload.len() {
                     n @ 0..=16 => format!("size:{n}"),
                     _ => "size:large".into(),
                 });
@@ -825,12 +780,12 @@ mod tests {
             let len = attr::payload_len(kind).unwrap();
             let mut outcomes = (0, 0);
             for v in boundaries(kind) {
-                let mut opts = Vec::new();
+                let mut opts = Builder::new();
                 if kind != attr::RATE {
-                    put_attr(&mut opts, attr::RATE, &250_000u64.to_ne_bytes());
+                    opts.u64(attr::RATE, 250_000);
                 }
-                put_attr(&mut opts, kind, &encode(v, len));
-                match verdict(&opts, true) {
+                opts.attr(kind, &encode(v, len));
+                match verdict(&opts.finish(), true) {
                     Ok(_) => outcomes.0 += 1,
                     Err(OptionError::Invalid(_)) => outcomes.1 += 1,
                     Err(e) => panic!("{kind} {v}: {e}"),
@@ -852,7 +807,7 @@ mod tests {
             options: opts,
             leftover,
         } = top(&b);
-        assert_eq!(kind, Some(KIND));
+        assert_eq!(kind, Some(&b"smooth\0"[..]));
         assert!(!leftover);
         let (t, opts) = opts.unwrap();
         assert_eq!(t, TCA_OPTIONS | NLA_F_NESTED);
@@ -861,9 +816,9 @@ mod tests {
 
     #[test]
     fn padding_of_the_last_attribute() {
-        let mut a = Vec::new();
-        put_attr(&mut a, 1, &[0; 8]);
-        put_attr(&mut a, 2, &[0; 5]);
+        let mut a = Builder::new();
+        a.attr(1, &[0; 8]).attr(2, &[0; 5]);
+        let mut a = a.finish();
         assert_eq!(pad_of_last(&a), 3);
         a.truncate(a.len() - 3);
         assert_eq!(pad_of_last(&a), 0);

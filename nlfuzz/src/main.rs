@@ -18,17 +18,14 @@
 //! guest's `/init`'s to catch.
 
 mod gen;
-mod msg;
-mod reply;
+mod mutate;
 mod rng;
-mod sock;
 mod tally;
 
 use clap::Parser;
-use reply::BadReply;
 use smooth_core::config::Config;
-use sock::NlSocket;
-use std::io;
+use smooth_netlink::socket::TransactError;
+use smooth_netlink::{Ack, Error, Socket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tally::{Tally, Verdict};
@@ -69,39 +66,47 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Waits for the answer to `seq`. Answers to earlier requests that timed
-/// out are skipped.
-fn answer(sock: &NlSocket, seq: u32, buf: &mut [u8]) -> Result<reply::Reply, String> {
-    loop {
-        let n = match sock.recv(buf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err("no_reply".into()),
-            Err(e) => return Err(format!("recv: {e}")),
-        };
-        if n > buf.len() {
-            return Err("reply_truncated".into());
+/// Sends `req` and waits for its answer, which must be one `NLMSG_ERROR`.
+/// Answers to earlier requests that timed out are skipped. A failure is
+/// the kind of trouble, as the summary counts it.
+fn exchange(sock: &mut Socket, req: &[u8]) -> Result<Ack, String> {
+    match sock.transact(req) {
+        Ok(x) => {
+            if x.late > 0 {
+                eprintln!("nlfuzz: {} late answer(s) skipped", x.late);
+            }
+            match x.replies.first() {
+                Some(r) => Err(format!("reply_type_{}", r.header.kind)),
+                None => Ok(x.ack),
+            }
         }
-        match reply::parse(&buf[..n]) {
-            Ok(r) if r.seq == seq => return Ok(r),
-            Ok(r) if r.seq < seq => eprintln!("nlfuzz: late answer to request {} skipped", r.seq),
-            Ok(r) => return Err(format!("unexpected_seq {}", r.seq)),
-            Err(BadReply::Short(_)) => return Err("reply_short".into()),
-            Err(BadReply::Type(t)) => return Err(format!("reply_type_{t}")),
-            Err(BadReply::Tlvs) => return Err("reply_tlvs".into()),
+        Err(TransactError::Send(e)) => Err(format!("send_error {e}")),
+        Err(TransactError::Timeout) => Err("no_reply".into()),
+        Err(TransactError::Recv(e)) => Err(format!("recv {e}")),
+        Err(TransactError::Truncated(_)) => Err("reply_truncated".into()),
+        Err(TransactError::UnexpectedSeq(s)) => Err(format!("unexpected_seq {s}")),
+        Err(TransactError::Malformed(Error::Message { .. } | Error::ShortBody { .. })) => {
+            Err("reply_short".into())
         }
+        Err(TransactError::Malformed(Error::Type { kind, .. })) => {
+            Err(format!("reply_type_{kind}"))
+        }
+        Err(TransactError::Malformed(_)) => Err("reply_tlvs".into()),
+        Err(e @ TransactError::BadRequest) => Err(format!("bad_request {e}")),
     }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let ifindex = match sock::ifindex(&args.dev) {
+    let ifindex = match smooth_netlink::socket::ifindex(&args.dev) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("smooth-nlfuzz: device {}: {e}", args.dev);
             return ExitCode::from(2);
         }
     };
-    let sock = match NlSocket::open(Duration::from_secs(args.reply_timeout.max(1))) {
+    let timeout = Duration::from_secs(args.reply_timeout.max(1));
+    let mut sock = match Socket::route().and_then(|s| s.set_timeout(timeout).map(|()| s)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("smooth-nlfuzz: netlink socket: {e}");
@@ -110,7 +115,6 @@ fn main() -> ExitCode {
     };
     let mut gen = gen::Generator::new(args.seed, ifindex);
     let mut tally = Tally::default();
-    let mut buf = vec![0u8; 1 << 16];
     let mut reports = 0;
     let start = Instant::now();
     let budget = (args.max_seconds > 0).then(|| Duration::from_secs(args.max_seconds));
@@ -129,12 +133,7 @@ fn main() -> ExitCode {
         if args.verbose {
             eprintln!("nlfuzz: {what}: {}", hex(&req.bytes));
         }
-        if let Err(e) = sock.send(&req.bytes) {
-            tally.other("send_error");
-            eprintln!("nlfuzz: {what}: send: {e}");
-            continue;
-        }
-        match answer(&sock, seq, &mut buf) {
+        match exchange(&mut sock, &req.bytes) {
             Ok(r) => {
                 if args.verbose {
                     eprintln!("nlfuzz:   -> {} {:?}", r.error, r.message);
@@ -179,17 +178,14 @@ fn main() -> ExitCode {
     // Whatever the stream left behind, a valid smooth must still go in.
     let seq = args.messages.saturating_add(1);
     let final_req = gen::valid_replace(ifindex, seq, &Config::DEFAULT);
-    let final_result = match sock.send(&final_req) {
-        Err(e) => format!("send: {e}"),
-        Ok(()) => match answer(&sock, seq, &mut buf) {
-            Ok(r) if r.error == 0 => "ack".to_string(),
-            Ok(r) => format!(
-                "{}: {}",
-                tally::errno_name(-r.error),
-                r.message.unwrap_or_default()
-            ),
-            Err(kind) => kind,
-        },
+    let final_result = match exchange(&mut sock, &final_req) {
+        Ok(r) if r.error == 0 => "ack".to_string(),
+        Ok(r) => format!(
+            "{}: {}",
+            tally::errno_name(-r.error),
+            r.message.unwrap_or_default()
+        ),
+        Err(kind) => kind,
     };
     let final_ok = final_result == "ack";
 

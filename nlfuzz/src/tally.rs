@@ -1,10 +1,10 @@
 //! Sorting the kernel's answers and counting them.
 
 use crate::gen::Request;
-use crate::reply::Reply;
 use serde_json::{json, Value};
 use smooth_core::config::{Max, PARAMS};
 use smooth_core::uapi::attr;
+use smooth_netlink::Ack;
 use std::collections::BTreeMap;
 
 /// What the netlink attribute parser puts into the extack of a message it
@@ -77,15 +77,11 @@ fn required_offset(message: &str) -> Option<u16> {
 }
 
 /// Whether the offset of smooth's refusal is where docs/uapi.md says.
-fn offset_agrees(reply: &Reply, request: &[u8]) -> bool {
+fn offset_agrees(reply: &Ack, request: &[u8]) -> bool {
     let Some(message) = reply.message.as_deref() else {
         return true;
     };
-    let pointed = reply.offset.map(|off| {
-        let at = off as usize + 2;
-        u16::from_ne_bytes([request[at], request[at + 1]]) & 0x3fff
-    });
-    match (required_offset(message), pointed) {
+    match (required_offset(message), reply.pointed_type(request)) {
         (None, _) => true,
         (Some(_), None) => false,
         (Some(want), Some(got)) => want == got,
@@ -93,7 +89,7 @@ fn offset_agrees(reply: &Reply, request: &[u8]) -> bool {
 }
 
 /// Sorts `reply`, the answer to `request`.
-pub fn classify(reply: &Reply, request: &[u8]) -> Verdict {
+pub fn classify(reply: &Ack, request: &[u8]) -> Verdict {
     if let Some(off) = reply.offset {
         if off as usize + 4 > request.len() {
             return Verdict::BadOffset;
@@ -115,33 +111,9 @@ pub fn classify(reply: &Reply, request: &[u8]) -> Verdict {
     }
 }
 
-/// The errno's name (`EINVAL`), or `E<n>` for one not listed.
+/// The errno's name (`EINVAL`), or `E<n>` for one without.
 pub fn errno_name(errno: i32) -> String {
-    let names: &[(i32, &str)] = &[
-        (libc::EPERM, "EPERM"),
-        (libc::ENOENT, "ENOENT"),
-        (libc::EINTR, "EINTR"),
-        (libc::E2BIG, "E2BIG"),
-        (libc::EAGAIN, "EAGAIN"),
-        (libc::ENOMEM, "ENOMEM"),
-        (libc::EFAULT, "EFAULT"),
-        (libc::EBUSY, "EBUSY"),
-        (libc::EEXIST, "EEXIST"),
-        (libc::ENODEV, "ENODEV"),
-        (libc::EINVAL, "EINVAL"),
-        (libc::ENOSPC, "ENOSPC"),
-        (libc::ERANGE, "ERANGE"),
-        (libc::ELOOP, "ELOOP"),
-        (libc::EMSGSIZE, "EMSGSIZE"),
-        (libc::EOPNOTSUPP, "EOPNOTSUPP"),
-        (libc::ENOBUFS, "ENOBUFS"),
-        (libc::ETIMEDOUT, "ETIMEDOUT"),
-        (524, "ENOTSUPP"),
-    ];
-    names
-        .iter()
-        .find(|(n, _)| *n == errno)
-        .map_or_else(|| format!("E{errno}"), |(_, s)| (*s).to_string())
+    smooth_netlink::errno_name(errno).map_or_else(|| format!("E{errno}"), str::to_string)
 }
 
 /// The counts of a run.
@@ -174,7 +146,7 @@ impl Tally {
     }
 
     /// Counts an answer to `request`; returns the verdict.
-    pub fn answer(&mut self, reply: &Reply, request: &[u8]) -> Verdict {
+    pub fn answer(&mut self, reply: &Ack, request: &[u8]) -> Verdict {
         let v = classify(reply, request);
         if reply.error != 0 {
             *self.by_errno.entry(errno_name(-reply.error)).or_default() += 1;
@@ -246,8 +218,8 @@ mod tests {
         r
     };
 
-    fn reply(error: i32, message: Option<&str>, offset: Option<u32>) -> Reply {
-        Reply {
+    fn reply(error: i32, message: Option<&str>, offset: Option<u32>) -> Ack {
+        Ack {
             seq: 1,
             error,
             message: message.map(str::to_string),

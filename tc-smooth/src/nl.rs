@@ -1,11 +1,13 @@
 //! Netlink messages, built without a kernel (and unit-tested byte by byte):
 //! the smooth qdisc's requests, the ingress qdisc, the matchall + mirred
-//! redirect filter, the IFB link, and the extended ACK of a refusal.
+//! redirect filter and the IFB link.
 //!
-//! rtnetlink cannot set a qdisc kind, so every `TcMessage` is built here:
-//! `TCA_KIND` plus a raw `TCA_OPTIONS` whose bytes come from
-//! `smooth_core::uapi`, flagged `NLA_F_NESTED` as the kernel's own tools send
-//! nested attributes (sch_smooth accepts it with or without the flag).
+//! netlink-packet-route frames the requests; the attribute streams it has no
+//! type for — smooth's `TCA_OPTIONS` (values from `smooth_core::uapi`) and
+//! the matchall filter's action — are written by smooth-netlink's
+//! [`Builder`] and handed over as raw `TCA_OPTIONS`. That attribute is
+//! flagged `NLA_F_NESTED`, as libmnl and rtnetlink users send nests; stock
+//! tc sends it without the flag, and sch_smooth accepts both.
 
 use netlink_packet_core::{
     DefaultNla, NetlinkMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE,
@@ -15,15 +17,9 @@ use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, L
 use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use smooth_core::uapi::Value;
-
-/// `TCA_OPTIONS` of `enum tca_attrs` (linux/rtnetlink.h).
-pub const TCA_OPTIONS: u16 = 2;
-/// Attribute flag: the payload is itself attributes.
-pub const NLA_F_NESTED: u16 = 1 << 15;
-/// `TC_H_ROOT`.
-pub const TC_H_ROOT: u32 = 0xFFFF_FFFF;
-/// `TC_H_INGRESS`: the parent of an ingress qdisc.
-pub const TC_H_INGRESS: u32 = 0xFFFF_FFF1;
+pub use smooth_netlink::tc::{TCA_OPTIONS, TC_H_INGRESS, TC_H_ROOT};
+use smooth_netlink::Builder;
+pub use smooth_netlink::NLA_F_NESTED;
 /// The ingress qdisc's handle `ffff:`.
 pub const INGRESS_HANDLE: u32 = 0xFFFF_0000;
 /// `ETH_P_ALL`.
@@ -41,12 +37,6 @@ const TCA_MATCHALL_ACT: u16 = 2;
 const TCA_MIRRED_PARMS: u16 = 2;
 const TC_ACT_STOLEN: i32 = 4;
 const TCA_EGRESS_REDIR: i32 = 1;
-
-// linux/netlink.h: flags of an NLMSG_ERROR and its TLVs.
-const NLM_F_CAPPED: u16 = 0x100;
-const NLM_F_ACK_TLVS: u16 = 0x200;
-const NLMSGERR_ATTR_MSG: u16 = 1;
-const NLMSG_HDRLEN: usize = 16;
 
 /// What a qdisc request does (tc's verbs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,22 +59,14 @@ impl Verb {
     }
 }
 
-/// Appends one attribute (header, payload, padding to 4 bytes).
-pub fn put_attr(out: &mut Vec<u8>, kind: u16, payload: &[u8]) {
-    out.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
-    out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(payload);
-    out.resize(out.len().next_multiple_of(4), 0);
-}
-
 /// The smooth attributes nested in `TCA_OPTIONS` (their payload).
 pub fn smooth_options(values: &[Value]) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut b = Builder::new();
     for v in values {
         let (payload, len) = v.payload();
-        put_attr(&mut out, v.kind(), &payload[..len]);
+        b.attr(v.kind(), &payload[..len]);
     }
-    out
+    b.finish()
 }
 
 fn tc_message(ifindex: u32, parent: u32, handle: u32, info: u32) -> TcMessage {
@@ -157,16 +139,17 @@ pub fn tc_mirred_redirect(ifindex: u32) -> [u8; 28] {
 
 /// `TCA_OPTIONS` payload of matchall: one action, mirred egress redirect.
 pub fn matchall_redirect_options(target: u32) -> Vec<u8> {
-    let mut mirred = Vec::new();
-    put_attr(&mut mirred, TCA_MIRRED_PARMS, &tc_mirred_redirect(target));
-    let mut action = Vec::new();
-    put_attr(&mut action, TCA_ACT_KIND, b"mirred\0");
-    put_attr(&mut action, TCA_ACT_OPTIONS | NLA_F_NESTED, &mirred);
-    let mut list = Vec::new();
-    put_attr(&mut list, 1 | NLA_F_NESTED, &action); // the first action
-    let mut out = Vec::new();
-    put_attr(&mut out, TCA_MATCHALL_ACT | NLA_F_NESTED, &list);
-    out
+    let mut b = Builder::new();
+    b.nest(TCA_MATCHALL_ACT | NLA_F_NESTED, |b| {
+        // The first action.
+        b.nest(1 | NLA_F_NESTED, |b| {
+            b.str(TCA_ACT_KIND, "mirred");
+            b.nest(TCA_ACT_OPTIONS | NLA_F_NESTED, |b| {
+                b.attr(TCA_MIRRED_PARMS, &tc_mirred_redirect(target));
+            });
+        });
+    });
+    b.finish()
 }
 
 /// `tcm_info` of a filter: preference and protocol (network order).
@@ -256,36 +239,6 @@ pub fn link_del(index: u32) -> NetlinkMessage<RouteNetlinkMessage> {
     let mut msg = LinkMessage::default();
     msg.header.index = index;
     request(RouteNetlinkMessage::DelLink(msg), NLM_F_REQUEST | NLM_F_ACK)
-}
-
-/// The kernel's extack message from an `NLMSG_ERROR`: `flags` of the error
-/// message, `payload` what follows its error code (the echoed request, whole
-/// or capped to its header, then TLVs when `NLM_F_ACK_TLVS`).
-pub fn extack_message(flags: u16, payload: &[u8]) -> Option<String> {
-    if flags & NLM_F_ACK_TLVS == 0 || payload.len() < NLMSG_HDRLEN {
-        return None;
-    }
-    let echoed = if flags & NLM_F_CAPPED != 0 {
-        NLMSG_HDRLEN
-    } else {
-        let len = u32::from_ne_bytes(payload[..4].try_into().ok()?) as usize;
-        (len + 3) & !3
-    };
-    let mut tlvs = payload.get(echoed..)?;
-    while tlvs.len() >= 4 {
-        let len = u16::from_ne_bytes([tlvs[0], tlvs[1]]) as usize;
-        let kind = u16::from_ne_bytes([tlvs[2], tlvs[3]]) & !(NLA_F_NESTED | 0x4000);
-        if len < 4 || len > tlvs.len() {
-            return None;
-        }
-        if kind == NLMSGERR_ATTR_MSG {
-            let text = &tlvs[4..len];
-            let text = text.split(|&b| b == 0).next().unwrap_or(text);
-            return Some(String::from_utf8_lossy(text).into_owned());
-        }
-        tlvs = &tlvs[((len + 3) & !3).min(tlvs.len())..];
-    }
-    None
 }
 
 /// Parses a tc handle or class id (`root`, `none`, `ffff:`, `1:10`, hex as tc).
@@ -416,33 +369,6 @@ mod tests {
         assert_eq!(u32_at(tc, 12), INGRESS_HANDLE);
         // info: pref in the high half, ETH_P_ALL in network order below.
         assert_eq!(u32_at(tc, 16), 0x5353_0300);
-    }
-
-    #[test]
-    fn extack_is_found_after_the_echoed_request() {
-        let mut payload = Vec::new();
-        // Capped: only the request's 16-byte header is echoed.
-        payload.extend_from_slice(&[0; 16]);
-        put_attr(
-            &mut payload,
-            1,
-            b"smooth: window 80000000 out of range 0..=50000000 ns\0",
-        );
-        put_attr(&mut payload, 2, &8u32.to_ne_bytes());
-        assert_eq!(
-            extack_message(NLM_F_CAPPED | NLM_F_ACK_TLVS, &payload).as_deref(),
-            Some("smooth: window 80000000 out of range 0..=50000000 ns")
-        );
-        assert_eq!(extack_message(0, &payload), None);
-        // Not capped: the whole request (here 20 bytes) is echoed first.
-        let mut full = Vec::new();
-        full.extend_from_slice(&20u32.to_ne_bytes());
-        full.extend_from_slice(&[0; 16]);
-        put_attr(&mut full, 1, b"Invalid qdisc name\0");
-        assert_eq!(
-            extack_message(NLM_F_ACK_TLVS, &full).as_deref(),
-            Some("Invalid qdisc name")
-        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::AsyncSocket;
 use rtnetlink::Handle;
 use smooth_core::uapi::Value;
+use smooth_netlink::Extack;
 use std::fmt;
 
 const ENOENT: i32 = 2;
@@ -93,7 +94,9 @@ impl Nl {
                 NetlinkPayload::Error(e) => {
                     if let Some(code) = e.code {
                         let errno = -code.get();
-                        let text = nl::extack_message(reply.header.flags, &e.header)
+                        let text = Extack::parse(reply.header.flags, &e.header)
+                            .ok()
+                            .and_then(|x| x.message)
                             .unwrap_or_else(|| {
                                 std::io::Error::from_raw_os_error(errno).to_string()
                             });

@@ -6,7 +6,7 @@
 //! construction.
 
 use crate::nl::{format_tc_id, TC_H_ROOT};
-use netlink_packet_core::{DefaultNla, NlasIterator};
+use netlink_packet_core::DefaultNla;
 use netlink_packet_route::tc::{TcAttribute, TcMessage, TcOption, TcStats2, TcXstats};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use smooth_core::report::{self, BucketLabel, Item};
@@ -142,9 +142,9 @@ impl Qdisc {
 
 /// The attributes nested in `bytes`, up to a malformed one.
 fn nested(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
-    NlasIterator::new(bytes)
+    smooth_netlink::Attrs::new(bytes)
         .map_while(Result::ok)
-        .map(|nla| (nla.kind(), nla.value().to_vec()))
+        .map(|a| (a.kind, a.payload.to_vec()))
         .collect()
 }
 

@@ -1,5 +1,4 @@
 #!/bin/bash
-# guest-needs: python3
 # `cargo xtask bench` in the guest: the experiments of the in-kernel
 # benchmark, on the dom0-like topology of lib.sh, all at 2 Mbit/s unless
 # said otherwise. Each result is one console line `SMOOTH-BENCH {json}` with
@@ -228,7 +227,7 @@ rate_run() {
     shift
     "$@" >/tmp/load.out 2>&1 &
     local pid=$! rate
-    rate=$(python3 /smooth/tests/netns/qdisc_rate.py "$VIF" 2 "$secs")
+    rate=$(smooth-nl rate "$VIF" 2 "$secs")
     wait "$pid" || { cat /tmp/load.out >&2; }
     echo "$rate"
 }

@@ -37,7 +37,7 @@ for i in "${!shapers[@]}"; do
     in_client irtt client -q -i 20ms -l 172 -d 10s -o /tmp/irtt.json "$GUEST_IP" >/dev/null 2>&1 &
     probe=$!
     # What the qdisc sent over the 10 s of video and probes together.
-    bps=$(python3 /smooth/tests/netns/qdisc_rate.py "$VIF" 0 10)
+    bps=$(smooth-nl rate "$VIF" 0 10)
     wait "$probe" "$tx" "$rx" || true
     video=$(python3 /smooth/tests/netns/burst_stream.py analyse /tmp/video.json 250000)
     probes=$(jq -r '[.round_trips[] | select(.delay.send != null) | .delay.send / 1e6] as $d

@@ -156,14 +156,15 @@ expect_error() {
 # warm-up, then prints the rate in bit/s the root qdisc of $1 sent over the
 # next $3 s (its own byte counter: qdisc_pkt_len, what tc rates count), and
 # waits for the client. Steady state only: slow start and the final drain
-# are outside the measured span. Needs `# guest-needs: python3`.
+# are outside the measured span.
 steady_rate() {
     local dev=$1 warm=$2 secs=$3; shift 3
     "$@" -t $((warm + secs + 2)) >/tmp/iperf3-client.log 2>&1 &
     local pid=$! rate
     # One process reads the counter twice over netlink, timestamping each
-    # read within a millisecond (qdisc_rate.py says why not `tc | jq`).
-    rate=$(python3 /smooth/tests/netns/qdisc_rate.py "$dev" "$warm" "$secs")
+    # read within a millisecond (smooth-netlink/src/bin/smooth-nl/rate.rs
+    # says why not `tc | jq`).
+    rate=$(smooth-nl rate "$dev" "$warm" "$secs")
     wait "$pid" || { cat /tmp/iperf3-client.log >&2; }
     echo "$rate"
 }

@@ -1,5 +1,4 @@
 #!/bin/bash
-# guest-needs: python3
 # Proves the harness: runs in the guest kernel, builds the dom0-like
 # topology, and measures a baseline shaper (tbf at 2 Mbit/s on the vif).
 . /smooth/tests/netns/lib.sh

@@ -1,5 +1,4 @@
 #!/bin/bash
-# guest-needs: python3
 # The guest->dom0 path, the one that replaces netback's own limiter:
 # `tc-smooth attach` redirects the vif's ingress to an IFB whose root is
 # smooth. What the guest sends, TCP and UDP at 4, 8, 16 and 32 Mbit/s, must

@@ -1,5 +1,4 @@
 #!/bin/bash
-# guest-needs: python3
 # sch_smooth under load: 100 cycles of replace / change / delete+add at 1-32
 # Mbit/s while TCP and UDP at 32 Mbit/s saturate the vif, then a replace by
 # another kind and back, then module unload refused while an instance
@@ -96,7 +95,7 @@ tc qdisc add dev "$VIF" root smooth rate 8mbit window 3ms
 o0=$(count client eth0 tx_packets)
 d0=$(count guest eth0 rx_packets)
 load_start 16
-rate=$(python3 /smooth/tests/netns/qdisc_rate.py "$VIF" 2 10)
+rate=$(smooth-nl rate "$VIF" 2 10)
 wait "$tcp" "$udp" 2>/dev/null || true
 tail -n 4 /tmp/udp-load-5203.log
 expect_within "$rate" 8000000 2 "rate after the cycles over 10 s (qdisc byte counter, bit/s)"

@@ -1,7 +1,6 @@
 #!/bin/bash
-# guest-needs: python3
 # The kernel's own checks on TCA_OPTIONS, reached with hand-built netlink
-# messages (smooth_nl.py) because tc and tc-smooth refuse bad values before
+# messages (smooth-nl send) because tc and tc-smooth refuse bad values before
 # sending them: every out-of-range value, unknown and duplicate attributes,
 # wrong sizes and a truncated stream are refused with an extack message
 # naming the attribute or the problem; TCA_OPTIONS is accepted with and without NLA_F_NESTED; a refused
@@ -12,7 +11,7 @@ say "guest kernel: $(uname -r)"
 load_smooth
 topo_up
 
-nl() { python3 /smooth/tests/netns/smooth_nl.py "$VIF" "$@"; }
+nl() { smooth-nl send "$VIF" "$@"; }
 RATE=1:u64:250000
 
 # TCA_OPTIONS as stock tc sends it (no NLA_F_NESTED) and as libmnl/rtnetlink

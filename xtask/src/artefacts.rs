@@ -83,6 +83,8 @@ pub fn userspace() -> Result<PathBuf> {
             "smooth-sim",
             "-p",
             "nlfuzz",
+            "-p",
+            "smooth-netlink",
         ])
         .current_dir(repo_root()))?;
     Ok(repo_root().join("target/release"))
@@ -133,6 +135,9 @@ pub fn build(kernel: &Kernel) -> Result<Vec<(PathBuf, String)>> {
         release.join("smooth-nlfuzz"),
         "/usr/sbin/smooth-nlfuzz".into(),
     ));
+    // The raw netlink tool (`smooth-nl send`: test_smooth_uapi.sh; `smooth-nl
+    // rate`: lib.sh's steady_rate, the robustness test, bench, demo).
+    files.push((release.join("smooth-nl"), "/usr/sbin/smooth-nl".into()));
     files.push((
         repo_root().join("xen/scripts/vif-smooth"),
         "/smooth/xen/vif-smooth".into(),
