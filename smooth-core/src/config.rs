@@ -160,6 +160,19 @@ impl fmt::Display for FlagName {
     }
 }
 
+/// The largest of `values` (0 for none), for the tables' constants.
+pub(crate) const fn max_of(values: &[u64]) -> u64 {
+    let mut max = 0;
+    let mut i = 0;
+    while i < values.len() {
+        if values[i] > max {
+            max = values[i];
+        }
+        i += 1;
+    }
+    max
+}
+
 macro_rules! options {
     (
         pad: $pad:ident = $pad_id:literal;
@@ -202,18 +215,7 @@ macro_rules! options {
             pub const $pad: u16 = $pad_id;
             /// Highest attribute type.
             #[cfg(not(MODULE))]
-            pub const MAX: u16 = {
-                let ids = [$pad_id, $($id),*];
-                let mut max = 0;
-                let mut i = 0;
-                while i < ids.len() {
-                    if ids[i] > max {
-                        max = ids[i];
-                    }
-                    i += 1;
-                }
-                max
-            };
+            pub const MAX: u16 = super::max_of(&[$pad_id, $($id),*]) as u16;
 
             /// Payload size of an option attribute (`None`: not one).
             pub fn payload_len(kind: u16) -> Option<usize> {
@@ -471,6 +473,42 @@ impl Default for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_is_consistent() {
+        for (i, p) in PARAMS.iter().enumerate() {
+            assert_eq!(p.field as usize, i, "{}", p.name);
+            assert_eq!(p.field.param().name, p.name);
+            assert!(p.attr != attr::UNSPEC && p.attr != attr::PAD, "{}", p.name);
+            let same = PARAMS
+                .iter()
+                .filter(|q| q.attr == p.attr || q.name == p.name);
+            assert_eq!(same.count(), 1, "{} reuses an attribute or a name", p.name);
+            let top = match p.max {
+                Max::Const(m) | Max::AtMost(m, _) => m,
+            };
+            assert!(p.min <= top, "{}", p.name);
+            // The range fits the field: a value in range can always be set.
+            let mut cfg = Config::DEFAULT;
+            assert_eq!(p.set(&mut cfg, top), Ok(()), "{}", p.name);
+        }
+        assert_eq!(
+            attr::MAX,
+            PARAMS.iter().map(|p| p.attr).max().unwrap().max(attr::PAD)
+        );
+    }
+
+    #[test]
+    fn values_wider_than_the_field_are_refused() {
+        let limit = Field::Limit.param();
+        let mut cfg = Config::DEFAULT;
+        let e = limit.set(&mut cfg, u64::from(u32::MAX) + 1).unwrap_err();
+        assert_eq!(
+            (e.field, e.max),
+            (Field::Limit, u64::from(Config::MAX_LIMIT))
+        );
+        assert_eq!(cfg, Config::DEFAULT);
+    }
 
     #[test]
     fn default_is_valid() {

@@ -302,18 +302,7 @@ macro_rules! xstats {
             #[cfg(not(MODULE))]
             const OLDEST_WORDS: usize = 0 $(+ if $since <= Self::OLDEST { <$ty as Words>::LEN } else { 0 })*;
             /// Current layout version: the newest row's.
-            pub const VERSION: u64 = {
-                let since = [$($since),*];
-                let mut v = 0;
-                let mut i = 0;
-                while i < since.len() {
-                    if since[i] > v {
-                        v = since[i];
-                    }
-                    i += 1;
-                }
-                v
-            };
+            pub const VERSION: u64 = super::config::max_of(&[$($since),*]);
         }
     };
 }
