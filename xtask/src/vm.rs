@@ -1,7 +1,8 @@
-//! `cargo xtask vm`: boots the test kernel under QEMU (TCG) with a busybox
-//! initramfs that carries the host's networking tools and the project's
-//! artefacts, runs one command inside, streams its output and returns the
-//! guest command's exit status.
+//! The netns test guest (`cargo xtask vm`, `demo`, `bench` and every VM
+//! test): boots the test kernel under QEMU (TCG, `qemu.rs`) with a busybox
+//! initramfs (`image.rs`) that carries the host's networking tools and the
+//! project's artefacts, runs one command inside, streams its output and
+//! returns the guest command's exit status.
 
 use crate::artefacts;
 use crate::image::Image;
