@@ -199,3 +199,23 @@ fn report(paths: &Paths) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_are_filed_by_experiment() {
+        let data = [
+            r#"{"kind":"begin","experiment":"irtt"}"#,
+            r#"{"kind":"run","n":1}"#,
+            r#"{"kind":"run","n":2}"#,
+            r#"{"kind":"begin","experiment":"http"}"#,
+        ];
+        let filed = sort_by_experiment(data.iter().map(|s| s.to_string()).collect()).unwrap();
+        assert_eq!(filed.len(), 2);
+        assert_eq!((filed[0].0.as_str(), filed[0].1.len()), ("irtt", 2));
+        assert_eq!((filed[1].0.as_str(), filed[1].1.len()), ("http", 0));
+        assert!(sort_by_experiment(vec![data[1].to_string()]).is_err());
+    }
+}

@@ -307,3 +307,34 @@ fn boot(
     });
     Ok(tests)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_reports_tests_and_trouble() {
+        let mut console = Console::default();
+        for line in [
+            "(XEN) [   1.0] Xen version 4.17.5",
+            "[  12.1] SMOOTH-XEN-TEST: PASS rt vCPU meets its deadline",
+            "SMOOTH-XEN-TEST: FAIL placement",
+            "(XEN) Assertion 'x' failed at common/sched/credit.c:100",
+        ] {
+            console.read(line);
+        }
+        let tests: Vec<(&str, bool)> = console
+            .tests
+            .iter()
+            .map(|t| (t.name.as_str(), t.ok))
+            .collect();
+        assert_eq!(
+            tests,
+            [
+                ("xen: rt vCPU meets its deadline", true),
+                ("xen: placement", false)
+            ]
+        );
+        assert_eq!(console.trouble.len(), 1);
+    }
+}
