@@ -95,9 +95,31 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
         needs: vm::script_needs(&script),
     };
     let outcome = guest.run("bench")?;
-    let provenance = provenance(&kernel, opts)?;
+    let mut filed = sort_by_experiment(outcome.data)?;
+    if outcome.status != 0 {
+        // The experiments that finished before the failure are kept.
+        let broken = filed.pop().map_or_else(|| "none".into(), |(e, _)| e);
+        eprintln!("[bench] the guest failed during experiment {broken}: its runs are not filed");
+    }
+    file_runs(runs, &filed, &provenance(&kernel, opts)?)?;
+    let missing: Vec<&str> = wanted
+        .into_iter()
+        .filter(|e| !filed.iter().any(|(f, _)| f == e))
+        .collect();
+    if outcome.status != 0 {
+        bail!("the benchmark's guest failed (status {})", outcome.status);
+    }
+    if !missing.is_empty() {
+        bail!("the guest did not run: {}", missing.join(", "));
+    }
+    Ok(())
+}
+
+/// The guest's result lines by experiment: each experiment's `begin` line
+/// opens its group.
+fn sort_by_experiment(data: Vec<String>) -> Result<Vec<(String, Vec<String>)>> {
     let mut filed: Vec<(String, Vec<String>)> = Vec::new();
-    for line in outcome.data {
+    for line in data {
         let value: serde_json::Value =
             serde_json::from_str(&line).with_context(|| format!("guest result: {line:.200}"))?;
         if value["kind"] == "begin" {
@@ -109,13 +131,14 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
             bail!("guest result before any experiment began: {line:.200}");
         }
     }
-    if outcome.status != 0 {
-        // The experiments that finished before the failure are kept.
-        let broken = filed.pop().map_or_else(|| "none".into(), |(e, _)| e);
-        eprintln!("[bench] the guest failed during experiment {broken}: its runs are not filed");
-    }
+    Ok(filed)
+}
+
+/// Writes each experiment's results to `runs/<experiment>.jsonl`, headed by
+/// the run's provenance.
+fn file_runs(runs: &Path, filed: &[(String, Vec<String>)], provenance: &str) -> Result<()> {
     std::fs::create_dir_all(runs)?;
-    for (experiment, lines) in &filed {
+    for (experiment, lines) in filed {
         if lines.is_empty() {
             bail!("experiment {experiment} reported nothing");
         }
@@ -132,16 +155,6 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
             lines.len(),
             file.display()
         );
-    }
-    let missing: Vec<&str> = wanted
-        .into_iter()
-        .filter(|e| !filed.iter().any(|(f, _)| f == e))
-        .collect();
-    if outcome.status != 0 {
-        bail!("the benchmark's guest failed (status {})", outcome.status);
-    }
-    if !missing.is_empty() {
-        bail!("the guest did not run: {}", missing.join(", "));
     }
     Ok(())
 }
@@ -185,4 +198,24 @@ fn report(paths: &Paths) -> Result<()> {
         paths.plots.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_are_filed_by_experiment() {
+        let data = [
+            r#"{"kind":"begin","experiment":"irtt"}"#,
+            r#"{"kind":"run","n":1}"#,
+            r#"{"kind":"run","n":2}"#,
+            r#"{"kind":"begin","experiment":"http"}"#,
+        ];
+        let filed = sort_by_experiment(data.iter().map(|s| s.to_string()).collect()).unwrap();
+        assert_eq!(filed.len(), 2);
+        assert_eq!((filed[0].0.as_str(), filed[0].1.len()), ("irtt", 2));
+        assert_eq!((filed[1].0.as_str(), filed[1].1.len()), ("http", 0));
+        assert!(sort_by_experiment(vec![data[1].to_string()]).is_err());
+    }
 }

@@ -13,13 +13,12 @@
 //! the encoder sent is what is kept.
 
 use crate::deps;
-use crate::util::{cache_dir, output, repo_root, run, show};
+use crate::util::{cache_dir, forward_lines, output, repo_root, run, show};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
@@ -213,7 +212,61 @@ fn loadavg() -> String {
 /// Renders, streams and captures `c`; copies the pcap and SDP into `dest`;
 /// returns its README section.
 fn capture(c: &Capture, work: &Path, dest: &Path, tools: &Tools) -> Result<String> {
-    // 1. The source, rendered once per (ffmpeg, graph, length).
+    let (render, src) = render_source(c, work, tools)?;
+    let sinks = Sinks::open(c.port)?;
+    let pcap = format!("{}.pcap", c.name);
+    let (tcpdump, capturing) = Tcpdump::start(c, work, &pcap)?;
+    let sdp = format!("{}.sdp", c.name);
+    let mut stream = stream_command(c, work, &src, &sdp);
+    let load_before = loadavg();
+    eprintln!(
+        "[corpus] {}: streaming {SECONDS} s in real time: {}",
+        c.name,
+        show(&stream)
+    );
+    let streamed = run(&mut stream);
+    let load_after = loadavg();
+    // Longer than libpcap's buffer timeout, so the last packets are written.
+    thread::sleep(Duration::from_secs(2));
+    let captured = capturing.stop();
+    drop(sinks);
+    streamed?;
+    captured?;
+
+    // Measure, copy, describe.
+    let bytes = std::fs::read(work.join(&pcap))?;
+    let stats = Stats::measure(&bytes, c)?;
+    stats.check(c)?;
+    std::fs::copy(work.join(&pcap), dest.join(&pcap))?;
+    std::fs::copy(work.join(&sdp), dest.join(&sdp))?;
+    eprintln!(
+        "[corpus] {}: {} packets, {:.3} Mbit/s, {} frames at {:.2} fps, largest frame {} B in {} packets, {} B file",
+        c.name,
+        stats.packets,
+        stats.mean_rate * 8.0 / 1e6,
+        stats.frames,
+        stats.fps,
+        stats.largest_frame.0,
+        stats.largest_frame.1,
+        bytes.len()
+    );
+    let date = output(Command::new("date").args(["-u", "+%Y-%m-%d"]))?;
+    Ok(section(
+        c,
+        &render,
+        &tcpdump,
+        &stream,
+        tools,
+        &stats,
+        bytes.len(),
+        &format!("{date}; load average {load_before} before, {load_after} after"),
+    ))
+}
+
+/// The source, rendered once per (ffmpeg, graph, length) into `work`:
+/// returns the command that renders it (as the README shows it, with the
+/// file name) and the file's name.
+fn render_source(c: &Capture, work: &Path, tools: &Tools) -> Result<(Command, String)> {
     let mut h = Sha256::new();
     h.update(format!("{}\n{}\n{SECONDS}\n", tools.ffmpeg, c.source));
     let key: String = h.finalize()[..8]
@@ -242,70 +295,14 @@ fn capture(c: &Capture, work: &Path, dest: &Path, tools: &Tools) -> Result<Strin
     // Into the page cache, so the real-time reader never waits for the disk
     // (a camera would not).
     std::fs::read(work.join(&src)).with_context(|| format!("reading {src}"))?;
+    Ok((render, src))
+}
 
-    // 2. A sink for RTP and RTCP, so nothing bounces off a closed port.
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut sinks = Vec::new();
-    for port in [c.port, c.port + 1] {
-        let sock = UdpSocket::bind(("127.0.0.1", port))
-            .with_context(|| format!("binding 127.0.0.1:{port}"))?;
-        sock.set_read_timeout(Some(Duration::from_millis(100)))?;
-        let stop = stop.clone();
-        sinks.push(thread::spawn(move || {
-            let mut buf = [0u8; 65536];
-            while !stop.load(Ordering::Relaxed) {
-                let _ = sock.recv(&mut buf);
-            }
-        }));
-    }
-
-    // 3. tcpdump on loopback, headers only, nanosecond timestamps, each
-    // packet handed over at once (--immediate-mode, so none is left in the
-    // ring when it stops); it stays root (-Z root) so it may write into the
-    // cache directory.
-    let pcap = format!("{}.pcap", c.name);
-    let _ = std::fs::remove_file(work.join(&pcap));
-    let mut tcpdump = Command::new("tcpdump");
-    tcpdump
-        .current_dir(work)
-        .args(["-i", "lo", "-n", "-U", "--immediate-mode", "-Z", "root"])
-        .args(["-s", &SNAPLEN.to_string()])
-        .args(["--time-stamp-precision=nano", "-w", &pcap])
-        .arg(format!("udp dst port {}", c.port));
-    let mut child = tcpdump
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("cannot start `{}`", show(&tcpdump)))?;
-    let (tx, rx) = mpsc::channel::<String>();
-    let stderr = child.stderr.take().expect("piped");
-    let reader = thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut td_lines = Vec::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(line) => {
-                let ready = line.contains("listening on");
-                td_lines.push(line);
-                if ready {
-                    break;
-                }
-            }
-            Err(_) => {
-                let _ = child.kill();
-                bail!("tcpdump did not start: {}", td_lines.join(" | "));
-            }
-        }
-    }
-
-    // 4. The encoder, in real time.
-    let sdp = format!("{}.sdp", c.name);
-    // At a raised priority (nice -10), as a media sender would run, so a
-    // concurrent build does not starve it; its ordinary scheduling noise
-    // stays in the timestamps.
+/// The encoder, streaming `src` in real time as RTP to `c.port` — at a
+/// raised priority (nice -10), as a media sender would run, so a concurrent
+/// build does not starve it; its ordinary scheduling noise stays in the
+/// timestamps.
+fn stream_command(c: &Capture, work: &Path, src: &str, sdp: &str) -> Command {
     let mut stream = Command::new("nice");
     stream
         .current_dir(work)
@@ -318,99 +315,130 @@ fn capture(c: &Capture, work: &Path, dest: &Path, tools: &Tools) -> Result<Strin
             "-loglevel",
             "warning",
         ])
-        .args(["-re", "-i", &src])
+        .args(["-re", "-i", src])
         .args(c.encoder)
-        .args(["-sdp_file", &sdp, "-f", "rtp"])
+        .args(["-sdp_file", sdp, "-f", "rtp"])
         .arg(format!("rtp://127.0.0.1:{}", c.port));
-    let load_before = loadavg();
-    eprintln!(
-        "[corpus] {}: streaming {SECONDS} s in real time: {}",
-        c.name,
-        show(&stream)
-    );
-    let streamed = run(&mut stream);
-    let load_after = loadavg();
-    // Longer than libpcap's buffer timeout, so the last packets are written.
-    thread::sleep(Duration::from_secs(2));
-    // Stop tcpdump (our child, by its pid) so it writes its statistics.
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let status = child.wait()?;
-    reader.join().ok();
-    td_lines.extend(rx.try_iter());
-    stop.store(true, Ordering::Relaxed);
-    for s in sinks {
-        s.join().ok();
+    stream
+}
+
+/// Sockets on the RTP and RTCP ports that read and drop what arrives, so
+/// nothing bounces off a closed port; closed when dropped.
+struct Sinks {
+    stop: Arc<AtomicBool>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Sinks {
+    fn open(port: u16) -> Result<Sinks> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for port in [port, port + 1] {
+            let sock = UdpSocket::bind(("127.0.0.1", port))
+                .with_context(|| format!("binding 127.0.0.1:{port}"))?;
+            sock.set_read_timeout(Some(Duration::from_millis(100)))?;
+            let stop = stop.clone();
+            threads.push(thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = sock.recv(&mut buf);
+                }
+            }));
+        }
+        Ok(Sinks { stop, threads })
     }
-    streamed?;
-    if !status.success() {
-        bail!("tcpdump failed ({status}): {}", td_lines.join(" | "));
+}
+
+impl Drop for Sinks {
+    /// Closes the sockets (on every path, so a failed attempt frees the ports
+    /// for the next).
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            t.join().ok();
+        }
     }
-    let dropped = td_lines
-        .iter()
-        .find_map(|l| l.strip_suffix(" packets dropped by kernel"))
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .context("tcpdump printed no drop count")?;
-    if dropped > 0 {
-        bail!("tcpdump: {dropped} packets dropped by the kernel; run again on a quieter machine");
+}
+
+/// A running tcpdump and what it has said on stderr.
+struct Tcpdump {
+    child: Child,
+    rx: mpsc::Receiver<String>,
+    reader: thread::JoinHandle<()>,
+    lines: Vec<String>,
+}
+
+impl Tcpdump {
+    /// Starts capturing `c`'s RTP on loopback into `work/pcap` — headers
+    /// only, nanosecond timestamps, each packet handed over at once
+    /// (--immediate-mode, so none is left in the ring when it stops), staying
+    /// root (-Z root) so it may write into the cache directory — and waits
+    /// until it listens. Returns the command too (for the README).
+    fn start(c: &Capture, work: &Path, pcap: &str) -> Result<(Command, Tcpdump)> {
+        let _ = std::fs::remove_file(work.join(pcap));
+        let mut cmd = Command::new("tcpdump");
+        cmd.current_dir(work)
+            .args(["-i", "lo", "-n", "-U", "--immediate-mode", "-Z", "root"])
+            .args(["-s", &SNAPLEN.to_string()])
+            .args(["--time-stamp-precision=nano", "-w", pcap])
+            .arg(format!("udp dst port {}", c.port));
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start `{}`", show(&cmd)))?;
+        let (tx, rx) = mpsc::channel::<String>();
+        let reader = forward_lines(child.stderr.take().expect("piped"), tx);
+        let mut lines = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(line) => {
+                    let ready = line.contains("listening on");
+                    lines.push(line);
+                    if ready {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    bail!("tcpdump did not start: {}", lines.join(" | "));
+                }
+            }
+        }
+        let tcpdump = Tcpdump {
+            child,
+            rx,
+            reader,
+            lines,
+        };
+        Ok((cmd, tcpdump))
     }
 
-    // 5. Measure, copy, describe.
-    let bytes = std::fs::read(work.join(&pcap))?;
-    let stats = Stats::measure(&bytes, c)?;
-    // A capture that is not the whole stream, or a sender that fell behind
-    // real time, is not what the corpus promises: fail rather than keep it.
-    let want = (SECONDS * c.fps) as usize;
-    if stats.frames != want {
-        bail!(
-            "{}: captured {} frames of {want}; run again",
-            c.name,
-            stats.frames
-        );
+    /// Stops tcpdump (our child, by its pid) so it writes its statistics;
+    /// fails if it failed or the kernel dropped packets.
+    fn stop(mut self) -> Result<()> {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait()?;
+        self.reader.join().ok();
+        self.lines.extend(self.rx.try_iter());
+        if !status.success() {
+            bail!("tcpdump failed ({status}): {}", self.lines.join(" | "));
+        }
+        let dropped = self
+            .lines
+            .iter()
+            .find_map(|l| l.strip_suffix(" packets dropped by kernel"))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .context("tcpdump printed no drop count")?;
+        if dropped > 0 {
+            bail!(
+                "tcpdump: {dropped} packets dropped by the kernel; run again on a quieter machine"
+            );
+        }
+        Ok(())
     }
-    let behind = stats.span - (want - 1) as f64 / f64::from(c.fps);
-    if behind.abs() > 0.25 {
-        bail!(
-            "{}: the stream took {:.3} s for {:.3} s of video: the encoder could not keep real time; \
-             run again on a quieter machine",
-            c.name,
-            stats.span,
-            (want - 1) as f64 / f64::from(c.fps)
-        );
-    }
-    if stats.lateness_max > MAX_LATENESS_MS {
-        bail!(
-            "{}: a frame left {:.0} ms off the RTP clock (more than {MAX_LATENESS_MS} ms): the \
-             sender was starved by other work on this machine; run again on a quieter one",
-            c.name,
-            stats.lateness_max
-        );
-    }
-    std::fs::copy(work.join(&pcap), dest.join(&pcap))?;
-    std::fs::copy(work.join(&sdp), dest.join(&sdp))?;
-    eprintln!(
-        "[corpus] {}: {} packets, {:.3} Mbit/s, {} frames at {:.2} fps, largest frame {} B in {} packets, {} B file",
-        c.name,
-        stats.packets,
-        stats.mean_rate * 8.0 / 1e6,
-        stats.frames,
-        stats.fps,
-        stats.largest_frame.0,
-        stats.largest_frame.1,
-        bytes.len()
-    );
-    let date = output(Command::new("date").args(["-u", "+%Y-%m-%d"]))?;
-    Ok(section(
-        c,
-        &render,
-        &tcpdump,
-        &stream,
-        tools,
-        &stats,
-        bytes.len(),
-        &format!("{date}; load average {load_before} before, {load_after} after"),
-    ))
 }
 
 /// One packet of a classic pcap file.
@@ -492,6 +520,38 @@ struct Frame {
 }
 
 impl Stats {
+    /// A capture that is not the whole stream, or a sender that fell behind
+    /// real time, is not what the corpus promises: fail rather than keep it.
+    fn check(&self, c: &Capture) -> Result<()> {
+        let want = (SECONDS * c.fps) as usize;
+        if self.frames != want {
+            bail!(
+                "{}: captured {} frames of {want}; run again",
+                c.name,
+                self.frames
+            );
+        }
+        let behind = self.span - (want - 1) as f64 / f64::from(c.fps);
+        if behind.abs() > 0.25 {
+            bail!(
+                "{}: the stream took {:.3} s for {:.3} s of video: the encoder could not keep real time; \
+                 run again on a quieter machine",
+                c.name,
+                self.span,
+                (want - 1) as f64 / f64::from(c.fps)
+            );
+        }
+        if self.lateness_max > MAX_LATENESS_MS {
+            bail!(
+                "{}: a frame left {:.0} ms off the RTP clock (more than {MAX_LATENESS_MS} ms): the \
+                 sender was starved by other work on this machine; run again on a quieter one",
+                c.name,
+                self.lateness_max
+            );
+        }
+        Ok(())
+    }
+
     fn measure(pcap: &[u8], c: &Capture) -> Result<Stats> {
         let (link, packets) = parse_pcap(pcap)?;
         if link != 1 {
@@ -500,47 +560,7 @@ impl Stats {
         if packets.len() < 2 {
             bail!("pcap: {} packets", packets.len());
         }
-        let mut frames: Vec<Frame> = Vec::new();
-        let mut seq_breaks = 0;
-        let mut last_seq: Option<u16> = None;
-        for p in &packets {
-            let d = p.data;
-            if d.len() < 14 + 20 + 8 + 12 || d[12..14] != [0x08, 0x00] {
-                bail!("pcap: a packet that is not IPv4/UDP/RTP");
-            }
-            let ip = 14;
-            let udp = ip + usize::from(d[ip] & 0x0f) * 4;
-            let rtp = udp + 8;
-            let h = d.get(rtp..).context("pcap: short packet")?;
-            if h.len() < 12 || h[0] >> 6 != 2 {
-                bail!("pcap: not RTP version 2");
-            }
-            let seq = u16::from_be_bytes([h[2], h[3]]);
-            if last_seq.is_some_and(|s| s.wrapping_add(1) != seq) {
-                seq_breaks += 1;
-            }
-            last_seq = Some(seq);
-            let ts = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
-            let payload = &h[(12 + usize::from(h[0] & 0x0f) * 4).min(h.len())..];
-            let key = is_key(c.codec, payload);
-            let len = u64::from(p.orig_len);
-            match frames.last_mut() {
-                Some(f) if f.rtp == ts => {
-                    f.end = p.t;
-                    f.bytes += len;
-                    f.packets += 1;
-                    f.key |= key;
-                }
-                _ => frames.push(Frame {
-                    rtp: ts,
-                    start: p.t,
-                    end: p.t,
-                    bytes: len,
-                    packets: 1,
-                    key,
-                }),
-            }
-        }
+        let (frames, seq_breaks) = frames(&packets, c.codec)?;
         let t0 = packets[0].t;
         let span = (packets[packets.len() - 1].t - t0) as f64 / 1e9;
         let period = span + 1.0 / f64::from(c.fps);
@@ -600,6 +620,53 @@ impl Stats {
             seq_breaks,
         })
     }
+}
+
+/// The packets' frames (told apart by their RTP timestamp) and the number
+/// of RTP sequence steps other than +1.
+fn frames(packets: &[Packet], codec: Codec) -> Result<(Vec<Frame>, usize)> {
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut seq_breaks = 0;
+    let mut last_seq: Option<u16> = None;
+    for p in packets {
+        let d = p.data;
+        if d.len() < 14 + 20 + 8 + 12 || d[12..14] != [0x08, 0x00] {
+            bail!("pcap: a packet that is not IPv4/UDP/RTP");
+        }
+        let ip = 14;
+        let udp = ip + usize::from(d[ip] & 0x0f) * 4;
+        let rtp = udp + 8;
+        let h = d.get(rtp..).context("pcap: short packet")?;
+        if h.len() < 12 || h[0] >> 6 != 2 {
+            bail!("pcap: not RTP version 2");
+        }
+        let seq = u16::from_be_bytes([h[2], h[3]]);
+        if last_seq.is_some_and(|s| s.wrapping_add(1) != seq) {
+            seq_breaks += 1;
+        }
+        last_seq = Some(seq);
+        let ts = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+        let payload = &h[(12 + usize::from(h[0] & 0x0f) * 4).min(h.len())..];
+        let key = is_key(codec, payload);
+        let len = u64::from(p.orig_len);
+        match frames.last_mut() {
+            Some(f) if f.rtp == ts => {
+                f.end = p.t;
+                f.bytes += len;
+                f.packets += 1;
+                f.key |= key;
+            }
+            _ => frames.push(Frame {
+                rtp: ts,
+                start: p.t,
+                end: p.t,
+                bytes: len,
+                packets: 1,
+                key,
+            }),
+        }
+    }
+    Ok((frames, seq_breaks))
 }
 
 /// Whether an RTP payload (as far as the snap length kept it) belongs to a

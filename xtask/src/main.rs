@@ -9,7 +9,9 @@ mod bench;
 mod corpus;
 mod deps;
 mod gen;
+mod image;
 mod kernel;
+mod qemu;
 mod sim;
 mod test;
 mod util;
@@ -120,20 +122,12 @@ fn main() -> Result<()> {
             variant,
             timeout,
             command,
-        } => {
-            let kernel = kernel::ensure(variant)?;
-            let files = artefacts::build(&kernel)?;
-            let guest = vm::Guest {
-                kernel: &kernel,
-                files,
-                command: command.join(" "),
-                timeout: Duration::from_secs(timeout),
-                cpus: 2,
-                needs: vec!["python3".into()],
-            };
-            let outcome = guest.run("vm")?;
-            std::process::exit(outcome.status);
-        }
+        } => vm::run_command(
+            variant,
+            "vm",
+            command.join(" "),
+            Duration::from_secs(timeout),
+        ),
         Cmd::Test {
             variant,
             filter,
@@ -146,15 +140,7 @@ fn main() -> Result<()> {
             check_series: true, ..
         } => xen::check_series(),
         Cmd::Xen { test: false, .. } => xen::xen(),
-        Cmd::Xen { test: true, .. } => {
-            let tests = xen::run_tests(Duration::from_secs(1200))?;
-            let failed = tests.iter().filter(|t| !t.ok).count();
-            for t in &tests {
-                println!("{} {}", if t.ok { "PASS" } else { "FAIL" }, t.name);
-            }
-            println!("{} passed, {failed} failed", tests.len() - failed);
-            std::process::exit(i32::from(failed > 0));
-        }
+        Cmd::Xen { test: true, .. } => test::xen_only(),
         Cmd::Corpus { only } => corpus::corpus(only.as_deref()),
         Cmd::SimResults => sim::sim_results(),
         Cmd::Gen { check: false } => gen::gen(),
@@ -170,18 +156,12 @@ fn main() -> Result<()> {
         }),
         Cmd::Demo => {
             deps::deps()?;
-            let kernel = kernel::ensure(kernel::Variant::Base)?;
-            let files = artefacts::build(&kernel)?;
-            let guest = vm::Guest {
-                kernel: &kernel,
-                files,
-                command: "bash /smooth/tests/netns/demo.sh".into(),
-                timeout: Duration::from_secs(900),
-                cpus: 2,
-                needs: vec!["python3".into()],
-            };
-            let outcome = guest.run("demo")?;
-            std::process::exit(outcome.status);
+            vm::run_command(
+                kernel::Variant::Base,
+                "demo",
+                "bash /smooth/tests/netns/demo.sh".into(),
+                Duration::from_secs(900),
+            )
         }
     }
 }

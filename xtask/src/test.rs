@@ -1,12 +1,15 @@
-//! `cargo xtask test`: the whole suite — the workspace's `cargo test`, then
-//! every VM test under `tests/netns/` in its own freshly booted guest — and
-//! one closing line `N passed, N failed`.
+//! `cargo xtask test`: the whole suite — lint and the workspace's
+//! `cargo test`, every VM test under `tests/netns/` in its own freshly booted
+//! guest, the quick benchmark and the Xen stage — as one tally with one
+//! closing line `N passed, N failed` (also the tally of
+//! `cargo xtask xen --test`).
 
 use crate::artefacts;
-use crate::kernel::{self, Variant};
+use crate::kernel::{self, Kernel, Variant};
 use crate::util::repo_root;
 use crate::vm::{self, Guest};
 use anyhow::{Context, Result};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,6 +23,14 @@ struct Tally {
 }
 
 impl Tally {
+    /// The closing lines: what failed, then `N passed, N failed`.
+    fn summary(&self) {
+        if !self.failures.is_empty() {
+            println!("failed: {}", self.failures.join(", "));
+        }
+        println!("{} passed, {} failed", self.passed, self.failed);
+    }
+
     fn record(&mut self, name: &str, ok: bool, secs: f64) {
         self.checks.push((name.to_string(), ok, secs));
         if ok {
@@ -132,6 +143,7 @@ pub fn vm_tests(filter: Option<&str>) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// `cargo xtask test`: the stages in order, then the tally.
 pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<()> {
     let start = Instant::now();
     let mut tally = Tally::default();
@@ -151,114 +163,155 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
         kernel.build_dir.display()
     );
     lint_module(&kernel, &mut tally);
-
-    // The harness must report a failing guest command as a failure: prove it
-    // on every run with a guest command that must fail.
-    {
-        let t = Instant::now();
-        let guest = Guest {
-            kernel: &kernel,
-            files: files.clone(),
-            command: "tc qdisc add dev lo root tbf rate 2mbit  # no burst: tc must refuse".into(),
-            timeout: Duration::from_secs(120),
-            cpus: 1,
-            needs: Vec::new(),
-        };
-        let ok = match guest.run("harness-selftest") {
-            Ok(outcome) => outcome.status != 0,
-            Err(e) => {
-                println!("  {e:#}");
-                false
-            }
-        };
-        tally.record(
-            "harness: a failing guest command is reported as failed",
-            ok,
-            t.elapsed().as_secs_f64(),
-        );
-    }
-
-    for name in vm_tests(filter)? {
-        let t = Instant::now();
-        println!("== {name}");
-        let guest = Guest {
-            kernel: &kernel,
-            files: files.clone(),
-            command: format!("bash /smooth/tests/netns/{name}"),
-            // The debug kernel runs the guest several times slower.
-            timeout: Duration::from_secs(match variant {
-                Variant::Debug => 1200,
-                _ => 600,
-            }),
-            cpus: 2,
-            needs: vm::script_needs(&repo_root().join("tests/netns").join(&name)),
-        };
-        let ok = match guest.run(name.trim_end_matches(".sh")) {
-            Ok(outcome) => outcome.status == 0,
-            Err(e) => {
-                println!("  {e:#}");
-                false
-            }
-        };
-        tally.record(&name, ok, t.elapsed().as_secs_f64());
-    }
+    self_check(&kernel, &files, &mut tally);
+    vm_stage(&kernel, &files, filter, &mut tally)?;
 
     // The in-kernel benchmark, quick: the whole path (replayer, shapers,
     // report) runs on every suite so it never rots. Its figures are printed
     // and written under target/bench/quick/, not asserted (benchmarks report
     // their bars; the debug kernel is too slow to be worth timing).
     if filter.is_none_or(|f| "bench".contains(f)) && matches!(variant, Variant::Base) {
-        let t = Instant::now();
-        println!("== cargo xtask bench --quick");
-        let quick = crate::bench::Options {
-            quick: true,
-            only: Vec::new(),
-            report_only: false,
-        };
-        let ok = match crate::bench::bench(&quick) {
-            Ok(()) => true,
-            Err(e) => {
-                println!("  {e:#}");
-                false
-            }
-        };
-        tally.record(
-            "bench --quick: runs and reports",
-            ok,
-            t.elapsed().as_secs_f64(),
-        );
+        bench_stage(&mut tally);
     }
-
     // The CPU half: the patched Xen, booted with a PV dom0 (xen/tests/),
     // with its own dom0 kernel: not part of the Linux debug variant's run.
     if filter.is_none_or(|f| "xen".contains(f)) && matches!(variant, Variant::Base) {
-        let t = Instant::now();
-        println!("== Xen scheduler tests (patched debug Xen in QEMU)");
-        match crate::xen::run_tests(Duration::from_secs(1200)) {
-            Ok(tests) => {
-                for x in tests {
-                    tally.record(&x.name, x.ok, t.elapsed().as_secs_f64());
-                }
-            }
-            Err(e) => {
-                println!("  {e:#}");
-                tally.record("xen: build and boot", false, t.elapsed().as_secs_f64());
-            }
-        }
+        xen_stage(&mut tally);
     }
 
     println!(
         "== suite finished in {:.0} s",
         start.elapsed().as_secs_f64()
     );
-    if !tally.failures.is_empty() {
-        println!("failed: {}", tally.failures.join(", "));
-    }
-    println!("{} passed, {} failed", tally.passed, tally.failed);
+    tally.summary();
     // The record is of the whole suite: a filtered run only prints.
     if variant == Variant::Debug && filter.is_none() {
         write_record(&kernel, skip_cargo, &tally)?;
     }
+    if tally.failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// Runs `guest` as the check `label`; `passed` judges the command's status.
+/// A guest that hangs or dies before reporting fails the check.
+fn guest_check(
+    tally: &mut Tally,
+    label: &str,
+    guest: &Guest,
+    name: &str,
+    passed: impl Fn(i32) -> bool,
+) {
+    let t = Instant::now();
+    let ok = match guest.run(name) {
+        Ok(outcome) => passed(outcome.status),
+        Err(e) => {
+            println!("  {e:#}");
+            false
+        }
+    };
+    tally.record(label, ok, t.elapsed().as_secs_f64());
+}
+
+/// The harness must report a failing guest command as a failure: prove it
+/// on every run with a guest command that must fail.
+fn self_check(kernel: &Kernel, files: &[(PathBuf, String)], tally: &mut Tally) {
+    let guest = Guest {
+        kernel,
+        files: files.to_vec(),
+        command: "tc qdisc add dev lo root tbf rate 2mbit  # no burst: tc must refuse".into(),
+        timeout: Duration::from_secs(120),
+        cpus: 1,
+        needs: Vec::new(),
+    };
+    guest_check(
+        tally,
+        "harness: a failing guest command is reported as failed",
+        &guest,
+        "harness-selftest",
+        |status| status != 0,
+    );
+}
+
+/// Every `tests/netns/test_*.sh` matching `filter`, each in its own guest.
+fn vm_stage(
+    kernel: &Kernel,
+    files: &[(PathBuf, String)],
+    filter: Option<&str>,
+    tally: &mut Tally,
+) -> Result<()> {
+    for name in vm_tests(filter)? {
+        println!("== {name}");
+        let guest = Guest {
+            kernel,
+            files: files.to_vec(),
+            command: format!("bash /smooth/tests/netns/{name}"),
+            // The debug kernel runs the guest several times slower.
+            timeout: Duration::from_secs(match kernel.variant {
+                Variant::Debug => 1200,
+                _ => 600,
+            }),
+            cpus: 2,
+            needs: vm::script_needs(&repo_root().join("tests/netns").join(&name)),
+        };
+        guest_check(
+            tally,
+            &name,
+            &guest,
+            name.trim_end_matches(".sh"),
+            |status| status == 0,
+        );
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench --quick`, as one check.
+fn bench_stage(tally: &mut Tally) {
+    let t = Instant::now();
+    println!("== cargo xtask bench --quick");
+    let quick = crate::bench::Options {
+        quick: true,
+        only: Vec::new(),
+        report_only: false,
+    };
+    let ok = match crate::bench::bench(&quick) {
+        Ok(()) => true,
+        Err(e) => {
+            println!("  {e:#}");
+            false
+        }
+    };
+    tally.record(
+        "bench --quick: runs and reports",
+        ok,
+        t.elapsed().as_secs_f64(),
+    );
+}
+
+/// The Xen scheduler tests, each one check; a build or boot error is one
+/// failed check.
+fn xen_stage(tally: &mut Tally) {
+    let t = Instant::now();
+    println!("== Xen scheduler tests (patched debug Xen in QEMU)");
+    match crate::xen::run_tests(Duration::from_secs(1200)) {
+        Ok(tests) => {
+            for x in tests {
+                tally.record(&x.name, x.ok, t.elapsed().as_secs_f64());
+            }
+        }
+        Err(e) => {
+            println!("  {e:#}");
+            tally.record("xen: build and boot", false, t.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// `cargo xtask xen --test`: the Xen stage alone, with its own tally.
+pub fn xen_only() -> Result<()> {
+    let mut tally = Tally::default();
+    xen_stage(&mut tally);
+    tally.summary();
     if tally.failed > 0 {
         std::process::exit(1);
     }

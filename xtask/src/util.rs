@@ -2,7 +2,7 @@
 //! directory, and progress reporting for long steps.
 
 use anyhow::{bail, Context, Result};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -71,20 +71,9 @@ pub fn run_logged(phase: &str, cmd: &mut Command, log: &Path) -> Result<()> {
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot start `{}`", show(cmd)))?;
-    let stderr = child.stderr.take().expect("piped");
-    let stdout = child.stdout.take().expect("piped");
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let tx2 = tx.clone();
-    let t1 = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let t2 = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx2.send(line);
-        }
-    });
+    let t1 = forward_lines(child.stdout.take().expect("piped"), tx.clone());
+    let t2 = forward_lines(child.stderr.take().expect("piped"), tx);
     let mut file = std::fs::File::create(log)?;
     let mut last = String::new();
     let mut next_report = 30;
@@ -124,6 +113,25 @@ pub fn run_logged(phase: &str, cmd: &mut Command, log: &Path) -> Result<()> {
     }
     eprintln!("[{phase}] done in {secs} s");
     Ok(())
+}
+
+/// Reads `from` line by line on a thread and sends each line to `to` (a
+/// trailing `\r` dropped — QEMU's console writes `\r\n` — and bytes that are
+/// not UTF-8 replaced), until the end of the stream or until nobody listens.
+pub fn forward_lines(
+    from: impl Read + Send + 'static,
+    to: std::sync::mpsc::Sender<String>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).split(b'\n').map_while(Result::ok) {
+            let line = String::from_utf8_lossy(&line)
+                .trim_end_matches('\r')
+                .to_string();
+            if to.send(line).is_err() {
+                break;
+            }
+        }
+    })
 }
 
 /// Whether we run as root (needed for apt-get and for nothing else).

@@ -1,16 +1,18 @@
-//! `cargo xtask vm`: boots the test kernel under QEMU (TCG) with a busybox
-//! initramfs that carries the host's networking tools and the project's
-//! artefacts, runs one command inside, streams its output and returns the
-//! guest command's exit status.
+//! The netns test guest (`cargo xtask vm`, `demo`, `bench` and every VM
+//! test): boots the test kernel under QEMU (TCG, `qemu.rs`) with a busybox
+//! initramfs (`image.rs`) that carries the host's networking tools and the
+//! project's artefacts, runs one command inside, streams its output and
+//! returns the guest command's exit status.
 
-use crate::kernel::Kernel;
-use crate::util::{output, repo_root, run};
-use anyhow::{bail, Context, Result};
-use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
+use crate::artefacts;
+use crate::image::Image;
+use crate::kernel::{self, Kernel};
+use crate::qemu::Machine;
+use crate::util::{output, repo_root};
+use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// Printed by the guest's /init after the command; carries its status.
 const EXIT_MARKER: &str = "SMOOTH-GUEST-EXIT:";
@@ -67,50 +69,6 @@ pub fn script_needs(script: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Python's standard library without what no test uses (25 MB less).
-fn add_python(root: &Path, libs: &mut BTreeSet<PathBuf>) -> Result<()> {
-    let python = std::fs::canonicalize("/usr/bin/python3")?;
-    shared_libraries(&python, libs)?;
-    copy_into(root, &python, &python.to_string_lossy())?;
-    std::os::unix::fs::symlink(
-        python.file_name().expect("a file"),
-        root.join("usr/bin/python3"),
-    )?;
-    let stdlib = Path::new("/usr/lib").join(python.file_name().expect("a file"));
-    run(Command::new("cp")
-        .arg("-a")
-        .arg(&stdlib)
-        .arg(root.join("usr/lib")))?;
-    let copied = root
-        .join("usr/lib")
-        .join(stdlib.file_name().expect("a dir"));
-    for entry in std::fs::read_dir(&copied)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if name.starts_with("config-")
-            || [
-                "test",
-                "lib2to3",
-                "pydoc_data",
-                "ensurepip",
-                "idlelib",
-                "tkinter",
-            ]
-            .contains(&name.as_str())
-        {
-            std::fs::remove_dir_all(&path)?;
-        }
-    }
-    for entry in std::fs::read_dir(copied.join("lib-dynload"))? {
-        shared_libraries(&entry?.path(), libs)?;
-    }
-    Ok(())
-}
-
 /// How a guest run ended: the guest command's exit status, and the
 /// payloads of the lines it marked as data ([`DATA_MARKER`]).
 pub struct Outcome {
@@ -121,74 +79,6 @@ pub struct Outcome {
 /// A console line starting with this carries data for the host (a
 /// benchmark run as JSON); it is collected, not echoed.
 pub const DATA_MARKER: &str = "SMOOTH-BENCH ";
-
-fn shared_libraries(binary: &Path, into: &mut BTreeSet<PathBuf>) -> Result<()> {
-    libraries_with(binary, into, "")
-}
-
-/// Adds the `ldd` closure of `binary` to `into`, with `extra_path` as
-/// `LD_LIBRARY_PATH` (for binaries from a staged tree, like Xen's tools).
-pub fn libraries_with(binary: &Path, into: &mut BTreeSet<PathBuf>, extra_path: &str) -> Result<()> {
-    let out = Command::new("ldd")
-        .arg(binary)
-        .env("LD_LIBRARY_PATH", extra_path)
-        .output()?;
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or
-        // "/lib64/ld-linux-x86-64.so.2 (0x…)"; static binaries print nothing.
-        let path = match line.split_once("=>") {
-            Some((_, rest)) => rest.split_whitespace().next(),
-            None => line.split_whitespace().next(),
-        };
-        if let Some(p) = path.filter(|p| p.starts_with('/')) {
-            into.insert(PathBuf::from(p));
-        }
-    }
-    Ok(())
-}
-
-/// Reads a guest's serial console line by line on a thread (QEMU writes
-/// `\r\n`); the receiver yields lines until QEMU exits.
-pub fn console_lines(
-    stdout: std::process::ChildStdout,
-) -> (
-    std::sync::mpsc::Receiver<String>,
-    std::thread::JoinHandle<()>,
-) {
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
-            let line = String::from_utf8_lossy(&line)
-                .trim_end_matches('\r')
-                .to_string();
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (rx, reader)
-}
-
-/// Copies `host` to `guest` (an absolute path) below `root`.
-pub fn copy_into(root: &Path, host: &Path, guest: &str) -> Result<()> {
-    let dest = root.join(guest.trim_start_matches('/'));
-    if let Some(parent) = dest.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::copy(host, &dest)
-        .with_context(|| format!("copying {} into the guest", host.display()))?;
-    Ok(())
-}
-
-fn resolve_tool(name: &str) -> Result<PathBuf> {
-    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
-        let p = Path::new(dir).join(name);
-        if p.is_file() {
-            return Ok(p);
-        }
-    }
-    bail!("{name} not found on the host: run `cargo xtask deps`")
-}
 
 const INIT: &str = r#"#!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
@@ -220,85 +110,49 @@ echo "SMOOTH-GUEST-EXIT: $rc"
 poweroff -f
 "#;
 
+/// Host configuration files the guest's tools read.
+const HOST_ETC: &[&str] = &[
+    "/etc/iproute2",
+    "/etc/protocols",
+    "/etc/services",
+    "/etc/ethertypes",
+];
+
 impl Guest<'_> {
     /// Builds the initramfs under `work` and returns its path.
     fn initramfs(&self, work: &Path) -> Result<PathBuf> {
-        let root = work.join("root");
-        if root.exists() {
-            std::fs::remove_dir_all(&root)?;
-        }
-        // A merged /usr, like the host: /bin/bash and /usr/bin/bash agree.
-        for d in [
-            "usr/bin",
-            "usr/sbin",
-            "usr/lib",
-            "usr/lib64",
-            "etc",
-            "proc",
-            "sys",
-            "dev",
-            "smooth",
-        ] {
-            std::fs::create_dir_all(root.join(d))?;
-        }
-        for d in ["bin", "sbin", "lib", "lib64"] {
-            std::os::unix::fs::symlink(format!("usr/{d}"), root.join(d))?;
-        }
-        copy_into(&root, Path::new("/bin/busybox"), "/bin/busybox")?;
-        for applet in APPLETS {
-            std::os::unix::fs::symlink("busybox", root.join("usr/bin").join(applet))?;
-        }
-        let mut libs = BTreeSet::new();
-        for tool in HOST_TOOLS {
-            let host = resolve_tool(tool)?;
-            shared_libraries(&host, &mut libs)?;
-            copy_into(&root, &host, &host.to_string_lossy())?;
-        }
+        let mut image = Image::new(work.join("root"), &[], APPLETS)?;
+        image.host_tools(HOST_TOOLS)?;
         if self.needs.iter().any(|n| n == "python3") {
-            add_python(&root, &mut libs)?;
+            image.python3()?;
         }
         for (host, guest) in &self.files {
             // Plugins and the project's own binaries bring their libraries.
             if host.extension().is_some_and(|e| e == "so") || guest.starts_with("/usr/sbin/") {
-                shared_libraries(host, &mut libs)?;
+                image.libraries_of(host)?;
             }
         }
-        for lib in &libs {
-            copy_into(&root, &std::fs::canonicalize(lib)?, &lib.to_string_lossy())?;
-        }
-        for etc in [
-            "/etc/iproute2",
-            "/etc/protocols",
-            "/etc/services",
-            "/etc/ethertypes",
-        ] {
+        image.install_libraries(None)?;
+        for etc in HOST_ETC {
             if Path::new(etc).is_dir() {
-                run(Command::new("cp").arg("-a").arg(etc).arg(root.join("etc")))?;
+                image.copy_tree(etc, "/etc")?;
             } else if Path::new(etc).is_file() {
-                copy_into(&root, Path::new(etc), etc)?;
+                image.copy(Path::new(etc), etc)?;
             }
         }
-        std::fs::write(
-            root.join("etc/passwd"),
+        image.write(
+            "/etc/passwd",
             "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/:/bin/false\n",
         )?;
-        std::fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")?;
-        std::fs::write(root.join("etc/hosts"), "127.0.0.1 localhost\n")?;
+        image.write("/etc/group", "root:x:0:\nnogroup:x:65534:\n")?;
+        image.write("/etc/hosts", "127.0.0.1 localhost\n")?;
         for (host, guest) in &self.files {
-            copy_into(&root, host, guest)?;
+            image.copy(host, guest)?;
         }
-        std::fs::write(
-            root.join("smooth/command.sh"),
-            format!("{}\n", self.command),
-        )?;
-        let init = root.join("init");
-        std::fs::write(&init, INIT)?;
-        run(Command::new("chmod").arg("+x").arg(&init))?;
+        image.write("/smooth/command.sh", &format!("{}\n", self.command))?;
+        image.init(INIT)?;
         let cpio = work.join("initramfs.cpio");
-        run(Command::new("sh").current_dir(&root).arg("-c").arg(format!(
-            "find . | cpio -o -H newc -R 0:0 --quiet > '{}'",
-            cpio.display()
-        )))?;
+        image.cpio(&cpio)?;
         Ok(cpio)
     }
 
@@ -319,73 +173,67 @@ impl Guest<'_> {
 
     fn boot(&self, name: &str, work: &Path) -> Result<Outcome> {
         let cpio = self.initramfs(work)?;
-        let mut qemu = Command::new("qemu-system-x86_64");
-        qemu.args([
-            "-accel",
-            "tcg",
-            "-cpu",
-            "max",
-            "-m",
-            "1024",
-            "-nographic",
-            "-no-reboot",
-        ])
-        .args(["-nic", "none", "-smp", &self.cpus.to_string()])
-        .arg("-kernel")
-        .arg(&self.kernel.bzimage)
-        .arg("-initrd")
-        .arg(&cpio)
-        // The variant is on the command line so tests can tell a debug
-        // kernel (KASAN slows the emulated guest several times) apart.
-        .arg("-append")
-        .arg(format!(
-            "console=ttyS0 panic=-1 oops=panic loglevel=4 tsc=reliable smooth.variant={}",
-            self.kernel.variant.name()
-        ))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-        let start = Instant::now();
-        let mut child = qemu.spawn().context("cannot start qemu-system-x86_64")?;
-        let (rx, reader) = console_lines(child.stdout.take().expect("piped"));
-        let mut status = None;
+        let machine = Machine {
+            cpu: "max",
+            memory_mb: 1024,
+            cpus: self.cpus,
+            kernel: &self.kernel.bzimage,
+            initrd: cpio.to_string_lossy().into_owned(),
+            // The variant is on the command line so tests can tell a debug
+            // kernel (KASAN slows the emulated guest several times) apart.
+            append: format!(
+                "console=ttyS0 panic=-1 oops=panic loglevel=4 tsc=reliable smooth.variant={}",
+                self.kernel.variant.name()
+            ),
+            extra: &[],
+            exit_marker: EXIT_MARKER,
+            timeout: self.timeout,
+            log: None,
+        };
         let mut data = Vec::new();
-        loop {
-            let left = self.timeout.saturating_sub(start.elapsed());
-            match rx.recv_timeout(left.min(Duration::from_secs(1))) {
-                Ok(line) => {
-                    if let Some(payload) = line.trim_start().strip_prefix(DATA_MARKER) {
-                        println!("  [{} bytes of data]", payload.len());
-                        data.push(payload.to_string());
-                        continue;
-                    }
-                    println!("  {line}");
-                    if let Some(rc) = line.trim().strip_prefix(EXIT_MARKER) {
-                        status = rc.trim().parse::<i32>().ok();
-                    }
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    if start.elapsed() >= self.timeout {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        bail!(
-                            "guest `{name}` timed out after {} s and was killed (no exit marker)",
-                            self.timeout.as_secs()
-                        );
-                    }
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        let ended = machine.boot(|line| match line.trim_start().strip_prefix(DATA_MARKER) {
+            Some(payload) => {
+                println!("  [{} bytes of data]", payload.len());
+                data.push(payload.to_string());
+                false
             }
+            None => true,
+        })?;
+        if ended.timed_out {
+            bail!(
+                "guest `{name}` timed out after {} s and was killed (no exit marker)",
+                self.timeout.as_secs()
+            );
         }
-        reader.join().ok();
-        child.wait()?;
-        match status {
+        match ended.exit {
             Some(status) => Ok(Outcome { status, data }),
             None => {
                 bail!("guest `{name}` stopped without reporting an exit status (kernel panic?)")
             }
         }
     }
+}
+
+/// `cargo xtask vm` and `cargo xtask demo`: boots the `variant` kernel with
+/// the project's artefacts, runs `command` (with python3 at hand) and exits
+/// with its status.
+pub fn run_command(
+    variant: kernel::Variant,
+    name: &str,
+    command: String,
+    timeout: Duration,
+) -> Result<()> {
+    let kernel = kernel::ensure(variant)?;
+    let guest = Guest {
+        kernel: &kernel,
+        files: artefacts::build(&kernel)?,
+        command,
+        timeout,
+        cpus: 2,
+        needs: vec!["python3".into()],
+    };
+    let outcome = guest.run(name)?;
+    std::process::exit(outcome.status);
 }
 
 /// `uname -r` of the host, to show that tests ran in the guest kernel.

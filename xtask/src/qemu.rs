@@ -1,0 +1,116 @@
+//! The QEMU runner every guest uses — the netns test guest (`vm.rs`) and Xen
+//! with its dom0 (`xen/boot.rs`): one command line (TCG, serial console on
+//! stdout, no network, no reboot) and one console reader that echoes and logs
+//! the console, hands each line to the caller, reads the guest's exit marker
+//! and kills a guest that has not finished within its timeout.
+
+use crate::util::forward_lines;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One QEMU boot.
+pub struct Machine<'a> {
+    /// `-cpu` model.
+    pub cpu: &'a str,
+    /// Memory, MiB.
+    pub memory_mb: u32,
+    pub cpus: u32,
+    /// What `-kernel` loads (a bzImage, or Xen with its multiboot modules).
+    pub kernel: &'a Path,
+    /// `-initrd`: the initramfs (for Xen: the modules, `image args,initrd`).
+    pub initrd: String,
+    /// `-append`.
+    pub append: String,
+    /// More QEMU arguments.
+    pub extra: &'a [&'a str],
+    /// The line the guest prints last, followed by its status:
+    /// `<marker> <status>`, anywhere in a console line.
+    pub exit_marker: &'a str,
+    /// After this the guest is killed.
+    pub timeout: Duration,
+    /// Where the console is written, if anywhere.
+    pub log: Option<PathBuf>,
+}
+
+/// How a boot ended.
+pub struct Ended {
+    /// The status after the exit marker; `None` if the guest printed none.
+    pub exit: Option<i32>,
+    /// The guest was killed at its timeout.
+    pub timed_out: bool,
+    pub elapsed: Duration,
+}
+
+impl Machine<'_> {
+    fn command(&self) -> Command {
+        let mut qemu = Command::new("qemu-system-x86_64");
+        qemu.args(["-accel", "tcg", "-cpu", self.cpu])
+            .args(["-m", &self.memory_mb.to_string()])
+            .args(["-smp", &self.cpus.to_string()])
+            .args(["-nographic", "-no-reboot", "-nic", "none"])
+            .args(self.extra)
+            .arg("-kernel")
+            .arg(self.kernel)
+            .args(["-initrd", &self.initrd])
+            .args(["-append", &self.append])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        qemu
+    }
+
+    /// Boots and reads the console until QEMU exits or the timeout kills it.
+    /// Every line goes to the log and to `line`, and is echoed (indented)
+    /// unless `line` returns false.
+    pub fn boot(&self, mut line: impl FnMut(&str) -> bool) -> Result<Ended> {
+        let start = Instant::now();
+        let mut child = self
+            .command()
+            .spawn()
+            .context("cannot start qemu-system-x86_64")?;
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let reader = forward_lines(child.stdout.take().expect("piped"), tx);
+        let mut log = match &self.log {
+            Some(path) => Some(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let mut ended = Ended {
+            exit: None,
+            timed_out: false,
+            elapsed: Duration::ZERO,
+        };
+        loop {
+            let left = self.timeout.saturating_sub(start.elapsed());
+            match rx.recv_timeout(left.min(Duration::from_secs(1))) {
+                Ok(text) => {
+                    if let Some(log) = &mut log {
+                        writeln!(log, "{text}")?;
+                    }
+                    if line(&text) {
+                        println!("  {text}");
+                    }
+                    if let Some(rc) = text.split(self.exit_marker).nth(1) {
+                        ended.exit = rc.trim().parse::<i32>().ok();
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if start.elapsed() >= self.timeout {
+                ended.timed_out = true;
+                let _ = child.kill();
+                break;
+            }
+        }
+        let _ = child.wait();
+        reader.join().ok();
+        ended.elapsed = start.elapsed();
+        Ok(ended)
+    }
+}

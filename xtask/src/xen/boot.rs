@@ -1,0 +1,340 @@
+//! Booting the patched Xen: the debug hypervisor under QEMU with a Linux PV
+//! dom0 whose initramfs carries the tools, the guests' kernel and initrd and
+//! `xen/tests/`; each boot runs one dom0 script and reports its tests
+//! (the Xen stage of `cargo xtask test`, and `cargo xtask xen --test`).
+
+use super::build::{self, XenBuild};
+use crate::image::Image;
+use crate::kernel::{self, Kernel};
+use crate::qemu::Machine;
+use crate::util::{output, repo_root, run};
+use anyhow::{bail, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Busybox applets in dom0 and the guests. No `brctl`: the hotplug scripts
+/// then use `ip`.
+const APPLETS: &[&str] = &[
+    "sh", "mount", "umount", "mkdir", "cat", "echo", "sleep", "grep", "awk", "sed", "ps", "kill",
+    "dmesg", "poweroff", "seq", "wc", "head", "tail", "cut", "tr", "sort", "date", "ls", "rm",
+    "cp", "mv", "ln", "true", "false", "test", "[", "printf", "uname", "env", "timeout", "xargs",
+    "find", "expr", "hostname", "ping", "wait", "pidof", "uniq", "stat", "basename", "dirname",
+    "chmod", "touch", "sync", "usleep", "mktemp", "tee", "which", "logger", "readlink", "id",
+    "mknod", "nproc",
+];
+/// Host programs for dom0 (with their libraries).
+const DOM0_HOST_TOOLS: &[&str] = &["bash", "ip", "flock"];
+
+/// The boots of the Xen stage: pCPUs and the `xen/tests/` script dom0 runs.
+/// The main run and the safety run on one pCPU; placement needs a second.
+const BOOTS: &[(u32, &str)] = &[
+    (1, "dom0-sched.sh"),
+    (1, "dom0-safety.sh"),
+    (2, "dom0-placement.sh"),
+];
+
+/// Printed by dom0's init after the script; carries its status.
+const EXIT_MARKER: &str = "SMOOTH-XEN-EXIT:";
+/// Printed by the dom0 scripts: `SMOOTH-XEN-TEST: PASS|FAIL <name>`.
+const TEST_MARKER: &str = "SMOOTH-XEN-TEST: ";
+
+/// Lines of the Xen console that mean the hypervisor is unwell.
+const XEN_TROUBLE: &[&str] = &[
+    "Assertion '",
+    "Xen BUG at",
+    "FATAL TRAP",
+    "Panic on CPU",
+    "Xen WARN at",
+];
+
+/// The guests' init: a role (`hog`, `waker` or idle) and an address from
+/// the kernel command line.
+const DOMU_INIT: &str = r#"#!/bin/sh
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+role=$(sed -n 's/.*smooth_role=\([a-z]*\).*/\1/p' /proc/cmdline)
+addr=$(sed -n 's/.*smooth_ip=\([0-9.]*\).*/\1/p' /proc/cmdline)
+ip link set lo up
+if [ -n "$addr" ]; then ip addr add "$addr/24" dev eth0; ip link set eth0 up; fi
+echo "smooth-domu: role $role addr $addr"
+# The periodic sender, started by a request from dom0 (xen/tests/udpclock.c).
+if [ -n "$addr" ]; then udpclock serve & fi
+if [ "$role" = hog ]; then while :; do :; done; fi
+# Blocks and wakes all the time: a short spin, then a 3 ms sleep (long
+# enough, under QEMU's emulation, for the vCPU to be descheduled first).
+if [ "$role" = waker ]; then
+    while :; do i=0; while [ $i -lt 100 ]; do i=$((i + 1)); done; usleep 3000; done
+fi
+while :; do sleep 3600; done
+"#;
+/// dom0's init: the toolstack, the bridge, then the test script the kernel
+/// command line names.
+const DOM0_INIT: &str = r#"#!/bin/sh
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+mkdir -p /dev/pts /dev/shm /var/run/xen /var/run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen /var/lock /run/lock /root
+mount -t devpts devpts /dev/pts; mount -t tmpfs tmp /tmp
+mount -t xenfs xenfs /proc/xen
+ip link set lo up
+/usr/sbin/xenstored --pid-file /var/run/xenstored.pid
+/usr/lib/xen/bin/xen-init-dom0
+/usr/sbin/xenconsoled --pid-file=/var/run/xenconsoled.pid
+ip link add name xenbr0 type bridge stp_state 0 forward_delay 0
+ip addr add 10.0.0.1/24 dev xenbr0; ip link set xenbr0 up
+echo "smooth-dom0: toolstack ready"
+cd /smooth
+script=$(sed -n 's/.*smooth_script=\([^ ]*\).*/\1/p' /proc/cmdline)
+/bin/bash "/smooth/tests/${script:-dom0-sched.sh}"
+echo "SMOOTH-XEN-EXIT: $?"
+poweroff -f
+"#;
+
+/// A dom0 or domU root: busybox, and root as the only user.
+fn xen_root(dir: PathBuf) -> Result<Image> {
+    let image = Image::new(dir, &["tmp", "run", "var"], APPLETS)?;
+    image.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")?;
+    image.write("/etc/group", "root:x:0:\n")?;
+    Ok(image)
+}
+
+/// Compiles `xen/tests/<name>.c` to `work/<name>`: `gcc -O2 -Wall -Werror
+/// <flags> -o … <source> <libs>`.
+fn compile(work: &Path, name: &str, flags: &[String], libs: &[String]) -> Result<PathBuf> {
+    let out = work.join(name);
+    run(Command::new("gcc")
+        .args(["-O2", "-Wall", "-Werror"])
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(repo_root().join(format!("xen/tests/{name}.c")))
+        .args(libs))?;
+    Ok(out)
+}
+
+/// The guests' initrd: busybox, the periodic sender and their init.
+fn domu_initramfs(work: &Path, udpclock: &Path) -> Result<PathBuf> {
+    let image = xen_root(work.join("domu-root"))?;
+    image.copy(udpclock, "/usr/bin/udpclock")?;
+    image.init(DOMU_INIT)?;
+    let out = work.join("domu.cpio");
+    image.cpio(&out)?;
+    Ok(out)
+}
+
+/// Every ELF file of the installed tools (their libraries go in too).
+fn tool_binaries(tools: &Path) -> Result<Vec<PathBuf>> {
+    let elves = output(Command::new("sh").arg("-c").arg(format!(
+        "find '{}' -type f -perm -u+x -o -type f -name '*.so*' | while read f; do head -c4 \"$f\" | grep -q ELF && echo \"$f\"; done",
+        tools.display()
+    )))?;
+    Ok(elves.lines().map(PathBuf::from).collect())
+}
+
+/// Builds dom0's initramfs (tools, tests, the guest kernel and initrd).
+fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBuf> {
+    let tools = xen.tools.display();
+    // The periodic sender/receiver, static: the guests have no libc.
+    let udpclock = compile(work, "udpclock", &["-static".into()], &[])?;
+    // The direct domctl check, built against the tools just installed.
+    let rtcheck = compile(
+        work,
+        "rtcheck",
+        &[format!("-I{tools}/usr/include")],
+        &[
+            format!("-L{tools}/usr/lib"),
+            format!("-Wl,-rpath-link,{tools}/usr/lib"),
+            "-lxenctrl".into(),
+            "-lxencall".into(),
+        ],
+    )?;
+    let domu_cpio = domu_initramfs(work, &udpclock)?;
+
+    let mut image = xen_root(work.join("dom0-root"))?;
+    image.copy_tree(format!("{tools}/."), "/")?;
+    image.library_path(format!("{tools}/usr/lib:{tools}/usr/lib64"));
+    image.host_tools(DOM0_HOST_TOOLS)?;
+    for f in tool_binaries(&xen.tools)? {
+        image.libraries_of(&f)?;
+    }
+    image.library("/lib/x86_64-linux-gnu/libgcc_s.so.1");
+    image.install_libraries(Some(&xen.tools))?;
+    image.copy(&rtcheck, "/smooth/rtcheck")?;
+    image.copy(&udpclock, "/smooth/udpclock")?;
+    image.copy(&kernel.bzimage, "/smooth/bzImage")?;
+    image.copy(&domu_cpio, "/smooth/domu.cpio")?;
+    for entry in std::fs::read_dir(repo_root().join("xen/tests"))? {
+        let p = entry?.path();
+        if p.is_file() {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            image.copy(&p, &format!("/smooth/tests/{name}"))?;
+        }
+    }
+    image.write("/etc/hosts", "127.0.0.1 localhost\n")?;
+    image.init(DOM0_INIT)?;
+    let out = work.join("dom0.cpio");
+    image.cpio(&out)?;
+    Ok(out)
+}
+
+/// One test's outcome, as the dom0 script and the console report it.
+pub struct XenTest {
+    pub name: String,
+    pub ok: bool,
+}
+
+/// The Xen build the tests boot: the cached one, or a development tree
+/// standing in for it (`SMOOTH_XEN_PREBUILT=DIR` with `DIR/hv-debug/xen`
+/// and `DIR/tools-dist`).
+fn xen_build() -> Result<XenBuild> {
+    Ok(match std::env::var_os("SMOOTH_XEN_PREBUILT") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            XenBuild {
+                xen_release: dir.join("hv-release/xen"),
+                xen_debug: dir.join("hv-debug/xen"),
+                tools: dir.join("tools-dist"),
+                dir,
+            }
+        }
+        None => build::ensure()?,
+    })
+}
+
+/// Boots the patched debug Xen with a PV dom0 and runs the scheduler tests.
+/// Every test the dom0 script reports is returned; a hypervisor assertion,
+/// BUG, WARN or panic anywhere in the run is one more (failing) test.
+pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
+    let xen = xen_build()?;
+    let kernel = kernel::ensure(kernel::Variant::Xen)?;
+    let work = repo_root().join("target/xen");
+    std::fs::create_dir_all(&work)?;
+    let initrd = dom0_initramfs(&work, &xen, &kernel)?;
+    // SMOOTH_XEN_ONLY=SCRIPT[,SCRIPT…] boots those alone (development).
+    let only = std::env::var("SMOOTH_XEN_ONLY").ok();
+    let mut tests = Vec::new();
+    for (cpus, script) in BOOTS {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|s| s == *script))
+        {
+            continue;
+        }
+        tests.extend(boot(&xen, &kernel, &initrd, &work, *cpus, script, timeout)?);
+    }
+    if tests.is_empty() {
+        bail!("SMOOTH_XEN_ONLY names none of the boots' scripts");
+    }
+    Ok(tests)
+}
+
+/// What one boot's console said: the tests dom0 reported, and the
+/// hypervisor's trouble lines.
+#[derive(Default)]
+struct Console {
+    tests: Vec<XenTest>,
+    trouble: Vec<String>,
+}
+
+impl Console {
+    fn read(&mut self, line: &str) {
+        if let Some(rest) = line.split(TEST_MARKER).nth(1) {
+            if let Some((verdict, name)) = rest.trim().split_once(' ') {
+                self.tests.push(XenTest {
+                    name: format!("xen: {name}"),
+                    ok: verdict == "PASS",
+                });
+            }
+        }
+        if XEN_TROUBLE.iter().any(|t| line.contains(t)) {
+            self.trouble.push(line.to_string());
+        }
+    }
+}
+
+/// One boot: Xen (debug) on `cpus` pCPUs, dom0 running `xen/tests/<script>`.
+fn boot(
+    xen: &XenBuild,
+    kernel: &Kernel,
+    initrd: &Path,
+    work: &Path,
+    cpus: u32,
+    script: &str,
+    timeout: Duration,
+) -> Result<Vec<XenTest>> {
+    let log = work.join(format!("console-{}.log", script.trim_end_matches(".sh")));
+    let machine = Machine {
+        cpu: "qemu64",
+        memory_mb: 2048,
+        cpus,
+        kernel: &xen.xen_debug,
+        // Multiboot modules: dom0's kernel with its command line, its initrd.
+        initrd: format!(
+            "{} console=hvc0 earlyprintk=xen rdinit=/init smooth_script={script},{}",
+            kernel.bzimage.display(),
+            initrd.display()
+        ),
+        append: "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot \
+                 console_timestamps=boot dom0_mem=512M,max:512M dom0_max_vcpus=1 \
+                 dom0_vcpus_pin sched=credit"
+            .into(),
+        extra: &["-serial", "stdio", "-monitor", "none"],
+        exit_marker: EXIT_MARKER,
+        timeout,
+        log: Some(log.clone()),
+    };
+    eprintln!("[xen] booting {}", xen.xen_debug.display());
+    let mut console = Console::default();
+    let ended = machine.boot(|line| {
+        console.read(line);
+        true
+    })?;
+    eprintln!(
+        "[xen] run took {:.0} s; console: {}",
+        ended.elapsed.as_secs_f64(),
+        log.display()
+    );
+    let mut tests = console.tests;
+    tests.push(XenTest {
+        name: format!("xen: {script} ran to its end"),
+        ok: ended.exit.is_some() && !ended.timed_out,
+    });
+    for t in &console.trouble {
+        println!("  hypervisor trouble: {t}");
+    }
+    tests.push(XenTest {
+        name: format!("xen: {script}: no assertion, BUG, WARN or panic in the debug hypervisor"),
+        ok: console.trouble.is_empty() && ended.exit.is_some(),
+    });
+    Ok(tests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_reports_tests_and_trouble() {
+        let mut console = Console::default();
+        for line in [
+            "(XEN) [   1.0] Xen version 4.17.5",
+            "[  12.1] SMOOTH-XEN-TEST: PASS rt vCPU meets its deadline",
+            "SMOOTH-XEN-TEST: FAIL placement",
+            "(XEN) Assertion 'x' failed at common/sched/credit.c:100",
+        ] {
+            console.read(line);
+        }
+        let tests: Vec<(&str, bool)> = console
+            .tests
+            .iter()
+            .map(|t| (t.name.as_str(), t.ok))
+            .collect();
+        assert_eq!(
+            tests,
+            [
+                ("xen: rt vCPU meets its deadline", true),
+                ("xen: placement", false)
+            ]
+        );
+        assert_eq!(console.trouble.len(), 1);
+    }
+}

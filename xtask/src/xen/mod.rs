@@ -1,0 +1,12 @@
+//! `cargo xtask xen`: the CPU half of smooth. `build` fetches Debian's Xen
+//! 4.17.5 source, applies the credit scheduler series in `xen/patches/` and
+//! builds the hypervisors and the tools (cached), or checks that every patch
+//! builds on its own; `boot` boots the patched debug hypervisor in QEMU with
+//! a Linux PV dom0 that runs `xen/tests/` (the Xen stage of
+//! `cargo xtask test`, whose tally is `test.rs`'s).
+
+mod boot;
+mod build;
+
+pub use boot::run_tests;
+pub use build::{check_series, xen};
