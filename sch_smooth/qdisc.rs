@@ -29,7 +29,7 @@
 
 use core::ffi::{c_int, c_void};
 use core::marker::PhantomData;
-use core::mem::{offset_of, size_of, ManuallyDrop};
+use core::mem::{offset_of, size_of, ManuallyDrop, MaybeUninit};
 use core::ptr::{self, NonNull};
 use kernel::prelude::*;
 
@@ -78,38 +78,6 @@ impl Skb {
 
     fn into_raw(self) -> *mut b::sk_buff {
         ManuallyDrop::new(self).0.as_ptr()
-    }
-
-    /// Length as the qdisc layer counts it (`qdisc_pkt_len`).
-    pub(crate) fn len(&self) -> u32 {
-        // SAFETY: `self.0` is a valid skb we own.
-        unsafe { b::rsch_pkt_len(self.0.as_ptr()) }
-    }
-
-    /// Whether this is a GSO super-packet.
-    pub(crate) fn is_gso(&self) -> bool {
-        // SAFETY: `self.0` is a valid skb we own.
-        unsafe { b::rsch_skb_is_gso(self.0.as_ptr()) }
-    }
-
-    /// The two u64 words of per-packet qdisc scratch space (`skb->cb`).
-    pub(crate) fn cb(&self) -> [u64; 2] {
-        // SAFETY: `rsch_skb_cb` returns an 8-aligned pointer to at least two
-        // u64 inside the skb, which we own and nobody else accesses now.
-        unsafe {
-            let p = b::rsch_skb_cb(self.0.as_ptr());
-            [p.read(), p.add(1).read()]
-        }
-    }
-
-    /// Sets the per-packet scratch space.
-    pub(crate) fn set_cb(&mut self, words: [u64; 2]) {
-        // SAFETY: as in `cb`; `&mut self` makes the access exclusive.
-        unsafe {
-            let p = b::rsch_skb_cb(self.0.as_ptr());
-            p.write(words[0]);
-            p.add(1).write(words[1]);
-        }
     }
 
     /// Software-segments a GSO packet (as `tbf_segment` does). The original
@@ -161,6 +129,21 @@ pub(crate) struct Queue<'a> {
     _borrow: PhantomData<&'a mut b::Qdisc>,
 }
 
+/// A packet as enqueue sees it, read in one call.
+#[derive(Clone, Copy)]
+pub(crate) struct Arrival {
+    /// Monotonic time in ns (the watchdog's clock).
+    pub(crate) now: u64,
+    /// Length as the qdisc layer counts it (`qdisc_pkt_len`).
+    pub(crate) len: u32,
+    /// Whether it is a GSO super-packet.
+    pub(crate) gso: bool,
+    /// Packets queued before it.
+    pub(crate) packets: u32,
+    /// Bytes queued before it.
+    pub(crate) bytes: u32,
+}
+
 impl Queue<'_> {
     /// Monotonic time in ns (the watchdog's clock).
     pub(crate) fn now(&self) -> u64 {
@@ -168,22 +151,40 @@ impl Queue<'_> {
         unsafe { b::rsch_now_ns() }
     }
 
-    /// Packets queued.
-    pub(crate) fn len(&self) -> u32 {
-        // SAFETY: `sch` is valid and we hold the root lock.
-        unsafe { b::rsch_qlen(self.sch) }
+    /// The time, `skb`'s length and GSO flag, and the queue's length and
+    /// backlog.
+    pub(crate) fn arrival(&self, skb: &Skb) -> Arrival {
+        let mut a = MaybeUninit::<b::rsch_arrival>::uninit();
+        // SAFETY: `sch` is valid and we hold the root lock; `skb` is a
+        // valid skb we own; the helper writes every field of `a`.
+        let a = unsafe {
+            b::rsch_arrival(self.sch, skb.0.as_ptr(), a.as_mut_ptr());
+            a.assume_init()
+        };
+        Arrival {
+            now: a.now,
+            len: a.len,
+            gso: a.gso,
+            packets: a.qlen,
+            bytes: a.backlog,
+        }
     }
 
-    /// Bytes queued.
-    pub(crate) fn backlog(&self) -> u32 {
-        // SAFETY: as in `len`.
-        unsafe { b::rsch_backlog(self.sch) }
-    }
-
-    /// Appends to the FIFO.
-    pub(crate) fn push(&mut self, skb: Skb) -> Enqueued {
-        // SAFETY: root lock held; the queue takes ownership of the skb.
-        Enqueued(unsafe { b::rsch_enqueue_tail(skb.into_raw(), self.sch) })
+    /// Appends `skb` to the FIFO with its release and arrival times
+    /// (read back by [`Queue::head_stamps`]), counting an overlimit if it
+    /// has to wait.
+    pub(crate) fn push_stamped(
+        &mut self,
+        skb: Skb,
+        release: u64,
+        arrival: u64,
+        overlimit: bool,
+    ) -> Enqueued {
+        // SAFETY: root lock held; the queue takes ownership of the skb,
+        // whose cb is ours until it leaves the qdisc.
+        Enqueued(unsafe {
+            b::rsch_enqueue_stamped(skb.into_raw(), self.sch, release, arrival, overlimit)
+        })
     }
 
     /// Drops a packet the qdisc refuses (counted in `drops`).
@@ -195,12 +196,6 @@ impl Queue<'_> {
         // SAFETY: root lock held; `to_free` is the list of this enqueue
         // call, which takes ownership of the skb.
         Enqueued(unsafe { b::rsch_drop(skb.into_raw(), self.sch, self.to_free) })
-    }
-
-    /// Counts an overlimit (the packet had to wait).
-    pub(crate) fn overlimit(&mut self) {
-        // SAFETY: root lock held.
-        unsafe { b::rsch_overlimit(self.sch) }
     }
 
     /// `orig` was split into `segments` packets of `bytes` in total, now
@@ -218,12 +213,13 @@ impl Queue<'_> {
         Enqueued(NET_XMIT_SUCCESS)
     }
 
-    /// The head's scratch space, if any packet is queued.
-    pub(crate) fn head_cb(&self) -> Option<[u64; 2]> {
-        // SAFETY: root lock held; the head stays owned by the queue, we only
-        // read its cb through a temporary handle that is never dropped.
-        let head = unsafe { b::rsch_peek_head(self.sch) };
-        NonNull::new(head).map(|p| ManuallyDrop::new(Skb(p)).cb())
+    /// The head's release and arrival times, if any packet is queued.
+    pub(crate) fn head_stamps(&self) -> Option<(u64, u64)> {
+        let (mut release, mut arrival) = (0, 0);
+        // SAFETY: root lock held; the helper only reads the head's cb,
+        // which [`Queue::push_stamped`] wrote.
+        let some = unsafe { b::rsch_head_stamps(self.sch, &mut release, &mut arrival) };
+        some.then_some((release, arrival))
     }
 
     /// Removes the head.

@@ -12,33 +12,58 @@
 
 void *rsch_priv(struct Qdisc *sch) { return qdisc_priv(sch); }
 u64 rsch_now_ns(void) { return ktime_get_ns(); }
-unsigned int rsch_qlen(const struct Qdisc *sch) { return sch->q.qlen; }
-unsigned int rsch_backlog(const struct Qdisc *sch) { return sch->qstats.backlog; }
 void rsch_tree_lock(struct Qdisc *sch) { sch_tree_lock(sch); }
 void rsch_tree_unlock(struct Qdisc *sch) { sch_tree_unlock(sch); }
 
-unsigned int rsch_pkt_len(const struct sk_buff *skb) { return qdisc_pkt_len(skb); }
-bool rsch_skb_is_gso(const struct sk_buff *skb) { return skb_is_gso(skb); }
-
-u64 *rsch_skb_cb(struct sk_buff *skb)
+void rsch_arrival(const struct Qdisc *sch, const struct sk_buff *skb,
+		  struct rsch_arrival *out)
 {
-	/* Two u64 per packet: release time and enqueue time. */
+	out->now = ktime_get_ns();
+	out->len = qdisc_pkt_len(skb);
+	out->qlen = sch->q.qlen;
+	out->backlog = sch->qstats.backlog;
+	out->gso = skb_is_gso(skb);
+}
+
+/* Two u64 per packet in the qdisc cb: release time and arrival time. */
+static u64 *rsch_stamps(const struct sk_buff *skb)
+{
 	BUILD_BUG_ON(sizeof(qdisc_skb_cb(skb)->data) < 2 * sizeof(u64));
 	BUILD_BUG_ON(offsetof(struct qdisc_skb_cb, data) % sizeof(u64));
 	return (u64 *)qdisc_skb_cb(skb)->data;
 }
 
+int rsch_enqueue_stamped(struct sk_buff *skb, struct Qdisc *sch,
+			 u64 release, u64 arrival, bool overlimit)
+{
+	u64 *stamps = rsch_stamps(skb);
+
+	stamps[0] = release;
+	stamps[1] = arrival;
+	if (overlimit)
+		qdisc_qstats_overlimit(sch);
+	return qdisc_enqueue_tail(skb, sch);
+}
+
+bool rsch_head_stamps(struct Qdisc *sch, u64 *release, u64 *arrival)
+{
+	struct sk_buff *head = qdisc_peek_head(sch);
+
+	if (!head)
+		return false;
+	*release = rsch_stamps(head)[0];
+	*arrival = rsch_stamps(head)[1];
+	return true;
+}
+
 void rsch_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
 
-int rsch_enqueue_tail(struct sk_buff *skb, struct Qdisc *sch) { return qdisc_enqueue_tail(skb, sch); }
 struct sk_buff *rsch_dequeue_head(struct Qdisc *sch) { return qdisc_dequeue_head(sch); }
-struct sk_buff *rsch_peek_head(struct Qdisc *sch) { return qdisc_peek_head(sch); }
 struct sk_buff *rsch_peek_dequeued(struct Qdisc *sch) { return qdisc_peek_dequeued(sch); }
 int rsch_drop(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
 {
 	return qdisc_drop(skb, sch, to_free);
 }
-void rsch_overlimit(struct Qdisc *sch) { qdisc_qstats_overlimit(sch); }
 void rsch_reset_queue(struct Qdisc *sch) { qdisc_reset_queue(sch); }
 
 /* As tbf_segment(): software-segment a GSO packet; NULL on failure. */

@@ -16,22 +16,30 @@ struct netlink_ext_ack;
 
 void *rsch_priv(struct Qdisc *sch);
 u64 rsch_now_ns(void);
-unsigned int rsch_qlen(const struct Qdisc *sch);
-unsigned int rsch_backlog(const struct Qdisc *sch);
 void rsch_tree_lock(struct Qdisc *sch);
 void rsch_tree_unlock(struct Qdisc *sch);
 
-unsigned int rsch_pkt_len(const struct sk_buff *skb);
-bool rsch_skb_is_gso(const struct sk_buff *skb);
-u64 *rsch_skb_cb(struct sk_buff *skb);
+/*
+ * The per-packet path, a few calls per packet rather than one per field
+ * (each is an out-of-line call from Rust).
+ */
+struct rsch_arrival {
+	u64 now;		/* ktime_get_ns() */
+	u32 len;		/* qdisc_pkt_len(skb) */
+	u32 qlen;		/* packets queued */
+	u32 backlog;		/* bytes queued */
+	bool gso;		/* skb_is_gso(skb) */
+};
+void rsch_arrival(const struct Qdisc *sch, const struct sk_buff *skb,
+		  struct rsch_arrival *out);
+int rsch_enqueue_stamped(struct sk_buff *skb, struct Qdisc *sch,
+			 u64 release, u64 arrival, bool overlimit);
+bool rsch_head_stamps(struct Qdisc *sch, u64 *release, u64 *arrival);
 void rsch_kfree_skb(struct sk_buff *skb);
 
-int rsch_enqueue_tail(struct sk_buff *skb, struct Qdisc *sch);
 struct sk_buff *rsch_dequeue_head(struct Qdisc *sch);
-struct sk_buff *rsch_peek_head(struct Qdisc *sch);
 struct sk_buff *rsch_peek_dequeued(struct Qdisc *sch);
 int rsch_drop(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free);
-void rsch_overlimit(struct Qdisc *sch);
 void rsch_reset_queue(struct Qdisc *sch);
 
 struct sk_buff *rsch_gso_segment(struct sk_buff *skb);

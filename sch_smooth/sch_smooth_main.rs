@@ -44,7 +44,7 @@ mod qdisc;
 #[path = "../smooth-core/src/lib.rs"]
 mod smooth_core;
 
-use qdisc::{AttrWriter, Attrs, Enqueued, ExtAck, QdiscOps, Queue, Registration, Skb};
+use qdisc::{Arrival, AttrWriter, Attrs, Enqueued, ExtAck, QdiscOps, Queue, Registration, Skb};
 use smooth_core::config::Config;
 use smooth_core::shaper::{Backlog, Decision, Shaper};
 use smooth_core::uapi::{self, OptionError, Value, XStats};
@@ -113,19 +113,13 @@ fn parse(base: Config, attrs: &Attrs<'_>, create: bool, ext: &mut ExtAck) -> Res
 }
 
 impl Smooth {
-    fn admit(&mut self, q: &mut Queue<'_>, now: u64, mut skb: Skb) -> Result<Enqueued, Skb> {
+    fn admit(&mut self, q: &mut Queue<'_>, a: Arrival, skb: Skb) -> Result<Enqueued, Skb> {
         let backlog = Backlog {
-            packets: q.len(),
-            bytes: q.backlog().into(),
+            packets: a.packets,
+            bytes: a.bytes.into(),
         };
-        match self.shaper.enqueue(now, skb.len(), backlog) {
-            Decision::Release { at } => {
-                if at > now {
-                    q.overlimit();
-                }
-                skb.set_cb([at, now]);
-                Ok(q.push(skb))
-            }
+        match self.shaper.enqueue(a.now, a.len, backlog) {
+            Decision::Release { at } => Ok(q.push_stamped(skb, at, a.now, at > a.now)),
             Decision::Drop(_) => Err(skb),
         }
     }
@@ -161,8 +155,8 @@ impl QdiscOps for Smooth {
     }
 
     fn enqueue(&mut self, q: &mut Queue<'_>, skb: Skb) -> Enqueued {
-        let now = q.now();
-        if skb.is_gso() && self.shaper.needs_segmentation(skb.len()) {
+        let arrival = q.arrival(&skb);
+        if arrival.gso && self.shaper.needs_segmentation(arrival.len) {
             let Some(segments) = skb.segment() else {
                 self.shaper.segmented(false);
                 return q.drop_packet(skb);
@@ -170,11 +164,11 @@ impl QdiscOps for Smooth {
             self.shaper.segmented(true);
             let (mut count, mut bytes) = (0u32, 0u32);
             for seg in segments {
-                let len = seg.len();
-                match self.admit(q, now, seg) {
+                let a = q.arrival(&seg);
+                match self.admit(q, a, seg) {
                     Ok(_) => {
                         count += 1;
-                        bytes += len;
+                        bytes += a.len;
                     }
                     Err(seg) => {
                         q.drop_packet(seg);
@@ -183,14 +177,14 @@ impl QdiscOps for Smooth {
             }
             return q.segmented(skb, count, bytes);
         }
-        match self.admit(q, now, skb) {
+        match self.admit(q, arrival, skb) {
             Ok(verdict) => verdict,
             Err(skb) => q.drop_packet(skb),
         }
     }
 
     fn dequeue(&mut self, q: &mut Queue<'_>) -> Option<Skb> {
-        let [release, enqueued] = q.head_cb()?;
+        let (release, enqueued) = q.head_stamps()?;
         let now = q.now();
         if release > now {
             q.wake_at(release, TIMER_SLACK_NS);
