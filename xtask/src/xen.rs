@@ -557,6 +557,10 @@ echo "smooth-domu: role $role addr $addr"
 # The periodic sender, started by a request from dom0 (xen/tests/udpclock.c).
 if [ -n "$addr" ]; then udpclock serve & fi
 if [ "$role" = hog ]; then while :; do :; done; fi
+# Blocks and wakes all the time: a short spin, then a short sleep.
+if [ "$role" = waker ]; then
+    while :; do i=0; while [ $i -lt 100 ]; do i=$((i + 1)); done; usleep 500; done
+fi
 while :; do sleep 3600; done
 "#;
 
@@ -694,19 +698,28 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
     let work = repo_root().join("target/xen");
     std::fs::create_dir_all(&work)?;
     let initrd = dom0_initramfs(&work, &xen, &kernel)?;
-    // The main run on one pCPU; placement needs a second pCPU.
-    let mut tests = boot(&xen, &kernel, &initrd, &work, 1, "dom0-sched.sh", timeout)?;
-    tests.extend(boot(
-        &xen,
-        &kernel,
-        &initrd,
-        &work,
-        2,
-        "dom0-placement.sh",
-        timeout,
-    )?);
+    // The main run and the safety run on one pCPU; placement needs a second
+    // pCPU. SMOOTH_XEN_ONLY=SCRIPT boots that one alone (development).
+    let only = std::env::var("SMOOTH_XEN_ONLY").ok();
+    let mut tests = Vec::new();
+    for (cpus, script) in BOOTS {
+        if only.as_deref().is_some_and(|o| o != *script) {
+            continue;
+        }
+        tests.extend(boot(&xen, &kernel, &initrd, &work, *cpus, script, timeout)?);
+    }
+    if tests.is_empty() {
+        bail!("SMOOTH_XEN_ONLY names none of the boots' scripts");
+    }
     Ok(tests)
 }
+
+/// The boots of the Xen stage: pCPUs and the `xen/tests/` script dom0 runs.
+const BOOTS: &[(u32, &str)] = &[
+    (1, "dom0-sched.sh"),
+    (1, "dom0-safety.sh"),
+    (2, "dom0-placement.sh"),
+];
 
 /// One boot: Xen (debug) on `cpus` pCPUs, dom0 running `xen/tests/<script>`.
 fn boot(
