@@ -15,6 +15,9 @@
 #    then guests that block and wake all the time (a job per wake-up): over
 #    10 s every hog gets at least its weighted share of the CPU the
 #    real-time bound leaves, within 2 % of the window.
+#  - Timer: the pCPU's EDF timer is one-shot, set for the EDF head's
+#    deadline: over each window it fires at most once per job queued (a
+#    polling check would fire every 0.5 ms while a job waits).
 #
 # Each result is one line `SMOOTH-XEN-TEST: PASS|FAIL <name>`.
 set -u
@@ -28,7 +31,7 @@ check() { # NAME COMMAND…: PASS if COMMAND succeeds
 }
 
 # cfg NAME ROLE [xl.cfg lines…]: a 64 MB PV guest running the same kernel.
-# ROLE hog spins forever; waker spins a little and sleeps, over and over.
+# ROLE hog spins forever; waker spins a little and sleeps 3 ms, over and over.
 cfg() {
     local name=$1 role=$2
     shift 2
@@ -129,6 +132,26 @@ shares() {
         }' "/tmp/shares.$label"
 }
 
+# "fires inserts" of pCPU 0's EDF timer, from the 'r' dump.
+edf_counters() {
+    xl debug-keys r
+    sleep 1     # the dump is written after the key returns
+    xl dmesg | grep 'CPU\[00\].*edf_timer=' | tail -n 1 |
+        sed -n 's/.* edf_timer=\([0-9]*\) edf_insert=\([0-9]*\).*/\1 \2/p'
+}
+
+# timer LABEL "fires inserts" "fires inserts": over a window the timer
+# fired at most once per job queued, and jobs were queued (unless none is
+# expected: LABEL idle).
+timer_ok() {
+    local label=$1
+    echo "$2 $3" | awk -v label="$label" '{
+        f = $3 - $1; n = $4 - $2
+        printf "SMOOTH-XEN-EDF-TIMER %s: %d timer expiries, %d jobs queued\n", label, f, n
+        exit !(NF == 4 && f <= n && (n > 0 || label == "cpu-bound"))
+    }'
+}
+
 echo "== boot"
 if xl info | grep -q '^xen_scheduler *: credit$' && xl dmesg | grep -q 'debug=y'; then
     pass "boot: patched debug=y Xen, credit scheduler, PV dom0 toolstack up"
@@ -184,8 +207,11 @@ refused "xl create of a guest beyond the bound is refused" "admission refused" x
 if xl list bad > /dev/null 2>&1; then fail "a refused create leaves no domain"; xl destroy bad; else pass "a refused create leaves no domain"; fi
 
 echo "== CPU-bound real-time guests at the bound: the hogs' share"
+c0=$(edf_counters)
 check "10 s, two CPU-bound aperiodic guests (D 500 us) at the bound: each hog gets its weighted share of the rest (2 %)" \
     shares cpu-bound 0.5 rt1 rt2 -- hog1 hog2 hog3
+c1=$(edf_counters)
+check "EDF timer: at most one expiry per job queued (CPU-bound guests: no job, no timer)" timer_ok cpu-bound "$c0" "$c1"
 xl debug-keys r
 xl dmesg | grep -E ' rt=' | tail -n 2 | sed 's/^/  /'
 
@@ -206,8 +232,11 @@ cfg wk2 waker 'rtmode="aperiodic"' 'deadline=5000' 'budget=1250'
 all=1
 for d in wk1 wk2; do create "$d" || all=0; done
 check "xl create: two waking aperiodic guests at the bound" [ $all = 1 ]
+c0=$(edf_counters)
 check "10 s, two waking aperiodic guests at the bound: each hog gets its weighted share of the rest (2 %)" \
     shares waking 0.5 wk1 wk2 -- hog1 hog2 hog3
+c1=$(edf_counters)
+check "EDF timer: at most one expiry per job queued (waking guests, D 5 ms)" timer_ok waking "$c0" "$c1"
 xl debug-keys r
 xl dmesg | grep -E ' rt=' | tail -n 2 | sed 's/^/  /'
 

@@ -557,9 +557,10 @@ echo "smooth-domu: role $role addr $addr"
 # The periodic sender, started by a request from dom0 (xen/tests/udpclock.c).
 if [ -n "$addr" ]; then udpclock serve & fi
 if [ "$role" = hog ]; then while :; do :; done; fi
-# Blocks and wakes all the time: a short spin, then a short sleep.
+# Blocks and wakes all the time: a short spin, then a 3 ms sleep (long
+# enough, under QEMU's emulation, for the vCPU to be descheduled first).
 if [ "$role" = waker ]; then
-    while :; do i=0; while [ $i -lt 100 ]; do i=$((i + 1)); done; usleep 500; done
+    while :; do i=0; while [ $i -lt 100 ]; do i=$((i + 1)); done; usleep 3000; done
 fi
 while :; do sleep 3600; done
 "#;
@@ -699,11 +700,14 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
     std::fs::create_dir_all(&work)?;
     let initrd = dom0_initramfs(&work, &xen, &kernel)?;
     // The main run and the safety run on one pCPU; placement needs a second
-    // pCPU. SMOOTH_XEN_ONLY=SCRIPT boots that one alone (development).
+    // pCPU. SMOOTH_XEN_ONLY=SCRIPT[,SCRIPT…] boots those alone (development).
     let only = std::env::var("SMOOTH_XEN_ONLY").ok();
     let mut tests = Vec::new();
     for (cpus, script) in BOOTS {
-        if only.as_deref().is_some_and(|o| o != *script) {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|s| s == *script))
+        {
             continue;
         }
         tests.extend(boot(&xen, &kernel, &initrd, &work, *cpus, script, timeout)?);
