@@ -1,8 +1,9 @@
 #!/bin/bash
 # smooth's Xen placement test, run by dom0's /init on two pCPUs with dom0
 # pinned (dom0_max_vcpus=1 dom0_vcpus_pin): a real-time guest must never be
-# placed on dom0's pCPU, while plain guests may be. Lines
-# `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
+# placed on dom0's pCPU, while plain guests may be; a real-time guest moved
+# to another credit cpupool keeps its parameters, and the move is admitted
+# like a set. Lines `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
 set -u
 fails=0
 pass() { echo "SMOOTH-XEN-TEST: PASS placement: $*"; }
@@ -48,8 +49,45 @@ echo "  samples with the real-time guest on dom0's pCPU: $on_dom0/40; hog sample
 [ "$hogs_on_dom0" -gt 0 ] && pass "plain guests do use dom0's pCPU (the rule is specific)" || fail "plain guests do use dom0's pCPU (the rule is specific)"
 xl vcpu-list | sed 's/^/  /'
 
+echo "== cpupool moves keep the real-time parameters (and are admitted)"
+params() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $5, $6, $7, $8, $9 }'; }
+pool_of() { xl list -c "$1" 2>/dev/null | awk 'NR == 2 { print $NF }'; }
+info() { /smooth/rtcheck --info "$(xl domid "$1")"; }
+other=$((1 - dom0cpu))
+xl sched-credit -d rt -M aperiodic -e 2000 -b 400 -R 10
+xl cpupool-cpu-remove Pool-0 "$other"
+xl cpupool-create 'name="rtpool"' 'sched="credit"' "cpus=\"$other\"" 2>&1 | sed 's/^/  /'
+if xl cpupool-migrate rt rtpool && [ "$(pool_of rt)" = rtpool ]; then
+    pass "a real-time guest moves to another credit cpupool"
+else
+    fail "a real-time guest moves to another credit cpupool"
+fi
+got=$(params rt)
+[ "$got" = "aperiodic 2000 0 10 400" ] && pass "its parameters and reserve moved with it" ||
+    { echo "  got '$got'"; fail "its parameters and reserve moved with it"; }
+echo "  rt: $(info rt)"
+echo "  dom0 (Pool-0): $(/smooth/rtcheck --info 0)"
+info rt | grep -q ' pool 200000 cpus 1$' && pass "the new pool admitted its 20 %" || fail "the new pool admitted its 20 %"
+/smooth/rtcheck --info 0 | grep -q ' pool 0 cpus 1$' && pass "the old pool gave its 20 % back" || fail "the old pool gave its 20 % back"
+xl sched-credit -d hog1 -M aperiodic -e 1000 -b 500
+out=$(xl cpupool-migrate hog1 rtpool 2>&1); rc=$?
+echo "$out" | head -3 | sed 's/^/  | /'
+if [ $rc -ne 0 ] && [ "$(pool_of hog1)" = Pool-0 ] && [ "$(params hog1)" = "aperiodic 1000 0 0 500" ]; then
+    pass "a move beyond the new pool's bound (20 % + 50 %) is refused; the guest stays, unchanged"
+else
+    fail "a move beyond the new pool's bound (20 % + 50 %) is refused; the guest stays, unchanged (rc $rc, pool $(pool_of hog1))"
+fi
+xl dmesg | grep -q 'real-time admission refused: moving' && pass "the hypervisor logs the refused move" || fail "the hypervisor logs the refused move"
+
 for d in rt hog1 hog2 hog3; do xl destroy "$d"; done
 left=$(xl list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')
 [ "$left" = "Domain-0 " ] && pass "every guest destroyed" || fail "every guest destroyed"
+xl cpupool-destroy rtpool && xl cpupool-cpu-add Pool-0 "$other" && pass "the cpupool removed, its pCPU back in Pool-0" ||
+    fail "the cpupool removed, its pCPU back in Pool-0"
+if xl dmesg | grep -E "Assertion '|Xen BUG at|FATAL TRAP|Xen WARN at"; then
+    fail "xl dmesg: no assertion or BUG"
+else
+    pass "xl dmesg: no assertion or BUG"
+fi
 echo "== $fails failed"
 exit "$fails"
