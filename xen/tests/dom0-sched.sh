@@ -135,7 +135,9 @@ expect_params "a guest without real-time keys is plain credit" hog2 "none 0 0 0"
 echo "== xl sched-credit sets and reads back"
 xl sched-credit -d hog2 -M periodic -e 3000 -P 10000 -R 20
 expect_params "xl sched-credit -M periodic -e 3000 -P 10000 -R 20" hog2 "periodic 3000 10000 20"
-xl sched-credit -d hog2 --rtmode=aperiodic --deadline=1500
+# With a 300 us budget (20 %): the default 500 us would take the pool, with
+# rt (25 %) and hog1 (2.5 %), beyond the admission bound (50 %).
+xl sched-credit -d hog2 --rtmode=aperiodic --deadline=1500 --budget=300
 expect_params "switching to aperiodic keeps the reserve, drops the period" hog2 "aperiodic 1500 0 20"
 xl sched-credit -d hog2 -w 512
 if [ "$(weight hog2)" = 512 ] && [ "$(params hog2)" = "aperiodic 1500 0 20" ]; then

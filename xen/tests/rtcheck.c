@@ -9,11 +9,23 @@
  * with stock 4.17's XEN_DOMCTL_INTERFACE_VERSION (0x15), which the patched
  * hypervisor must refuse with EACCES, and the same with the patched
  * version, which must succeed.
+ *
+ * rtcheck --admission DOMID: sends a valid set whose utilisation exceeds
+ * the admission bound (a vCPU at 100 % of a pCPU, then one that fits a
+ * pCPU but not what is left of the pool) straight to the hypervisor; each
+ * must fail with ENOSPC, the domain unchanged.
+ *
+ * rtcheck --info DOMID: the domain's parameters and its cpupool's admission
+ * figures, as getinfo returns them, on one line.
+ *
+ * rtcheck --cputime DOMID...: one line, CLOCK_MONOTONIC in ns then each
+ * domain's CPU time in ns (XEN_DOMCTL_getdomaininfo).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xencall.h>
 #include <xenctrl.h>
 
@@ -63,21 +75,118 @@ static int version_check(uint32_t domid)
 struct rtcase {
     const char *what;
     uint8_t flags, mode, reserve, pad;
-    uint32_t period_us, deadline_us;
+    uint32_t period_us, deadline_us, budget_us;
 };
 
+/* Each invalid in one respect only (a valid budget where one is needed). */
 static const struct rtcase cases[] = {
-    { "deadline below 500 us", 1, XEN_DOMCTL_CSCHED_RT_APERIODIC, 0, 0, 0, 499 },
-    { "deadline above 1 s", 1, XEN_DOMCTL_CSCHED_RT_APERIODIC, 0, 0, 0, 1000001 },
-    { "period below deadline", 1, XEN_DOMCTL_CSCHED_RT_PERIODIC, 0, 0, 1000, 2000 },
-    { "period above 1 s", 1, XEN_DOMCTL_CSCHED_RT_PERIODIC, 0, 0, 1000001, 2000 },
-    { "aperiodic with a period", 1, XEN_DOMCTL_CSCHED_RT_APERIODIC, 0, 0, 5000, 2000 },
-    { "deadline without a mode", 1, XEN_DOMCTL_CSCHED_RT_NONE, 0, 0, 0, 2000 },
-    { "reserve above 50 %", 1, XEN_DOMCTL_CSCHED_RT_NONE, 51, 0, 0, 0 },
-    { "unknown mode", 1, 7, 0, 0, 0, 2000 },
-    { "unknown flag", 3, XEN_DOMCTL_CSCHED_RT_NONE, 0, 0, 0, 0 },
-    { "non-zero padding", 1, XEN_DOMCTL_CSCHED_RT_NONE, 0, 1, 0, 0 },
+    { "deadline below 500 us", 1, XEN_DOMCTL_CSCHED_RT_APERIODIC, 0, 0, 0, 499, 100 },
+    { "deadline above 1 s", 1, XEN_DOMCTL_CSCHED_RT_APERIODIC, 0, 0, 0, 1000001, 100 },
+    { "period below deadline", 1, XEN_DOMCTL_CSCHED_RT_PERIODIC, 0, 0, 1000, 2000, 100 },
+    { "period above 1 s", 1, XEN_DOMCTL_CSCHED_RT_PERIODIC, 0, 0, 1000001, 2000, 100 },
+    { "aperiodic with a period", 1, XEN_DOMCTL_CSCHED_RT_APERIODIC, 0, 0, 5000, 2000, 100 },
+    { "deadline without a mode", 1, XEN_DOMCTL_CSCHED_RT_NONE, 0, 0, 0, 2000, 0 },
+    { "budget without a mode", 1, XEN_DOMCTL_CSCHED_RT_NONE, 0, 0, 0, 0, 100 },
+    { "budget below 100 us", 1, XEN_DOMCTL_CSCHED_RT_APERIODIC, 0, 0, 0, 2000, 99 },
+    { "budget above the deadline", 1, XEN_DOMCTL_CSCHED_RT_PERIODIC, 0, 0, 10000, 2000, 2001 },
+    { "reserve above 50 %", 1, XEN_DOMCTL_CSCHED_RT_NONE, 51, 0, 0, 0, 0 },
+    { "unknown mode", 1, 7, 0, 0, 0, 2000, 100 },
+    { "unknown flag", 3, XEN_DOMCTL_CSCHED_RT_NONE, 0, 0, 0, 0, 0 },
+    { "non-zero padding", 1, XEN_DOMCTL_CSCHED_RT_NONE, 0, 1, 0, 0, 0 },
 };
+
+static int same(const struct xen_domctl_sched_credit_rt *a,
+                const struct xen_domctl_sched_credit_rt *b)
+{
+    return a->mode == b->mode && a->reserve == b->reserve &&
+           a->period_us == b->period_us && a->deadline_us == b->deadline_us &&
+           a->budget_us == b->budget_us;
+}
+
+/* Valid sets beyond the admission bound must fail with ENOSPC. */
+static int admission_check(xc_interface *xch, uint32_t domid)
+{
+    struct xen_domctl_sched_credit_rt before, s, after;
+    uint32_t left, bound;
+    unsigned int bad = 0, i;
+    int rc, err;
+
+    if ( xc_sched_credit_rt_domain_get(xch, domid, &before) )
+    {
+        perror("rtcheck: reading the domain's parameters");
+        return 2;
+    }
+    bound = before.util_bound_ppm;
+    printf("rtcheck: bound %u ppm per pCPU, pool at %u ppm over %u pCPU(s)\n",
+           bound, before.pool_util_ppm, before.pool_cpus);
+    for ( i = 0; i < 2; i++ )
+    {
+        s = before;
+        s.flags = XEN_DOMCTL_CSCHED_RT_SET;
+        s.mode = XEN_DOMCTL_CSCHED_RT_APERIODIC;
+        s.period_us = 0;
+        s.deadline_us = 10000;
+        if ( i == 0 )       /* one vCPU at 100 %: above any bound */
+            s.budget_us = 10000;
+        else
+        {
+            /* Just fits one pCPU's bound, but not what the pool has left. */
+            left = bound * before.pool_cpus - before.pool_util_ppm;
+            s.budget_us = bound / 100;          /* bound, in 1e-4 of 10 ms */
+            if ( (uint64_t)s.budget_us * 100 <= left )
+            {
+                printf("rtcheck: the pool has %u ppm left, fill it first\n",
+                       left);
+                return 2;
+            }
+        }
+        rc = xc_sched_credit_rt_domain_set(xch, domid, &s);
+        err = errno;
+        if ( xc_sched_credit_rt_domain_get(xch, domid, &after) )
+        {
+            perror("rtcheck: reading back");
+            return 2;
+        }
+        printf("rtcheck: aperiodic budget %u us per %u us: %s (%s)%s\n",
+               s.budget_us, s.deadline_us, rc ? "refused" : "ACCEPTED",
+               rc ? strerror(err) : "-",
+               same(&before, &after) ? ", unchanged" : ", CHANGED");
+        if ( rc == 0 || err != ENOSPC || !same(&before, &after) )
+            bad++;
+    }
+    return bad ? 1 : 0;
+}
+
+static int cputime(int argc, char **argv)
+{
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    struct timespec ts;
+    int i;
+
+    if ( !xch )
+    {
+        perror("rtcheck: xc_interface_open");
+        return 2;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    printf("%llu", (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+    for ( i = 0; i < argc; i++ )
+    {
+        xc_domaininfo_t info;
+        uint32_t domid = strtoul(argv[i], NULL, 10);
+
+        if ( xc_domain_getinfolist(xch, domid, 1, &info) != 1 ||
+             info.domain != domid )
+        {
+            fprintf(stderr, "rtcheck: no domain %u\n", domid);
+            return 2;
+        }
+        printf(" %llu", (unsigned long long)info.cpu_time);
+    }
+    printf("\n");
+    xc_interface_close(xch);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -88,9 +197,41 @@ int main(int argc, char **argv)
 
     if ( argc == 3 && !strcmp(argv[1], "--version") )
         return version_check(strtoul(argv[2], NULL, 10));
+    if ( argc >= 2 && !strcmp(argv[1], "--cputime") )
+        return cputime(argc - 2, argv + 2);
+    if ( argc == 3 && !strcmp(argv[1], "--admission") )
+    {
+        xch = xc_interface_open(NULL, NULL, 0);
+        if ( !xch )
+        {
+            perror("rtcheck: xc_interface_open");
+            return 2;
+        }
+        i = admission_check(xch, strtoul(argv[2], NULL, 10));
+        xc_interface_close(xch);
+        return i;
+    }
+    if ( argc == 3 && !strcmp(argv[1], "--info") )
+    {
+        xch = xc_interface_open(NULL, NULL, 0);
+        if ( !xch ||
+             xc_sched_credit_rt_domain_get(xch, strtoul(argv[2], NULL, 10),
+                                           &before) )
+        {
+            perror("rtcheck: reading the domain's parameters");
+            return 2;
+        }
+        printf("mode %u deadline %u period %u budget %u reserve %u "
+               "bound %u pool %u cpus %u\n", before.mode, before.deadline_us,
+               before.period_us, before.budget_us, before.reserve,
+               before.util_bound_ppm, before.pool_util_ppm, before.pool_cpus);
+        xc_interface_close(xch);
+        return 0;
+    }
     if ( argc != 2 )
     {
-        fprintf(stderr, "usage: rtcheck [--version] DOMID\n");
+        fprintf(stderr, "usage: rtcheck [--version|--admission|--info] "
+                "DOMID | --cputime DOMID...\n");
         return 2;
     }
     domid = strtoul(argv[1], NULL, 10);
@@ -113,6 +254,8 @@ int main(int argc, char **argv)
         s.pad = c->pad;
         s.period_us = c->period_us;
         s.deadline_us = c->deadline_us;
+        s.budget_us = c->budget_us;
+        s.pad2 = 0;
         rc = xc_sched_credit_rt_domain_set(xch, domid, &s);
         err = errno;
         if ( xc_sched_credit_rt_domain_get(xch, domid, &after) )
@@ -120,10 +263,7 @@ int main(int argc, char **argv)
             perror("rtcheck: reading back");
             return 2;
         }
-        if ( rc == 0 || err != EINVAL ||
-             after.mode != before.mode || after.reserve != before.reserve ||
-             after.period_us != before.period_us ||
-             after.deadline_us != before.deadline_us )
+        if ( rc == 0 || err != EINVAL || !same(&before, &after) )
         {
             printf("rtcheck: %s: ACCEPTED or wrong error (rc %d, %s)\n",
                    c->what, rc, strerror(err));

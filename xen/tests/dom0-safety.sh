@@ -1,0 +1,269 @@
+#!/bin/bash
+# smooth's Xen scheduler safety tests, run by dom0's /init in QEMU on one
+# pCPU (the Xen stage of `cargo xtask test`, or `cargo xtask xen --test`):
+# real-time budgets and admission control.
+#
+#  - Admission: the real-time utilisation admitted in a cpupool (per vCPU
+#    budget/period, or budget/deadline for aperiodic) never exceeds the
+#    bound Xen reports (50 % of each pCPU by default); a set beyond it is
+#    refused by xl naming the bound, by the hypervisor with ENOSPC, and at
+#    xl create; destroying a real-time domain or making it plain credit
+#    gives its utilisation back.
+#  - Budgets: two real-time guests admitted up to the bound beside three
+#    CPU hogs, first CPU-bound aperiodic guests with a 500 us deadline
+#    (which, without budgets, alternated forever and starved every hog),
+#    then guests that spin 200 us and sleep 3 ms over and over: over 10 s
+#    every hog gets at least its weighted share of the CPU the real-time
+#    bound leaves, within 2 % of the window.
+#  - Timer: the pCPU's EDF timer is one-shot, set for the EDF head's
+#    deadline: over each window it fires at most once per job queued (a
+#    polling check would fire every 0.5 ms while a job waits); with the
+#    waking guests alone, jobs are queued and the same holds.
+#
+# Each result is one line `SMOOTH-XEN-TEST: PASS|FAIL <name>`.
+set -u
+fails=0
+pass() { echo "SMOOTH-XEN-TEST: PASS $*"; }
+fail() { echo "SMOOTH-XEN-TEST: FAIL $*"; fails=$((fails + 1)); }
+check() { # NAME COMMAND…: PASS if COMMAND succeeds
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# cfg NAME ROLE [xl.cfg lines…]: a 64 MB PV guest running the same kernel.
+# ROLE hog spins forever; waker spins 200 us (by the clock) and sleeps 3 ms,
+# over and over (udpclock wake).
+cfg() {
+    local name=$1 role=$2
+    shift 2
+    {
+        echo "name=\"$name\""
+        echo 'type="pv"'
+        echo 'kernel="/smooth/bzImage"'
+        echo 'ramdisk="/smooth/domu.cpio"'
+        echo "extra=\"console=hvc0 rdinit=/init smooth_role=$role\""
+        echo 'memory=64'
+        echo 'vcpus=1'
+        printf '%s\n' "$@"
+    } > "/tmp/$name.cfg"
+}
+
+create() { # NAME: xl create, timed
+    local t0=$(date +%s) out rc
+    out=$(xl create "/tmp/$1.cfg" 2>&1); rc=$?
+    echo "  xl create $1: rc $rc in $(($(date +%s) - t0)) s"
+    [ $rc -eq 0 ] || echo "$out" | sed 's/^/  | /'
+    return $rc
+}
+
+# "RTmode Deadline Period Reserve Budget" of a domain, from `xl sched-credit -d`.
+params() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $5, $6, $7, $8, $9 }'; }
+
+expect_params() { # TEST DOMAIN "mode deadline period reserve budget"
+    local got
+    got=$(params "$2")
+    if [ "$got" = "$3" ]; then pass "$1"; else echo "  got '$got', want '$3'"; fail "$1"; fi
+}
+
+refused() { # TEST MESSAGE COMMAND…: must fail, saying MESSAGE
+    local name=$1 msg=$2 out rc
+    shift 2
+    out=$("$@" 2>&1); rc=$?
+    echo "$out" | grep -v '^$' | head -3 | sed 's/^/  | /'
+    if [ $rc -ne 0 ] && echo "$out" | grep -qi -- "$msg"; then
+        pass "$name"
+    else
+        fail "$name (rc $rc, wanted a failure saying '$msg')"
+    fi
+}
+
+accepted() { # TEST COMMAND…: must succeed
+    local name=$1 out rc
+    shift
+    out=$("$@" 2>&1); rc=$?
+    [ $rc -eq 0 ] || echo "$out" | grep -v '^$' | head -3 | sed 's/^/  | /'
+    if [ $rc -eq 0 ]; then pass "$name"; else fail "$name (rc $rc)"; fi
+}
+
+# shares LABEL UTIL RT… -- HOG…: samples every guest's and dom0's CPU time
+# over 10 s and asserts that each hog got at least its weighted share of
+# what the real-time bound leaves: weight / (sum of the guests' weights) x
+# (window - dom0's time - UTIL x window), less 2 % of the window.  UTIL is
+# the admitted real-time utilisation (a fraction of the pCPU).
+#
+# Why 2 %: credit settles its shares every 30 ms accounting period and
+# slice, so over 10 s its own granularity is a few slices (a few tenths of
+# a percent each); 2 % = 200 ms, about 7 slices, leaves room for TCG's
+# uneven timekeeping without hiding a starved hog (whose share would be
+# near zero against a bar near 8 %).
+shares() {
+    local label=$1 util=$2 names=() hogs=() ids="0" d s0 s1 w
+    shift 2
+    while [ "$1" != -- ]; do names+=("$1"); shift; done
+    shift
+    hogs=("$@")
+    names+=("${hogs[@]}")
+    for d in "${names[@]}"; do ids="$ids $(xl domid "$d")"; done
+    w=""
+    for d in "${names[@]}"; do w="$w $(xl sched-credit -d "$d" | awk 'NR == 2 { print $3 }')"; done
+    s0=$(/smooth/rtcheck --cputime $ids)
+    sleep 10
+    s1=$(/smooth/rtcheck --cputime $ids)
+    echo "$s0" > "/tmp/shares.$label"
+    echo "$s1" >> "/tmp/shares.$label"
+    awk -v label="$label" -v util="$util" -v names="${names[*]}" -v w="$w" \
+        -v nhogs="${#hogs[@]}" '
+        NR == 1 { for (i = 1; i <= NF; i++) a[i] = $i }
+        NR == 2 { for (i = 1; i <= NF; i++) b[i] = $i }
+        END {
+            n = split(names, nm, " "); split(w, wt, " ")
+            win = b[1] - a[1]; dom0 = b[2] - a[2]; sumw = 0
+            for (i = 1; i <= n; i++) sumw += wt[i]
+            left = win - dom0 - util * win
+            printf "SMOOTH-XEN-SHARES %s: window %.2f s, dom0 %.1f %%, real-time bound %.0f %%", label, win / 1e9, 100 * dom0 / win, 100 * util
+            for (i = 1; i <= n; i++) printf ", %s %.1f %%", nm[i], 100 * (b[i + 2] - a[i + 2]) / win
+            printf "\n"
+            ok = win > 5e9
+            for (i = n - nhogs + 1; i <= n; i++) {
+                got = b[i + 2] - a[i + 2]; bar = wt[i] / sumw * left - 0.02 * win
+                printf "  %s: %.1f %% of the window, bar %.1f %%\n", nm[i], 100 * got / win, 100 * bar / win
+                if (got < bar) ok = 0
+            }
+            exit !ok
+        }' "/tmp/shares.$label"
+}
+
+# "fires inserts" of pCPU 0's EDF timer, from the 'r' dump.
+edf_counters() {
+    xl debug-keys r
+    sleep 1     # the dump is written after the key returns
+    xl dmesg | grep 'CPU\[00\].*edf_timer=' | tail -n 1 |
+        sed -n 's/.* edf_timer=\([0-9]*\) edf_insert=\([0-9]*\).*/\1 \2/p'
+}
+
+# timer LABEL "fires inserts" "fires inserts" [jobs]: over a window the
+# timer fired at most once per job queued; with "jobs", jobs were queued too.
+timer_ok() {
+    local label=$1 need=${4:-}
+    echo "$2 $3" | awk -v label="$label" -v need="$need" '{
+        f = $3 - $1; n = $4 - $2
+        printf "SMOOTH-XEN-EDF-TIMER %s: %d timer expiries, %d jobs queued\n", label, f, n
+        exit !(NF == 4 && f <= n && (n > 0 || need != "jobs"))
+    }'
+}
+
+echo "== boot"
+if xl info | grep -q '^xen_scheduler *: credit$' && xl dmesg | grep -q 'debug=y'; then
+    pass "boot: patched debug=y Xen, credit scheduler, PV dom0 toolstack up"
+else
+    xl info | grep -E 'xen_scheduler|xen_version'
+    fail "boot: patched debug=y Xen, credit scheduler, PV dom0 toolstack up"
+fi
+/smooth/rtcheck --info 0 | sed 's/^/  dom0: /'
+bound=$(/smooth/rtcheck --info 0 | sed -n 's/.* bound \([0-9]*\) .*/\1/p')
+echo "  admission bound: ${bound:-?} ppm per pCPU"
+[ "$bound" = 500000 ] && pass "Xen reports the default admission bound, 50 % per pCPU" ||
+    fail "Xen reports the default admission bound, 50 % per pCPU (got '${bound:-}')"
+
+echo "== two CPU-bound aperiodic guests (deadline 500 us, budget 125 us: 25 % each) and three hogs"
+cfg rt1 hog 'rtmode="aperiodic"' 'deadline=500' 'budget=125'
+cfg rt2 hog
+for i in 1 2 3; do cfg "hog$i" hog; done
+all=1
+for d in rt1 rt2 hog1 hog2 hog3; do create "$d" || all=0; done
+check "xl create: two real-time candidates and three hogs" [ $all = 1 ]
+expect_params "xl.cfg rtmode=aperiodic deadline=500 budget=125 reads back" rt1 "aperiodic 500 0 0 125"
+accepted "xl sched-credit -M aperiodic -e 500 -b 125 admitted up to the bound (50 %)" \
+    xl sched-credit -d rt2 -M aperiodic -e 500 -b 125
+expect_params "rt2 reads back aperiodic 500/125" rt2 "aperiodic 500 0 0 125"
+
+echo "== admission beyond the bound"
+refused "xl: a third real-time domain beyond the pool's bound is refused, naming it" \
+    "admission refused.*the bound is 50.0% per pCPU" xl sched-credit -d hog1 -M aperiodic -e 500 -b 100
+refused "xl: one vCPU above the bound is refused, naming it" \
+    "one vCPU would take 60.0% of a pCPU.*the bound is 50.0% per pCPU" xl sched-credit -d hog1 -M aperiodic -e 1000 -b 600
+refused "xl: a deadline of 500 us with the default budget (500 us: 100 %) is refused" \
+    "admission refused" xl sched-credit -d hog1 -M aperiodic -e 500
+refused "xl: a budget below 100 us is refused" "budget out of range" xl sched-credit -d hog1 -M aperiodic -e 2000 -b 50
+refused "xl: a budget above the deadline is refused" "budget out of range" xl sched-credit -d hog1 -M periodic -e 2000 -P 10000 -b 3000
+refused "xl: a budget without a mode is refused" "needs rtmode" xl sched-credit -d hog1 -b 200
+refused "xl: a non-numeric budget is refused" "Invalid budget" xl sched-credit -d hog1 -b 1ms
+expect_params "refused sets left hog1 plain credit" hog1 "none 0 0 0 0"
+if /smooth/rtcheck --admission "$(xl domid hog1)"; then
+    pass "hypervisor refuses sets beyond the bound with ENOSPC (raw domctl), domain unchanged"
+else
+    fail "hypervisor refuses sets beyond the bound with ENOSPC (raw domctl), domain unchanged"
+fi
+if /smooth/rtcheck "$(xl domid hog1)"; then
+    pass "hypervisor refuses each invalid set (budgets included) with EINVAL, domain unchanged"
+else
+    fail "hypervisor refuses each invalid set (budgets included) with EINVAL, domain unchanged"
+fi
+n=$(xl dmesg | grep -c 'real-time admission refused')
+xl dmesg | grep 'real-time admission refused' | head -2 | sed 's/^/  /'
+check "hypervisor logs its admission refusals ($n in xl dmesg)" [ "$n" -ge 2 ]
+cfg bad hog 'rtmode="periodic"' 'deadline=1000' 'period=2000' 'budget=500'
+refused "xl create of a guest beyond the bound is refused" "admission refused" xl create /tmp/bad.cfg
+if xl list bad > /dev/null 2>&1; then fail "a refused create leaves no domain"; xl destroy bad; else pass "a refused create leaves no domain"; fi
+
+echo "== CPU-bound real-time guests at the bound: the hogs' share"
+c0=$(edf_counters)
+check "10 s, two CPU-bound aperiodic guests (D 500 us) at the bound: each hog gets its weighted share of the rest (2 %)" \
+    shares cpu-bound 0.5 rt1 rt2 -- hog1 hog2 hog3
+c1=$(edf_counters)
+check "EDF timer: at most one expiry per job queued (CPU-bound guests: no job, no timer)" timer_ok cpu-bound "$c0" "$c1"
+xl debug-keys r
+xl dmesg | grep -E ' rt=' | tail -n 2 | sed 's/^/  /'
+
+echo "== utilisation given back"
+xl sched-credit -d rt2 -M none
+expect_params "rt2 made plain credit" rt2 "none 0 0 0 0"
+accepted "its 25 % is admitted to another domain" xl sched-credit -d hog1 -M periodic -e 1000 -P 4000 -b 1000
+expect_params "hog1 reads back periodic 1000/4000/1000" hog1 "periodic 1000 4000 0 1000"
+xl destroy rt1
+sleep 2     # the domain's scheduler data goes with its final release (RCU)
+accepted "a destroyed real-time domain's 25 % is admitted to another" xl sched-credit -d rt2 -M aperiodic -e 500 -b 125
+xl sched-credit -d hog1 -M none
+xl destroy rt2
+
+echo "== waking real-time guests (deadline 5 ms, budget 1.25 ms: 25 % each) and three hogs"
+cfg wk1 waker 'rtmode="aperiodic"' 'deadline=5000' 'budget=1250'
+cfg wk2 waker 'rtmode="aperiodic"' 'deadline=5000' 'budget=1250'
+all=1
+for d in wk1 wk2; do create "$d" || all=0; done
+check "xl create: two waking aperiodic guests at the bound" [ $all = 1 ]
+c0=$(edf_counters)
+check "10 s, two waking aperiodic guests at the bound: each hog gets its weighted share of the rest (2 %)" \
+    shares waking 0.5 wk1 wk2 -- hog1 hog2 hog3
+c1=$(edf_counters)
+check "EDF timer: at most one expiry per job queued (waking guests beside three hogs)" timer_ok waking "$c0" "$c1"
+xl debug-keys r
+xl dmesg | grep -E ' rt=' | tail -n 2 | sed 's/^/  /'
+
+# Beside five other busy vCPUs a guest's own 1 kHz tick keeps it runnable
+# under QEMU's emulation, so the wakers rarely block above; alone (the hogs
+# paused) they block at every sleep and each wake-up releases a job.
+echo "== the EDF timer with jobs: the two waking guests alone (hogs paused)"
+for d in hog1 hog2 hog3; do xl pause "$d"; done
+c0=$(edf_counters)
+sleep 10
+c1=$(edf_counters)
+check "EDF timer: jobs queued, at most one expiry per job (waking guests alone, D 5 ms)" \
+    timer_ok waking-alone "$c0" "$c1" jobs
+for d in hog1 hog2 hog3; do xl unpause "$d"; done
+
+echo "== destroy"
+for d in wk1 wk2 hog1 hog2 hog3; do xl destroy "$d" || echo "  xl destroy $d failed"; done
+sleep 2
+left=$(xl list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')
+[ "$left" = "Domain-0 " ] && pass "every guest destroyed cleanly" || { echo "  left: $left"; fail "every guest destroyed cleanly"; }
+pool=$(/smooth/rtcheck --info 0 | sed -n 's/.* pool \([0-9]*\) .*/\1/p')
+check "with every real-time domain gone the pool's admitted utilisation is 0 (got ${pool:-?})" [ "$pool" = 0 ]
+if xl dmesg | grep -E "Assertion '|Xen BUG at|FATAL TRAP|Xen WARN at"; then
+    fail "xl dmesg: no assertion or BUG"
+else
+    pass "xl dmesg: no assertion or BUG"
+fi
+echo "== $fails failed"
+exit "$fails"
