@@ -1,9 +1,10 @@
 #!/bin/bash
 # smooth's Xen placement test, run by dom0's /init on two pCPUs with dom0
 # pinned (dom0_max_vcpus=1 dom0_vcpus_pin): a real-time guest must never be
-# placed on dom0's pCPU, while plain guests may be; a real-time guest moved
-# to another credit cpupool keeps its parameters, and the move is admitted
-# like a set. Lines `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
+# placed on dom0's pCPU, while plain guests may be; a real-time guest paused
+# and unpaused, or moved between pCPUs by its affinity, keeps its parameters
+# and gets jobs again; a real-time guest moved to another credit cpupool
+# keeps its parameters, and the move is admitted like a set. Lines `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
 set -u
 fails=0
 pass() { echo "SMOOTH-XEN-TEST: PASS placement: $*"; }
@@ -49,8 +50,57 @@ echo "  samples with the real-time guest on dom0's pCPU: $on_dom0/40; hog sample
 [ "$hogs_on_dom0" -gt 0 ] && pass "plain guests do use dom0's pCPU (the rule is specific)" || fail "plain guests do use dom0's pCPU (the rule is specific)"
 xl vcpu-list | sed 's/^/  /'
 
-echo "== cpupool moves keep the real-time parameters (and are admitted)"
 params() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $5, $6, $7, $8, $9 }'; }
+cputime() { /smooth/rtcheck --cputime "$(xl domid "$1")" | awk '{ print $2 }'; }
+jobs_on() { # PCPU: jobs queued so far on that pCPU (edf_insert, 'r' dump)
+    xl debug-keys r
+    sleep 1     # the dump is written after the key returns
+    xl dmesg | grep "CPU\[0$1\].*edf_insert=" | tail -n 1 | sed -n 's/.* edf_insert=\([0-9]*\).*/\1/p'
+}
+jobs_all() { # jobs queued so far on both pCPUs (the last dump's two lines)
+    xl debug-keys r
+    sleep 1
+    xl dmesg | grep 'CPU\[0[01]\].*edf_insert=' | tail -n 2 |
+        sed -n 's/.* edf_insert=\([0-9]*\).*/\1/p' | awk '{ n += $1 } END { print n + 0 }'
+}
+
+# A waking real-time guest (spins 200 us, sleeps 3 ms: a job per wake-up)
+# paused and unpaused, then moved onto dom0's pCPU by its affinity and let
+# go again; the hogs are paused meanwhile so that it blocks at every sleep.
+echo "== pause and migration keep a real-time guest's parameters and jobs"
+cfg wk waker 'rtmode="aperiodic"' 'deadline=5000' 'budget=1250'
+xl create /tmp/wk.cfg > /dev/null 2>&1 || echo "  xl create wk failed"
+for h in hog1 hog2 hog3; do xl pause "$h"; done
+sleep 3
+want="aperiodic 5000 0 0 1250"
+xl pause wk
+t0=$(cputime wk); sleep 2; t1=$(cputime wk)
+[ "$(params wk)" = "$want" ] && [ "$t0" = "$t1" ] && pass "a paused real-time guest keeps its parameters (and does not run)" ||
+    { echo "  got '$(params wk)', cpu time $t0 -> $t1"; fail "a paused real-time guest keeps its parameters (and does not run)"; }
+j0=$(jobs_all)
+xl unpause wk
+sleep 3
+j1=$(jobs_all)
+echo "  ${j0:-?} -> ${j1:-?} jobs queued (both pCPUs) over the 3 s after the unpause"
+[ "$(params wk)" = "$want" ] && [ "${j1:-0}" -gt "${j0:-0}" ] && pass "unpaused, it gets jobs again with the same parameters" ||
+    fail "unpaused, it gets jobs again with the same parameters"
+xl vcpu-pin wk 0 "$dom0cpu"
+sleep 1
+j0=$(jobs_on "$dom0cpu"); sleep 3; j1=$(jobs_on "$dom0cpu")
+echo "  pinned to dom0's pCPU $dom0cpu: on pCPU $(pcpu wk), ${j0:-?} -> ${j1:-?} jobs queued there over 3 s"
+[ "$(pcpu wk)" = "$dom0cpu" ] && [ "$(params wk)" = "$want" ] && [ "${j1:-0}" -gt "${j0:-0}" ] &&
+    pass "moved by its affinity, it keeps its parameters and gets jobs on the new pCPU" ||
+    fail "moved by its affinity, it keeps its parameters and gets jobs on the new pCPU"
+xl vcpu-pin wk 0 all
+left=0
+for i in $(seq 20); do [ "$(pcpu wk)" != "$dom0cpu" ] && { left=1; break; }; sleep 0.5; done
+[ $left = 1 ] && [ "$(params wk)" = "$want" ] && pass "let go, it leaves dom0's pCPU again, parameters unchanged" ||
+    fail "let go, it leaves dom0's pCPU again, parameters unchanged"
+xl destroy wk
+sleep 2     # its utilisation is given back with its final release (RCU)
+for h in hog1 hog2 hog3; do xl unpause "$h"; done
+
+echo "== cpupool moves keep the real-time parameters (and are admitted)"
 pool_of() { xl list -c "$1" 2>/dev/null | awk 'NR == 2 { print $NF }'; }
 info() { /smooth/rtcheck --info "$(xl domid "$1")"; }
 other=$((1 - dom0cpu))

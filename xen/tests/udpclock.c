@@ -17,6 +17,12 @@
  *       earliest such value (the delay beyond the best case); jitter:
  *       |gap - INTERVAL| between consecutive datagrams.  Exit status 0 if
  *       at least 90 % arrived.
+ *
+ *   udpclock wake SPIN_US SLEEP_US
+ *       (guest) blocks and wakes forever: spins SPIN_US by the clock, then
+ *       sleeps SLEEP_US.  The spin is measured in time, not iterations, so
+ *       the vCPU's demand stays SPIN / (SPIN + SLEEP) however slowly the
+ *       CPU is emulated, and every sleep blocks the vCPU.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -177,6 +183,21 @@ static int recv_run(const char *label, const char *ip, unsigned int count,
     return got >= count * 9 / 10 ? 0 : 1;
 }
 
+static int wake(unsigned int spin_us, unsigned int sleep_us)
+{
+    struct timespec ts = { .tv_sec = sleep_us / 1000000,
+                           .tv_nsec = (long)(sleep_us % 1000000) * 1000 };
+
+    for (;;) {
+        int64_t end = now_ns() + (int64_t)spin_us * 1000;
+
+        while (now_ns() < end)
+            ;
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "serve"))
@@ -184,6 +205,9 @@ int main(int argc, char **argv)
     if (argc == 6 && !strcmp(argv[1], "recv"))
         return recv_run(argv[2], argv[3], (unsigned int)atoi(argv[4]),
                         (unsigned int)atoi(argv[5]));
-    fprintf(stderr, "usage: udpclock serve | udpclock recv LABEL IP COUNT INTERVAL_US\n");
+    if (argc == 4 && !strcmp(argv[1], "wake"))
+        return wake((unsigned int)atoi(argv[2]), (unsigned int)atoi(argv[3]));
+    fprintf(stderr, "usage: udpclock serve | udpclock recv LABEL IP COUNT INTERVAL_US"
+            " | udpclock wake SPIN_US SLEEP_US\n");
     return 2;
 }

@@ -557,11 +557,8 @@ echo "smooth-domu: role $role addr $addr"
 # The periodic sender, started by a request from dom0 (xen/tests/udpclock.c).
 if [ -n "$addr" ]; then udpclock serve & fi
 if [ "$role" = hog ]; then while :; do :; done; fi
-# Blocks and wakes all the time: a short spin, then a 3 ms sleep (long
-# enough, under QEMU's emulation, for the vCPU to be descheduled first).
-if [ "$role" = waker ]; then
-    while :; do i=0; while [ $i -lt 100 ]; do i=$((i + 1)); done; usleep 3000; done
-fi
+# Blocks and wakes all the time: spins 200 us by the clock, sleeps 3 ms.
+if [ "$role" = waker ]; then exec udpclock wake 200 3000; fi
 while :; do sleep 3600; done
 "#;
 
@@ -792,7 +789,13 @@ fn boot(
                     exit = rc.trim().parse::<i32>().ok();
                 }
                 if XEN_TROUBLE.iter().any(|t| line.contains(t)) {
-                    trouble.push(line);
+                    trouble.push(line.clone());
+                }
+                // Xen has panicked and halts (`noreboot`): nothing more will
+                // come, so do not wait for the timeout.
+                if line.contains("Manual reset required") {
+                    let _ = child.kill();
+                    break;
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
