@@ -29,6 +29,10 @@ pub struct Machine<'a> {
     /// The line the guest prints last, followed by its status:
     /// `<marker> <status>`, anywhere in a console line.
     pub exit_marker: &'a str,
+    /// A line after which nothing more will come (the machine halted for
+    /// good, e.g. Xen's panic under `noreboot`): QEMU is stopped at once
+    /// instead of waiting out the timeout.
+    pub halt_marker: Option<&'a str>,
     /// After this the guest is killed.
     pub timeout: Duration,
     /// Where the console is written, if anywhere.
@@ -97,6 +101,10 @@ impl Machine<'_> {
                     }
                     if let Some(rc) = text.split(self.exit_marker).nth(1) {
                         ended.exit = rc.trim().parse::<i32>().ok();
+                    }
+                    if self.halt_marker.is_some_and(|m| text.contains(m)) {
+                        let _ = child.kill();
+                        break;
                     }
                 }
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}

@@ -187,6 +187,7 @@ impl Guest<'_> {
             ),
             extra: &[],
             exit_marker: EXIT_MARKER,
+            halt_marker: None,
             timeout: self.timeout,
             log: None,
         };

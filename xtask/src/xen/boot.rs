@@ -60,11 +60,8 @@ echo "smooth-domu: role $role addr $addr"
 # The periodic sender, started by a request from dom0 (xen/tests/udpclock.c).
 if [ -n "$addr" ]; then udpclock serve & fi
 if [ "$role" = hog ]; then while :; do :; done; fi
-# Blocks and wakes all the time: a short spin, then a 3 ms sleep (long
-# enough, under QEMU's emulation, for the vCPU to be descheduled first).
-if [ "$role" = waker ]; then
-    while :; do i=0; while [ $i -lt 100 ]; do i=$((i + 1)); done; usleep 3000; done
-fi
+# Blocks and wakes all the time: spins 200 us by the clock, sleeps 3 ms.
+if [ "$role" = waker ]; then exec udpclock wake 200 3000; fi
 while :; do sleep 3600; done
 "#;
 /// dom0's init: the toolstack, the bridge, then the test script the kernel
@@ -279,6 +276,8 @@ fn boot(
             .into(),
         extra: &["-serial", "stdio", "-monitor", "none"],
         exit_marker: EXIT_MARKER,
+        // Xen has panicked and halts (`noreboot`).
+        halt_marker: Some("Manual reset required"),
         timeout,
         log: Some(log.clone()),
     };
