@@ -3,8 +3,8 @@
 //! parses, and how a configuration prints back in the same words (so what
 //! `tc qdisc show` prints can be pasted back).
 
-use super::config::{Config, Param, PARAMS};
-use super::uapi::{attr, Change, OptionError, Value};
+use super::config::{Config, Max, Param, PARAMS};
+use super::uapi::{Change, OptionError, Value};
 use super::units::{self, Rate, Time};
 use core::fmt;
 
@@ -98,11 +98,19 @@ pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'
 /// against `max_delay` when both are given. `create` requires the rate.
 /// The kernel checks again against the parameters in force.
 pub fn precheck(values: &[Value], create: bool) -> Result<Config, OptionError> {
-    let given = |k: u16| values.iter().any(|v| v.kind() == k);
+    let given = |p: &Param| values.iter().any(|v| v.kind() == p.attr);
     let mut base = Config::DEFAULT;
-    if !given(attr::MAX_DELAY) {
-        // Unknown here: let the window's own range decide.
-        base.max_delay = Config::MAX_MAX_DELAY;
+    // A field that bounds another (max_delay bounds the window) is unknown
+    // here unless given: assume its largest value, so only the bounded
+    // field's own range decides.
+    for bounded in &PARAMS {
+        if let Max::AtMost(_, by) = bounded.max {
+            let by = by.param();
+            if !given(by) {
+                let top = by.max_in(&base);
+                by.set(&mut base, top).map_err(OptionError::Invalid)?;
+            }
+        }
     }
     apply(base, values, create)
 }
@@ -201,6 +209,6 @@ mod tests {
         assert!(parse_all("rate 2mbit window 50ms max_delay 10ms").is_err());
         assert!(parse_all("rate 2mbit burst 11s").is_err());
         // Without max_delay the window may be as wide as its own range.
-        assert!(precheck(&[Value::U64(attr::WINDOW, 500_000_000)], false).is_ok());
+        assert!(precheck(&[Value::U64(crate::uapi::attr::WINDOW, 500_000_000)], false).is_ok());
     }
 }
