@@ -1,9 +1,8 @@
 //! What `show` prints: a smooth qdisc decoded from a netlink dump, as text
 //! (tc's layout) or as JSON with the keys and numbers of `tc -s -j qdisc
-//! show` with q_smooth.so. The option and xstats fields come from the tc
-//! plugin's crate (`q_smooth::option_fields`, `xstats_fields`,
-//! `histogram_label`), so both front ends print the same thing by
-//! construction.
+//! show` with q_smooth.so. What to print comes from smooth-core's
+//! `report` (driven by the options and xstats tables), which the tc plugin
+//! prints too, so both front ends print the same thing by construction.
 
 use crate::nl::{format_tc_id, TC_H_ROOT};
 use netlink_packet_core::DefaultNla;
