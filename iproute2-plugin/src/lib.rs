@@ -3,7 +3,8 @@
 //! tc loads `$TC_LIB_DIR/q_smooth.so` (default
 //! `/usr/lib/x86_64-linux-gnu/tc/`) when it meets the kind `smooth` and looks
 //! up `smooth_qdisc_util`. This crate is split in two: the logic here is
-//! plain Rust (words to attributes, attributes to text and JSON fields) and
+//! plain Rust (tc's words to attributes, the dump's attributes walked with
+//! smooth-netlink; what they print as comes from `smooth_core::report`) and
 //! is unit-tested; `ffi` is the thin layer that speaks tc's C ABI.
 
 mod ffi;
