@@ -6,24 +6,9 @@
 # and gets jobs again; a real-time guest moved to another credit cpupool
 # keeps its parameters, and the move is admitted like a set. Lines `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
 set -u
-fails=0
-pass() { echo "SMOOTH-XEN-TEST: PASS placement: $*"; }
-fail() { echo "SMOOTH-XEN-TEST: FAIL placement: $*"; fails=$((fails + 1)); }
+TEST_PREFIX="placement: "
+. /smooth/tests/lib.sh
 
-cfg() { # NAME ROLE [xl.cfg lines…]
-    local name=$1 role=$2
-    shift 2
-    {
-        echo "name=\"$name\""
-        echo 'type="pv"'
-        echo 'kernel="/smooth/bzImage"'
-        echo 'ramdisk="/smooth/domu.cpio"'
-        echo "extra=\"console=hvc0 rdinit=/init smooth_role=$role\""
-        echo 'memory=64'
-        echo 'vcpus=1'
-        printf '%s\n' "$@"
-    } > "/tmp/$name.cfg"
-}
 pcpu() { xl vcpu-list "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
 
 [ "$(xl info | awk '/^nr_cpus/ { print $3 }')" = 2 ] && pass "two pCPUs" || fail "two pCPUs"
@@ -50,7 +35,6 @@ echo "  samples with the real-time guest on dom0's pCPU: $on_dom0/40; hog sample
 [ "$hogs_on_dom0" -gt 0 ] && pass "plain guests do use dom0's pCPU (the rule is specific)" || fail "plain guests do use dom0's pCPU (the rule is specific)"
 xl vcpu-list | sed 's/^/  /'
 
-params() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $5, $6, $7, $8, $9 }'; }
 cputime() { /smooth/rtcheck --cputime "$(xl domid "$1")" | awk '{ print $2 }'; }
 jobs_on() { # PCPU: jobs queued so far on that pCPU (edf_insert, 'r' dump)
     xl debug-keys r

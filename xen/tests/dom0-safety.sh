@@ -22,61 +22,17 @@
 #
 # Each result is one line `SMOOTH-XEN-TEST: PASS|FAIL <name>`.
 set -u
-fails=0
-pass() { echo "SMOOTH-XEN-TEST: PASS $*"; }
-fail() { echo "SMOOTH-XEN-TEST: FAIL $*"; fails=$((fails + 1)); }
+. /smooth/tests/lib.sh
 check() { # NAME COMMAND…: PASS if COMMAND succeeds
     local name=$1
     shift
     if "$@"; then pass "$name"; else fail "$name"; fi
 }
 
-# cfg NAME ROLE [xl.cfg lines…]: a 64 MB PV guest running the same kernel.
-# ROLE hog spins forever; waker spins 200 us (by the clock) and sleeps 3 ms,
-# over and over (udpclock wake).
-cfg() {
-    local name=$1 role=$2
-    shift 2
-    {
-        echo "name=\"$name\""
-        echo 'type="pv"'
-        echo 'kernel="/smooth/bzImage"'
-        echo 'ramdisk="/smooth/domu.cpio"'
-        echo "extra=\"console=hvc0 rdinit=/init smooth_role=$role\""
-        echo 'memory=64'
-        echo 'vcpus=1'
-        printf '%s\n' "$@"
-    } > "/tmp/$name.cfg"
-}
 
-create() { # NAME: xl create, timed
-    local t0=$(date +%s) out rc
-    out=$(xl create "/tmp/$1.cfg" 2>&1); rc=$?
-    echo "  xl create $1: rc $rc in $(($(date +%s) - t0)) s"
-    [ $rc -eq 0 ] || echo "$out" | sed 's/^/  | /'
-    return $rc
-}
 
-# "RTmode Deadline Period Reserve Budget" of a domain, from `xl sched-credit -d`.
-params() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $5, $6, $7, $8, $9 }'; }
 
-expect_params() { # TEST DOMAIN "mode deadline period reserve budget"
-    local got
-    got=$(params "$2")
-    if [ "$got" = "$3" ]; then pass "$1"; else echo "  got '$got', want '$3'"; fail "$1"; fi
-}
 
-refused() { # TEST MESSAGE COMMAND…: must fail, saying MESSAGE
-    local name=$1 msg=$2 out rc
-    shift 2
-    out=$("$@" 2>&1); rc=$?
-    echo "$out" | grep -v '^$' | head -3 | sed 's/^/  | /'
-    if [ $rc -ne 0 ] && echo "$out" | grep -qi -- "$msg"; then
-        pass "$name"
-    else
-        fail "$name (rc $rc, wanted a failure saying '$msg')"
-    fi
-}
 
 accepted() { # TEST COMMAND…: must succeed
     local name=$1 out rc

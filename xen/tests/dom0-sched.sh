@@ -11,57 +11,15 @@
 # in the same run.
 # Each result is one line `SMOOTH-XEN-TEST: PASS|FAIL <name>`.
 set -u
-fails=0
-pass() { echo "SMOOTH-XEN-TEST: PASS $*"; }
-fail() { echo "SMOOTH-XEN-TEST: FAIL $*"; fails=$((fails + 1)); }
+PARAM_FIELDS=4
+. /smooth/tests/lib.sh
 RT_IP=10.0.0.2
 
-# cfg NAME ROLE IP [xl.cfg lines…]: a 64 MB PV guest running the same kernel.
-cfg() {
-    local name=$1 role=$2 ip=$3
-    shift 3
-    {
-        echo "name=\"$name\""
-        echo 'type="pv"'
-        echo 'kernel="/smooth/bzImage"'
-        echo 'ramdisk="/smooth/domu.cpio"'
-        echo "extra=\"console=hvc0 rdinit=/init smooth_role=$role smooth_ip=$ip\""
-        echo 'memory=64'
-        echo 'vcpus=1'
-        [ -n "$ip" ] && echo 'vif=["bridge=xenbr0"]'
-        printf '%s\n' "$@"
-    } > "/tmp/$name.cfg"
-}
 
-create() { # NAME: xl create, timed
-    local t0=$(date +%s) out rc
-    out=$(xl create "/tmp/$1.cfg" 2>&1); rc=$?
-    echo "  xl create $1: rc $rc in $(($(date +%s) - t0)) s"
-    [ $rc -eq 0 ] || echo "$out" | sed 's/^/  | /'
-    return $rc
-}
 
-# "RTmode Deadline Period Reserve" of a domain, from `xl sched-credit -d`.
-params() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $5, $6, $7, $8 }'; }
 weight() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $3 }'; }
 
-expect_params() { # TEST DOMAIN "mode deadline period reserve"
-    local got
-    got=$(params "$2")
-    if [ "$got" = "$3" ]; then pass "$1"; else echo "  got '$got', want '$3'"; fail "$1"; fi
-}
 
-refused() { # TEST MESSAGE COMMAND…: must fail, saying MESSAGE
-    local name=$1 msg=$2 out rc
-    shift 2
-    out=$("$@" 2>&1); rc=$?
-    echo "$out" | grep -v '^$' | head -3 | sed 's/^/  | /'
-    if [ $rc -ne 0 ] && echo "$out" | grep -qi -- "$msg"; then
-        pass "$name"
-    else
-        fail "$name (rc $rc, wanted a failure saying '$msg')"
-    fi
-}
 
 wait_ping() { # IP: up to 60 s for a first reply
     local i
@@ -122,9 +80,9 @@ fi
 expect_params "dom0 starts as plain credit" 0 "none 0 0 0"
 
 echo "== guests with real-time parameters from xl.cfg"
-cfg rt rt "$RT_IP" 'rtmode="aperiodic"' 'deadline=2000' 'reserve=10'
-cfg hog1 hog "" 'rtmode="periodic"' 'deadline=5000' 'period=20000'
-for i in 2 3 4 5; do cfg "hog$i" hog ""; done
+net_cfg rt rt "$RT_IP" 'rtmode="aperiodic"' 'deadline=2000' 'reserve=10'
+net_cfg hog1 hog "" 'rtmode="periodic"' 'deadline=5000' 'period=20000'
+for i in 2 3 4 5; do net_cfg "hog$i" hog ""; done
 all_created=1
 for d in rt hog1 hog2 hog3 hog4 hog5; do create "$d" || all_created=0; done
 [ $all_created = 1 ] && pass "xl create: a real-time guest and five hogs" || fail "xl create: a real-time guest and five hogs"
@@ -177,10 +135,10 @@ fi
 n=$(xl dmesg | grep -c 'real-time parameters refused')
 xl dmesg | grep 'real-time parameters refused' | head -3 | sed 's/^/  /'
 [ "$n" -ge 1 ] && pass "hypervisor logs why ($n refusals in xl dmesg)" || fail "hypervisor logs why ($n refusals in xl dmesg)"
-cfg bad1 hog "" 'rtmode="aperiodic"' 'deadline=100'
+net_cfg bad1 hog "" 'rtmode="aperiodic"' 'deadline=100'
 refused "xl.cfg deadline=100 refused at create" "deadline out of range" xl create /tmp/bad1.cfg
 if xl list bad1 > /dev/null 2>&1; then fail "a refused create leaves no domain"; xl destroy bad1; else pass "a refused create leaves no domain"; fi
-cfg bad2 hog "" 'rtmode="sometimes"'
+net_cfg bad2 hog "" 'rtmode="sometimes"'
 refused "xl.cfg rtmode=sometimes refused" "Invalid rtmode" xl create /tmp/bad2.cfg
 
 echo "== latency: ping the real-time guest under five CPU hogs"

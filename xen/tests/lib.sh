@@ -1,0 +1,65 @@
+# Helpers the dom0 test scripts share (sourced; bash). Results are lines
+# `SMOOTH-XEN-TEST: PASS|FAIL <TEST_PREFIX><name>`; `fails` counts failures.
+# PARAM_FIELDS (default 5): how many of `xl sched-credit`'s real-time
+# columns `params` prints (mode deadline period reserve budget).
+fails=0
+pass() { echo "SMOOTH-XEN-TEST: PASS ${TEST_PREFIX-}$*"; }
+fail() { echo "SMOOTH-XEN-TEST: FAIL ${TEST_PREFIX-}$*"; fails=$((fails + 1)); }
+
+# net_cfg NAME ROLE IP [xl.cfg lines…]: a 64 MB PV guest running the same
+# kernel as dom0, with a vif on xenbr0 if IP is not empty. ROLE (the
+# guest's /init): hog spins forever; waker spins 200 us by the clock and
+# sleeps 3 ms, over and over; anything else idles.
+net_cfg() {
+    local name=$1 role=$2 ip=$3
+    shift 3
+    {
+        echo "name=\"$name\""
+        echo 'type="pv"'
+        echo 'kernel="/smooth/bzImage"'
+        echo 'ramdisk="/smooth/domu.cpio"'
+        echo "extra=\"console=hvc0 rdinit=/init smooth_role=$role${ip:+ smooth_ip=$ip}\""
+        echo 'memory=64'
+        echo 'vcpus=1'
+        [ -n "$ip" ] && echo 'vif=["bridge=xenbr0"]'
+        printf '%s\n' "$@"
+    } > "/tmp/$name.cfg"
+}
+
+cfg() { # NAME ROLE [xl.cfg lines…]: net_cfg without a network
+    local name=$1 role=$2
+    shift 2
+    net_cfg "$name" "$role" "" "$@"
+}
+
+create() { # NAME: xl create, timed
+    local t0=$(date +%s) out rc
+    out=$(xl create "/tmp/$1.cfg" 2>&1); rc=$?
+    echo "  xl create $1: rc $rc in $(($(date +%s) - t0)) s"
+    [ $rc -eq 0 ] || echo "$out" | sed 's/^/  | /'
+    return $rc
+}
+
+# The real-time columns of a domain, from `xl sched-credit -d`.
+params() {
+    xl sched-credit -d "$1" 2>&1 |
+        awk -v n="${PARAM_FIELDS:-5}" 'NR == 2 { s = $5; for (i = 6; i < 5 + n; i++) s = s " " $i; print s }'
+}
+
+expect_params() { # TEST DOMAIN "the params line wanted"
+    local got
+    got=$(params "$2")
+    if [ "$got" = "$3" ]; then pass "$1"; else echo "  got '$got', want '$3'"; fail "$1"; fi
+}
+
+refused() { # TEST MESSAGE COMMAND…: must fail, saying MESSAGE
+    local name=$1 msg=$2 out rc
+    shift 2
+    out=$("$@" 2>&1); rc=$?
+    echo "$out" | grep -v '^$' | head -3 | sed 's/^/  | /'
+    if [ $rc -ne 0 ] && echo "$out" | grep -qi -- "$msg"; then
+        pass "$name"
+    else
+        fail "$name (rc $rc, wanted a failure saying '$msg')"
+    fi
+}
