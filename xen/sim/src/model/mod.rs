@@ -1,0 +1,608 @@
+//! The scheduler model: one pCPU, its vCPUs, an event queue.
+//!
+//! Time is integer nanoseconds; credit is Xen's integer credit (1 credit =
+//! 100 µs of CPU, `CSCHED_CREDITS_PER_MSEC` = 10). The model follows
+//! `xen/common/sched/credit.c` of Xen 4.17 function by function: the stock
+//! rules live in [`credit`], the real-time series (`xen/patches/0001`..`0009`)
+//! in [`edf`]. `Params::patched = false` is stock credit: none of the
+//! series' code paths run. With `patched = true` and no real-time domain and
+//! no reserve the series must behave exactly as stock credit (a unit test
+//! checks that).
+//!
+//! What is not modelled: more than one pCPU (load balancing, `_csched_cpu_pick()`,
+//! `csched_runq_steal()`, the placement rule), caps and parking, yield,
+//! tasklets, the guest kernel's own tick, context-switch and interrupt
+//! costs. See docs/xen-sim.md.
+
+pub mod credit;
+pub mod edf;
+
+use crate::workload::{Behaviour, Stream};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Nanoseconds.
+pub type Ns = u64;
+pub const US: Ns = 1_000;
+pub const MS: Ns = 1_000_000;
+pub const SEC: Ns = 1_000_000_000;
+
+/// Credit's priorities (`CSCHED_PRI_*`); the series adds `Driver` (0003).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Pri {
+    Idle = -64,
+    Over = -2,
+    Under = -1,
+    Boost = 0,
+    Driver = 1,
+}
+
+/// A real-time domain's mode (`CSCHED_RT_*`, 0001).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RtMode {
+    None,
+    Periodic { period: Ns },
+    Aperiodic,
+}
+
+/// A domain's real-time parameters (`xl sched-credit -M/-e/-P/-b`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rt {
+    pub mode: RtMode,
+    pub deadline: Ns,
+    pub budget: Ns,
+}
+
+impl Rt {
+    pub const NONE: Rt = Rt { mode: RtMode::None, deadline: 0, budget: 0 };
+    pub fn periodic(period: Ns, deadline: Ns, budget: Ns) -> Rt {
+        Rt { mode: RtMode::Periodic { period }, deadline, budget }
+    }
+    pub fn aperiodic(deadline: Ns, budget: Ns) -> Rt {
+        Rt { mode: RtMode::Aperiodic, deadline, budget }
+    }
+    /// One vCPU's utilisation in ppm of a pCPU, rounded up (0006's `rt_unit_util()`).
+    pub fn util_ppm(&self) -> u64 {
+        let per = match self.mode {
+            RtMode::None => return 0,
+            RtMode::Periodic { period } => period,
+            RtMode::Aperiodic => self.deadline,
+        };
+        (self.budget * 1_000_000).div_ceil(per)
+    }
+}
+
+/// Scheduler parameters (Xen boot parameters and the series' switches).
+#[derive(Clone, Debug)]
+pub struct Params {
+    /// `sched_credit_tslice_ms` (30 ms): the slice and the accounting period.
+    pub tslice: Ns,
+    /// Credit's tick, tslice / `CSCHED_TICKS_PER_TSLICE` (3).
+    pub tick: Ns,
+    /// `sched_ratelimit_us` (1000 µs); 0 disables.
+    pub ratelimit: Ns,
+    /// The series applied (false: stock 4.17 credit).
+    pub patched: bool,
+    /// The series' driver-domain priority (0003). Off here by default: the
+    /// measuring side is outside the simulated pCPU and never boosted.
+    pub driver_priority: bool,
+    /// `sched_credit_rt_util=` (percent of a pCPU, 0006), at most 90.
+    pub rt_util_pct: u64,
+}
+
+impl Params {
+    pub fn stock() -> Params {
+        Params {
+            tslice: 30 * MS,
+            tick: 10 * MS,
+            ratelimit: 1000 * US,
+            patched: false,
+            driver_priority: false,
+            rt_util_pct: 50,
+        }
+    }
+    pub fn patched() -> Params {
+        Params { patched: true, ..Params::stock() }
+    }
+    pub fn credits_per_tslice(&self) -> i32 {
+        (self.tslice / MS) as i32 * credit::CREDITS_PER_MSEC
+    }
+}
+
+/// A domain of one vCPU, as configured.
+#[derive(Clone, Debug)]
+pub struct VcpuSpec {
+    pub name: String,
+    pub weight: u32,
+    pub rt: Rt,
+    /// `reserve` percent (0002).
+    pub reserve_pct: u32,
+    /// The hardware domain (the driver rule applies to it).
+    pub dom0: bool,
+    pub behaviour: Behaviour,
+}
+
+impl VcpuSpec {
+    pub fn new(name: &str, behaviour: Behaviour) -> VcpuSpec {
+        VcpuSpec {
+            name: name.to_string(),
+            weight: 256,
+            rt: Rt::NONE,
+            reserve_pct: 0,
+            dom0: false,
+            behaviour,
+        }
+    }
+    pub fn weight(mut self, w: u32) -> Self {
+        self.weight = w;
+        self
+    }
+    pub fn rt(mut self, rt: Rt) -> Self {
+        self.rt = rt;
+        self
+    }
+    pub fn reserve(mut self, pct: u32) -> Self {
+        self.reserve_pct = pct;
+        self
+    }
+}
+
+/// A piece of CPU work a vCPU must do (an interrupt to answer, a datagram to
+/// send); done in arrival order, before any background load.
+#[derive(Clone, Debug)]
+pub struct Work {
+    pub left: Ns,
+    /// When the request was made (a ping's send time, a sender's nominal
+    /// send time): latencies are measured from here.
+    pub origin: Ns,
+    pub stream: Stream,
+    pub seq: u64,
+}
+
+/// A finished piece of work.
+#[derive(Clone, Debug)]
+pub struct Done {
+    pub vcpu: usize,
+    pub stream: Stream,
+    pub seq: u64,
+    pub origin: Ns,
+    pub at: Ns,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Running,
+    Queued,
+    Blocked,
+}
+
+/// A vCPU: credit's `struct csched_unit` (and its one-vCPU domain), the
+/// series' fields, and the workload's state.
+#[derive(Clone, Debug)]
+pub struct Vcpu {
+    pub spec: VcpuSpec,
+    pub state: State,
+    // credit
+    pub credit: i32,
+    pub residual: u64,
+    /// `start_time`: absolute while running, an offset (≤ 0) otherwise, as
+    /// csched_schedule() keeps it.
+    pub start_time: i64,
+    pub pri: Pri,
+    /// On credit's active list (earns credit in csched_acct()).
+    pub active: bool,
+    /// When it last started running (the runstate's `state_entry_time`).
+    pub state_entry: Ns,
+    // the series
+    pub rt_synced: bool,
+    pub deadline: Ns,
+    pub release: Ns,
+    pub job_ran: Ns,
+    pub edf_run: bool,
+    pub run_start: Ns,
+    pub slice_end: Ns,
+    pub turn_left: Ns,
+    pub runq_ticket: Ns,
+    pub reserve: i32,
+    pub reserve_spent: u64,
+    pub edf_dispatches: u64,
+    pub rt_dispatches: u64,
+    // workload
+    pub work: VecDeque<Work>,
+    pub background: bool,
+    work_since: Ns,
+    work_gen: u64,
+    /// CPU time so far, up to the last deschedule.
+    pub cpu: Ns,
+}
+
+impl Vcpu {
+    fn new(spec: VcpuSpec) -> Vcpu {
+        Vcpu {
+            spec,
+            state: State::Blocked,
+            credit: 0,
+            residual: 0,
+            start_time: 0,
+            // csched_alloc_udata(): a new unit is UNDER.
+            pri: Pri::Under,
+            active: false,
+            state_entry: 0,
+            rt_synced: false,
+            deadline: 0,
+            release: 0,
+            job_ran: 0,
+            edf_run: false,
+            run_start: 0,
+            slice_end: 0,
+            turn_left: 0,
+            runq_ticket: 0,
+            reserve: 0,
+            reserve_spent: 0,
+            edf_dispatches: 0,
+            rt_dispatches: 0,
+            work: VecDeque::new(),
+            background: false,
+            work_since: 0,
+            work_gen: 0,
+            cpu: 0,
+        }
+    }
+    pub fn is_rt(&self) -> bool {
+        self.spec.rt.mode != RtMode::None
+    }
+    fn has_work(&self) -> bool {
+        self.background || !self.work.is_empty()
+    }
+}
+
+/// What the workload does to a vCPU at a given time.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Work arrives (an event channel notification, a timer): a blocked
+    /// vCPU is woken, a runnable one just gets more to do.
+    Arrive(Work),
+    /// The vCPU starts a CPU-bound load (unpaused if stopped).
+    Start,
+    /// The vCPU stops (paused, `csched_unit_sleep()`), its work dropped.
+    Stop,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    /// csched_tick() on the pCPU (generation: stop_timer() cancels).
+    Tick(u64),
+    /// csched_acct(), the master ticker.
+    Acct,
+    /// The scheduler's slice timer (`next_time`).
+    Slice(u64),
+    /// The series' EDF timer (0008).
+    EdfTimer(u64),
+    /// The running vCPU finishes its head work item.
+    WorkDone(usize, u64),
+    /// A workload action.
+    Workload(usize, usize),
+    /// A CPU-time sample for the share windows.
+    Sample,
+}
+
+/// One dispatch, for tests and tracing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dispatch {
+    pub at: Ns,
+    pub vcpu: Option<usize>,
+    pub edf: bool,
+}
+
+/// The pCPU: `struct csched_pcpu` and the core scheduler's timers.
+#[derive(Clone, Debug, Default)]
+pub struct Pcpu {
+    pub curr: Option<usize>,
+    pub runq: Vec<usize>,
+    pub edfq: Vec<usize>,
+    tick_gen: u64,
+    slice_gen: u64,
+    edf_gen: u64,
+    /// The EDF timer's expiry while it is armed.
+    pub edf_timer: Option<Ns>,
+    need_resched: bool,
+    runq_sort_last: u64,
+    pub edf_timer_fires: u64,
+    pub edf_inserts: u64,
+}
+
+/// `struct csched_private`, one pCPU.
+#[derive(Clone, Debug, Default)]
+pub struct Private {
+    /// The active list, head first (domains = vCPUs here).
+    pub active: Vec<usize>,
+    pub weight: u32,
+    pub credit_balance: i32,
+    pub runq_sort: u64,
+    pub nr_rt_doms: usize,
+}
+
+/// The simulator.
+pub struct Sim {
+    pub p: Params,
+    pub now: Ns,
+    pub vcpus: Vec<Vcpu>,
+    pub pcpu: Pcpu,
+    pub prv: Private,
+    events: BinaryHeap<Reverse<(Ns, u64, Ev)>>,
+    seq: u64,
+    actions: Vec<Action>,
+    pub done: Vec<Done>,
+    /// Per vCPU CPU time at each sample (`sample_every`).
+    pub samples: Vec<(Ns, Vec<Ns>)>,
+    sample_every: Ns,
+    /// Every dispatch, when `trace` is on.
+    pub trace: Option<Vec<Dispatch>>,
+}
+
+impl Sim {
+    /// A pCPU with these domains. Refuses what 0006's admission refuses.
+    pub fn new(p: Params, specs: Vec<VcpuSpec>) -> Result<Sim, String> {
+        let bound = p.rt_util_pct.min(90) * 10_000;
+        let mut pool = 0;
+        for s in &specs {
+            if s.rt.mode != RtMode::None {
+                edf::check(&s.rt).map_err(|e| format!("{}: {e}", s.name))?;
+                if s.dom0 {
+                    return Err(format!("{}: the hardware domain cannot be real-time", s.name));
+                }
+                if !p.patched {
+                    return Err(format!("{}: real-time parameters need the series", s.name));
+                }
+            }
+            let u = s.rt.util_ppm();
+            pool += u;
+            if u > bound || pool > bound {
+                return Err(format!(
+                    "{}: real-time admission refused: {pool} ppm over 1 pCPU, the bound is {bound} ppm",
+                    s.name
+                ));
+            }
+        }
+        let nr_rt_doms = specs.iter().filter(|s| s.rt.mode != RtMode::None).count();
+        let vcpus = specs.into_iter().map(Vcpu::new).collect();
+        let mut sim = Sim {
+            p,
+            now: 0,
+            vcpus,
+            pcpu: Pcpu::default(),
+            prv: Private { nr_rt_doms, ..Private::default() },
+            events: BinaryHeap::new(),
+            seq: 0,
+            actions: Vec::new(),
+            done: Vec::new(),
+            samples: Vec::new(),
+            sample_every: 0,
+            trace: None,
+        };
+        // init_pdata(): the tick and the master ticker start with the pCPU.
+        let (tick, tslice) = (sim.p.tick, sim.p.tslice);
+        sim.push(tick, Ev::Tick(0));
+        sim.push(tslice, Ev::Acct);
+        Ok(sim)
+    }
+
+    /// Schedules a workload action.
+    pub fn at(&mut self, t: Ns, vcpu: usize, a: Action) {
+        self.actions.push(a);
+        let i = self.actions.len() - 1;
+        self.push(t, Ev::Workload(vcpu, i));
+    }
+
+    /// Records every vCPU's CPU time every `every` ns (from `every`).
+    pub fn sample_every(&mut self, every: Ns) {
+        self.sample_every = every;
+        self.push(every, Ev::Sample);
+    }
+
+    pub fn enable_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    fn push(&mut self, t: Ns, ev: Ev) {
+        self.seq += 1;
+        self.events.push(Reverse((t, self.seq, ev)));
+    }
+
+    /// CPU time of vCPU v up to now.
+    pub fn cpu_time(&self, v: usize) -> Ns {
+        let vc = &self.vcpus[v];
+        if vc.state == State::Running {
+            vc.cpu + (self.now - vc.state_entry)
+        } else {
+            vc.cpu
+        }
+    }
+
+    /// Runs until `end` (events at `end` included).
+    pub fn run_until(&mut self, end: Ns) {
+        while let Some(Reverse((t, _, _))) = self.events.peek() {
+            if *t > end {
+                break;
+            }
+            let Reverse((t, _, ev)) = self.events.pop().expect("peeked");
+            self.now = t;
+            self.handle(ev);
+            if self.pcpu.need_resched {
+                self.schedule();
+            }
+        }
+        self.now = self.now.max(end);
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        let now = self.now;
+        match ev {
+            Ev::Tick(g) if g == self.pcpu.tick_gen => self.csched_tick(),
+            Ev::Acct => {
+                self.csched_acct();
+                let t = now + self.p.tslice;
+                self.push(t, Ev::Acct);
+            }
+            Ev::Slice(g) if g == self.pcpu.slice_gen => self.pcpu.need_resched = true,
+            Ev::EdfTimer(g) if g == self.pcpu.edf_gen => {
+                self.pcpu.edf_timer = None;
+                self.csched_edf_tick();
+            }
+            Ev::WorkDone(v, g) if g == self.vcpus[v].work_gen => {
+                self.advance_work(v);
+                if self.vcpus[v].has_work() {
+                    self.arm_work(v);
+                } else {
+                    // The guest blocks (SCHEDOP_block): csched_unit_sleep()
+                    // on a running unit raises the schedule softirq.
+                    self.pcpu.need_resched = true;
+                }
+            }
+            Ev::Workload(v, i) => {
+                let a = std::mem::replace(&mut self.actions[i], Action::Stop);
+                self.workload(v, a);
+            }
+            Ev::Sample => {
+                let cpu = (0..self.vcpus.len()).map(|v| self.cpu_time(v)).collect();
+                self.samples.push((now, cpu));
+                let t = now + self.sample_every;
+                self.push(t, Ev::Sample);
+            }
+            _ => {} // a cancelled timer
+        }
+    }
+
+    fn workload(&mut self, v: usize, a: Action) {
+        match a {
+            Action::Arrive(w) => {
+                let idle_running = self.vcpus[v].state == State::Running && self.vcpus[v].work.is_empty();
+                if idle_running {
+                    // Progress so far went to the background load.
+                    self.vcpus[v].work_since = self.now;
+                }
+                self.vcpus[v].work.push_back(w);
+                match self.vcpus[v].state {
+                    State::Blocked => self.csched_unit_wake(v),
+                    State::Running if idle_running => self.arm_work(v),
+                    _ => {}
+                }
+            }
+            Action::Start => {
+                self.vcpus[v].background = true;
+                if self.vcpus[v].state == State::Blocked {
+                    self.csched_unit_wake(v);
+                }
+            }
+            Action::Stop => {
+                self.advance_work(v);
+                let vc = &mut self.vcpus[v];
+                vc.background = false;
+                vc.work.clear();
+                vc.work_gen += 1;
+                match vc.state {
+                    State::Running => self.pcpu.need_resched = true,
+                    State::Queued => self.csched_unit_sleep(v),
+                    State::Blocked => {}
+                }
+            }
+        }
+    }
+
+    /// Applies the running vCPU's progress since `work_since` to its work
+    /// items, recording those that finish.
+    fn advance_work(&mut self, v: usize) {
+        let now = self.now;
+        let vc = &mut self.vcpus[v];
+        if vc.state != State::Running {
+            return;
+        }
+        let mut t = vc.work_since;
+        while let Some(w) = vc.work.front_mut() {
+            let step = w.left.min(now - t);
+            w.left -= step;
+            t += step;
+            if w.left > 0 {
+                break;
+            }
+            let w = vc.work.pop_front().expect("front");
+            self.done.push(Done { vcpu: v, stream: w.stream, seq: w.seq, origin: w.origin, at: t });
+            // A waker sleeps after its spin, then computes again.
+            if let Behaviour::Waker { spin, sleep } = vc.spec.behaviour {
+                let at = t + sleep;
+                let w = Work { left: spin, origin: at, stream: w.stream, seq: w.seq + 1 };
+                self.actions.push(Action::Arrive(w));
+                let i = self.actions.len() - 1;
+                self.seq += 1;
+                self.events.push(Reverse((at, self.seq, Ev::Workload(v, i))));
+            }
+        }
+        vc.work_since = now;
+    }
+
+    /// Arms the completion of the running vCPU's head work item.
+    fn arm_work(&mut self, v: usize) {
+        let vc = &mut self.vcpus[v];
+        vc.work_gen += 1;
+        if let Some(w) = vc.work.front() {
+            let (t, g) = (self.now + w.left, vc.work_gen);
+            self.push(t, Ev::WorkDone(v, g));
+        }
+    }
+
+    fn set_slice_timer(&mut self, slice: Option<Ns>) {
+        self.pcpu.slice_gen += 1;
+        if let Some(s) = slice {
+            let (t, g) = (self.now + s, self.pcpu.slice_gen);
+            self.push(t, Ev::Slice(g));
+        }
+    }
+
+    fn set_tick(&mut self, at: Option<Ns>) {
+        self.pcpu.tick_gen += 1;
+        if let Some(t) = at {
+            let g = self.pcpu.tick_gen;
+            self.push(t, Ev::Tick(g));
+        }
+    }
+
+    /// `edf_arm()` (0008): make the EDF timer fire at `when` unless it is
+    /// armed to fire earlier.
+    fn edf_arm(&mut self, when: Ns) {
+        if self.pcpu.edf_timer.is_none_or(|e| e > when) {
+            self.pcpu.edf_gen += 1;
+            self.pcpu.edf_timer = Some(when);
+            let g = self.pcpu.edf_gen;
+            self.push(when, Ev::EdfTimer(g));
+        }
+    }
+
+    /// The core scheduler's context switch after csched_schedule() chose
+    /// `snext` with slice `tslice`.
+    fn switch_to(&mut self, prev: Option<usize>, snext: Option<usize>, tslice: Ns) {
+        let now = self.now;
+        if let Some(c) = prev {
+            if snext != Some(c) {
+                let vc = &mut self.vcpus[c];
+                vc.cpu += now - vc.state_entry;
+                vc.work_gen += 1;
+            }
+        }
+        if let Some(n) = snext {
+            let vc = &mut self.vcpus[n];
+            if prev != Some(n) {
+                vc.state_entry = now;
+            }
+            vc.state = State::Running;
+            vc.work_since = now;
+            self.arm_work(n);
+        }
+        self.pcpu.curr = snext;
+        self.set_slice_timer(snext.map(|_| tslice));
+        if let Some(tr) = self.trace.as_mut() {
+            if prev != snext || snext.is_some_and(|n| self.vcpus[n].edf_run) {
+                tr.push(Dispatch { at: now, vcpu: snext, edf: snext.is_some_and(|n| self.vcpus[n].edf_run) });
+            }
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! The scenarios (Figs 2, 6, 7, 12 and the reserve), each a
+//! function returning a serialisable result with its own table.
+
+use crate::model::{Ns, Params, Rt, Sim, VcpuSpec, MS, SEC, US};
+use crate::report::{f2, rfc3550_jitter_ms, table, Dist};
+use crate::workload::{install, Behaviour, Rng, Stream};
+use serde::Serialize;
+
+/// Run options from the command line.
+#[derive(Clone, Copy, Debug)]
+pub struct Opts {
+    /// Simulated seconds per run (each scenario has its default).
+    pub seconds: Option<u64>,
+    pub seed: u64,
+}
+
+/// Warm-up before measuring: credit's accounting settles.
+const WARMUP: Ns = SEC;
+
+/// Builds and runs one pCPU to `end`.
+pub fn run(p: Params, specs: Vec<VcpuSpec>, end: Ns, seed: u64) -> Result<Sim, String> {
+    let mut sim = Sim::new(p, specs)?;
+    let mut rng = Rng::new(seed);
+    for v in 0..sim.vcpus.len() {
+        install(&mut sim, v, end, &mut rng);
+    }
+    sim.run_until(end);
+    Ok(sim)
+}
+
+fn hogs(n: usize) -> impl Iterator<Item = VcpuSpec> {
+    (1..=n).map(|i| VcpuSpec::new(&format!("hog{i}"), Behaviour::Hog))
+}
+
+fn delays(sim: &Sim, v: usize, stream: Stream, minus: Ns) -> Vec<Ns> {
+    sim.done.iter().filter(|d| d.vcpu == v && d.stream == stream).map(|d| d.at - d.origin - minus).collect()
+}
+
+fn sched_name(d: Option<Ns>, what: &str) -> String {
+    d.map_or("credit".into(), |d| format!("{what} D={}ms", d / MS))
+}
+
+// ---------------------------------------------------------------- Fig 7
+
+/// The ping's CPU cost in the guest.
+pub const PING_WORK: Ns = 50 * US;
+/// Budget of the aperiodic guest (xl's default when a mode is set).
+pub const AP_BUDGET: Ns = 500 * US;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Fig7Row {
+    pub hogs: usize,
+    /// "blocked": the guest idles between pings (what dom0-sched.sh runs);
+    /// "busy": a CPU-bound guest that never blocks.
+    pub guest: String,
+    pub scheduler: String,
+    pub deadline_ms: Option<u64>,
+    #[serde(flatten)]
+    pub latency: Dist,
+    pub edf_dispatches: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Fig7 {
+    pub seconds: u64,
+    pub ping_interval_ms: u64,
+    pub ping_work_us: u64,
+    pub rows: Vec<Fig7Row>,
+}
+
+/// One Fig 7 run: ping latency of a guest beside `n` hogs; `deadline`:
+/// aperiodic real-time (patched), else stock credit.
+pub fn fig7_one(n: usize, busy: bool, deadline: Option<Ns>, seconds: u64, seed: u64) -> Fig7Row {
+    let b = Behaviour::Responder { interval: 100 * MS, work: PING_WORK, busy, from: WARMUP };
+    let mut g = VcpuSpec::new("guest", b);
+    let p = match deadline {
+        Some(d) => {
+            g = g.rt(Rt::aperiodic(d, AP_BUDGET));
+            Params::patched()
+        }
+        None => Params::stock(),
+    };
+    let specs = std::iter::once(g).chain(hogs(n)).collect();
+    let sim = run(p, specs, seconds * SEC, seed).expect("admitted");
+    Fig7Row {
+        hogs: n,
+        guest: if busy { "busy" } else { "blocked" }.into(),
+        scheduler: sched_name(deadline, "aperiodic"),
+        deadline_ms: deadline.map(|d| d / MS),
+        latency: Dist::of(delays(&sim, 0, Stream::Ping, 0)),
+        edf_dispatches: sim.vcpus[0].edf_dispatches,
+    }
+}
+
+pub fn fig7(o: &Opts) -> Fig7 {
+    let seconds = o.seconds.unwrap_or(60);
+    let mut rows = Vec::new();
+    for busy in [false, true] {
+        for n in [1, 3, 5] {
+            for d in [None, Some(3 * MS), Some(5 * MS), Some(8 * MS)] {
+                rows.push(fig7_one(n, busy, d, seconds, o.seed));
+            }
+        }
+    }
+    Fig7 { seconds, ping_interval_ms: 100, ping_work_us: PING_WORK / US, rows }
+}
+
+// ------------------------------------------------------- Fig 6 and Fig 2
+
+/// The sender's CPU per datagram.
+pub const SEND_WORK: Ns = 1000 * US;
+/// Budget per job of the periodic sender.
+pub const SEND_BUDGET: Ns = 2000 * US;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SenderRow {
+    pub config: String,
+    pub n: usize,
+    /// Send time minus nominal time minus the send's own CPU, ms.
+    pub late: Dist,
+    /// RFC 3550 jitter of the send times: mean of the running estimate.
+    pub jitter_mean_ms: f64,
+    pub jitter_final_ms: f64,
+    pub cpu_pct: f64,
+    pub edf_dispatches: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SenderFig {
+    pub seconds: u64,
+    pub period_ms: u64,
+    pub send_work_us: u64,
+    pub rows: Vec<SenderRow>,
+}
+
+fn sender_row(config: String, sim: &Sim, v: usize, work: Ns, end: Ns) -> SenderRow {
+    let mut pairs: Vec<(Ns, Ns)> =
+        sim.done.iter().filter(|d| d.vcpu == v && d.stream == Stream::Send).map(|d| (d.origin, d.at)).collect();
+    pairs.sort_unstable();
+    let (jm, jf) = rfc3550_jitter_ms(&pairs);
+    SenderRow {
+        config,
+        n: pairs.len(),
+        late: Dist::of(delays(sim, v, Stream::Send, work)),
+        jitter_mean_ms: jm,
+        jitter_final_ms: jf,
+        cpu_pct: sim.cpu_time(v) as f64 * 100.0 / end as f64,
+        edf_dispatches: sim.vcpus[v].edf_dispatches,
+    }
+}
+
+/// One Fig 6 run: a sender weighted to 60 % (768 against two hogs of 256);
+/// `deadline`: periodic real-time (period 10 ms), else stock credit.
+pub fn fig6_one(deadline: Option<Ns>, seconds: u64, seed: u64) -> SenderRow {
+    let b = Behaviour::Sender { period: 10 * MS, work: SEND_WORK, grid: None, from: WARMUP };
+    let mut g = VcpuSpec::new("sender", b).weight(768);
+    let p = match deadline {
+        Some(d) => {
+            g = g.rt(Rt::periodic(10 * MS, d, SEND_BUDGET));
+            Params::patched()
+        }
+        None => Params::stock(),
+    };
+    let end = seconds * SEC;
+    let sim = run(p, std::iter::once(g).chain(hogs(2)).collect(), end, seed).expect("admitted");
+    sender_row(sched_name(deadline, "periodic"), &sim, 0, SEND_WORK, end)
+}
+
+pub fn fig6(o: &Opts) -> SenderFig {
+    let seconds = o.seconds.unwrap_or(60);
+    let rows = [None, Some(3 * MS), Some(5 * MS), Some(8 * MS)].into_iter().map(|d| fig6_one(d, seconds, o.seed)).collect();
+    SenderFig { seconds, period_ms: 10, send_work_us: SEND_WORK / US, rows }
+}
+
+/// Fig 2: the sender alone under stock credit, its wake-ups forced onto a
+/// provisioning grid of 1, 10, 20, 40 ms (and none).
+pub fn fig2(o: &Opts) -> SenderFig {
+    let seconds = o.seconds.unwrap_or(60);
+    let end = seconds * SEC;
+    let mut rows = Vec::new();
+    for grid in [None, Some(MS), Some(10 * MS), Some(20 * MS), Some(40 * MS)] {
+        let b = Behaviour::Sender { period: 10 * MS, work: SEND_WORK, grid, from: WARMUP };
+        let sim = run(Params::stock(), vec![VcpuSpec::new("sender", b)], end, o.seed).expect("admitted");
+        let name = grid.map_or("no forced delay".into(), |g| format!("wake-up delay {} ms", g / MS));
+        rows.push(sender_row(name, &sim, 0, SEND_WORK, end));
+    }
+    SenderFig { seconds, period_ms: 10, send_work_us: SEND_WORK / US, rows }
+}
+
+// --------------------------------------------------------------- Fig 12
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ShareWindow {
+    pub from_s: f64,
+    pub hogs_on: usize,
+    /// The ideal share of each hog that is on: (window − the real-time
+    /// guest's CPU) / hogs on, percent of the window.
+    pub ideal_pct: f64,
+    /// Each hog's share, percent of the window (None: off in the window).
+    pub shares_pct: Vec<Option<f64>>,
+    pub rt_pct: f64,
+    pub max_abs_err_pct: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Fig12 {
+    pub seconds: u64,
+    pub window_s: f64,
+    pub pattern: String,
+    pub windows: Vec<ShareWindow>,
+    pub max_abs_err_pct: f64,
+}
+
+/// Fig 12: five equal-weight hogs in a staircase (hog i on from step i−1
+/// to step 11−i, step = seconds/10: 1, 2, 3, 4, 5, 5, 4, 3, 2, 1 hogs),
+/// beside a periodic real-time sender (500 µs every 10 ms, D = 5 ms,
+/// budget 1 ms); each hog's share over windows of one step.
+pub fn fig12(o: &Opts) -> Fig12 {
+    let seconds = o.seconds.unwrap_or(100).max(10);
+    let step = seconds * SEC / 10;
+    let mut specs = vec![VcpuSpec::new(
+        "rt",
+        Behaviour::Sender { period: 10 * MS, work: 500 * US, grid: None, from: 0 },
+    )
+    .rt(Rt::periodic(10 * MS, 5 * MS, MS))];
+    for i in 0..5u64 {
+        let on = vec![(i * step, (10 - i) * step)];
+        specs.push(VcpuSpec::new(&format!("hog{}", i + 1), Behaviour::HogPattern(on)));
+    }
+    let mut sim = Sim::new(Params::patched(), specs).expect("admitted");
+    let mut rng = Rng::new(o.seed);
+    for v in 0..sim.vcpus.len() {
+        install(&mut sim, v, 10 * step, &mut rng);
+    }
+    sim.sample_every(step);
+    sim.run_until(10 * step);
+    let mut prev = vec![0; sim.vcpus.len()];
+    let mut windows = Vec::new();
+    let mut worst = 0.0f64;
+    for (w, (t, cpu)) in sim.samples.iter().enumerate() {
+        let used: Vec<Ns> = cpu.iter().zip(&prev).map(|(a, b)| a - b).collect();
+        prev = cpu.clone();
+        let w = w as u64;
+        let on: Vec<bool> = (0..5u64).map(|i| w >= i && w < 10 - i).collect();
+        let n_on = on.iter().filter(|&&b| b).count();
+        let rt_pct = used[0] as f64 * 100.0 / step as f64;
+        let ideal = (100.0 - rt_pct) / n_on as f64;
+        let shares: Vec<Option<f64>> =
+            (0..5).map(|i| on[i].then(|| used[i + 1] as f64 * 100.0 / step as f64)).collect();
+        let err = shares.iter().flatten().map(|s| (s - ideal).abs()).fold(0.0, f64::max);
+        worst = worst.max(err);
+        windows.push(ShareWindow {
+            from_s: (*t - step) as f64 / 1e9,
+            hogs_on: n_on,
+            ideal_pct: ideal,
+            shares_pct: shares,
+            rt_pct,
+            max_abs_err_pct: err,
+        });
+    }
+    Fig12 {
+        seconds,
+        window_s: step as f64 / 1e9,
+        pattern: "hog i (1..5) on from step i-1 to step 11-i; step = seconds/10".into(),
+        windows,
+        max_abs_err_pct: worst,
+    }
+}
+
+// -------------------------------------------------------------- Reserve
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReserveRow {
+    pub reserve_pct: u32,
+    #[serde(flatten)]
+    pub latency: Dist,
+    pub reserve_spent: u64,
+    pub cpu_pct: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Reserve {
+    pub seconds: u64,
+    pub setup: String,
+    pub rows: Vec<ReserveRow>,
+}
+
+/// One reserve run: the patched scheduler, no real-time domain, an I/O
+/// guest that computes 7 ms every 40 ms (17.5 %, above its 1/6 share)
+/// and answers a ping every 100 ms, beside five hogs.
+pub fn reserve_one(pct: u32, seconds: u64, seed: u64) -> ReserveRow {
+    let b = Behaviour::ComputeResponder { interval: 100 * MS, work: PING_WORK, burst: 7 * MS, every: 40 * MS, from: WARMUP };
+    let specs = std::iter::once(VcpuSpec::new("io", b).reserve(pct)).chain(hogs(5)).collect();
+    let end = seconds * SEC;
+    let sim = run(Params::patched(), specs, end, seed).expect("admitted");
+    ReserveRow {
+        reserve_pct: pct,
+        latency: Dist::of(delays(&sim, 0, Stream::Ping, 0)),
+        reserve_spent: sim.vcpus[0].reserve_spent,
+        cpu_pct: sim.cpu_time(0) as f64 * 100.0 / end as f64,
+    }
+}
+
+pub fn reserve(o: &Opts) -> Reserve {
+    let seconds = o.seconds.unwrap_or(60);
+    let rows = [0, 10, 20, 50].into_iter().map(|r| reserve_one(r, seconds, o.seed)).collect();
+    Reserve {
+        seconds,
+        setup: "patched, no real-time domain; I/O guest computes 7 ms / 40 ms, ping 50 us / 100 ms; five hogs".into(),
+        rows,
+    }
+}
+
+// ---------------------------------------------------------------- output
+
+/// Any scenario's result.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "scenario", rename_all = "lowercase")]
+pub enum Outcome {
+    Fig7(Fig7),
+    Fig6(SenderFig),
+    Fig2(SenderFig),
+    Fig12(Fig12),
+    Reserve(Reserve),
+}
+
+pub const NAMES: &[&str] = &["fig7", "fig6", "fig2", "fig12", "reserve"];
+
+/// Runs the scenario called `name`.
+pub fn by_name(name: &str, o: &Opts) -> Option<Outcome> {
+    Some(match name {
+        "fig7" => Outcome::Fig7(fig7(o)),
+        "fig6" => Outcome::Fig6(fig6(o)),
+        "fig2" => Outcome::Fig2(fig2(o)),
+        "fig12" => Outcome::Fig12(fig12(o)),
+        "reserve" => Outcome::Reserve(reserve(o)),
+        _ => return None,
+    })
+}
+
+fn sender_table(title: &str, f: &SenderFig) -> String {
+    let rows: Vec<Vec<String>> = f
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.config.clone(),
+                r.n.to_string(),
+                f2(r.late.p50_ms),
+                f2(r.late.p99_ms),
+                f2(r.late.max_ms),
+                format!("{:.3}", r.jitter_mean_ms),
+                f2(r.cpu_pct),
+                r.edf_dispatches.to_string(),
+            ]
+        })
+        .collect();
+    let h = ["config", "sends", "late p50", "p99", "max ms", "jitter ms", "cpu %", "edf"];
+    table(title, &h, &rows)
+}
+
+impl Outcome {
+    pub fn table(&self) -> String {
+        match self {
+            Outcome::Fig7(f) => {
+                let rows: Vec<Vec<String>> = f
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        let l = &r.latency;
+                        vec![
+                            r.guest.clone(),
+                            r.hogs.to_string(),
+                            r.scheduler.clone(),
+                            l.n.to_string(),
+                            f2(l.p50_ms),
+                            f2(l.p90_ms),
+                            f2(l.p99_ms),
+                            f2(l.max_ms),
+                            r.edf_dispatches.to_string(),
+                        ]
+                    })
+                    .collect();
+                let t = format!(
+                    "fig7: ping every {} ms ({} us of guest CPU), {} s per run",
+                    f.ping_interval_ms, f.ping_work_us, f.seconds
+                );
+                table(&t, &["guest", "hogs", "scheduler", "pings", "p50", "p90", "p99", "max ms", "edf"], &rows)
+            }
+            Outcome::Fig6(f) => sender_table(
+                &format!(
+                    "fig6: sender weight 768 + two hogs of 256, {} us every {} ms, {} s per run",
+                    f.send_work_us, f.period_ms, f.seconds
+                ),
+                f,
+            ),
+            Outcome::Fig2(f) => sender_table(
+                &format!(
+                    "fig2: sender alone (stock credit), {} us every {} ms, wake-ups forced onto a grid, {} s per run",
+                    f.send_work_us, f.period_ms, f.seconds
+                ),
+                f,
+            ),
+            Outcome::Fig12(f) => {
+                let rows: Vec<Vec<String>> = f
+                    .windows
+                    .iter()
+                    .map(|w| {
+                        let mut r = vec![format!("{:.0}", w.from_s), w.hogs_on.to_string(), f2(w.rt_pct), f2(w.ideal_pct)];
+                        r.extend(w.shares_pct.iter().map(|s| s.map_or("-".into(), f2)));
+                        r.push(f2(w.max_abs_err_pct));
+                        r
+                    })
+                    .collect();
+                let t = format!(
+                    "fig12: five hogs (staircase) + periodic RT sender, {} s windows; max |error| {:.2} % (bar 2 %)",
+                    f.window_s, f.max_abs_err_pct
+                );
+                table(&t, &["from s", "on", "rt %", "ideal %", "hog1", "hog2", "hog3", "hog4", "hog5", "|err| %"], &rows)
+            }
+            Outcome::Reserve(r) => {
+                let rows: Vec<Vec<String>> = r
+                    .rows
+                    .iter()
+                    .map(|x| {
+                        let l = &x.latency;
+                        vec![
+                            x.reserve_pct.to_string(),
+                            l.n.to_string(),
+                            f2(l.p50_ms),
+                            f2(l.p90_ms),
+                            f2(l.p99_ms),
+                            f2(l.max_ms),
+                            x.reserve_spent.to_string(),
+                            f2(x.cpu_pct),
+                        ]
+                    })
+                    .collect();
+                let t = format!("reserve: {}, {} s per run", r.setup, r.seconds);
+                table(&t, &["reserve %", "pings", "p50", "p90", "p99", "max ms", "spent", "cpu %"], &rows)
+            }
+        }
+    }
+}
