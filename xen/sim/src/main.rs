@@ -5,7 +5,11 @@ use std::process::ExitCode;
 use xen_sched_sim::scenario::{by_name, Opts, NAMES};
 
 #[derive(Parser)]
-#[command(name = "xen-sched-sim", version, about = "Simulates Xen's credit scheduler, stock and with smooth's real-time series")]
+#[command(
+    name = "xen-sched-sim",
+    version,
+    about = "Simulates Xen's credit scheduler, stock and with smooth's real-time series"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -29,16 +33,28 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let Cmd::Run { scenario, json, seconds, seed } = Cli::parse().cmd;
+    let Cmd::Run {
+        scenario,
+        json,
+        seconds,
+        seed,
+    } = Cli::parse().cmd;
     if seconds == Some(0) {
         eprintln!("xen-sched-sim: --seconds must be at least 1");
         return ExitCode::FAILURE;
     }
-    let names: Vec<&str> = if scenario == "all" { NAMES.to_vec() } else { vec![scenario.as_str()] };
+    let names: Vec<&str> = if scenario == "all" {
+        NAMES.to_vec()
+    } else {
+        vec![scenario.as_str()]
+    };
     let o = Opts { seconds, seed };
     for name in names {
         let Some(out) = by_name(name, &o) else {
-            eprintln!("xen-sched-sim: unknown scenario \"{name}\" (expected one of {} or all)", NAMES.join(", "));
+            eprintln!(
+                "xen-sched-sim: unknown scenario \"{name}\" (expected one of {} or all)",
+                NAMES.join(", ")
+            );
             return ExitCode::FAILURE;
         };
         if json {

@@ -59,7 +59,11 @@ pub fn table(title: &str, header: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let line = |cells: Vec<&str>| {
-        let s: Vec<String> = cells.iter().enumerate().map(|(i, c)| format!("{c:>width$}", width = w[i])).collect();
+        let s: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:>width$}", width = w[i]))
+            .collect();
         s.join("  ").trim_end().to_string() + "\n"
     };
     let mut out = format!("== {title}\n");

@@ -24,20 +24,38 @@ pub enum Behaviour {
     Hog,
     /// CPU-bound while on: started at each `.0`, stopped (paused) at `.1`.
     HogPattern(Vec<(Ns, Ns)>),
-    /// Answers a ping every `interval` (from `from`, each ±0.5 ms, seeded),
+    /// Answers pings `interval` apart on average (from `from`; each gap
+    /// uniform in [interval/2, 3·interval/2), seeded, so pings do not lock
+    /// onto the 30 ms slices),
     /// needing `work` of CPU. `busy`: a CPU-bound guest that never blocks
     /// (the ping waits for its next turn); otherwise it blocks in between
     /// and each ping wakes it.
-    Responder { interval: Ns, work: Ns, busy: bool, from: Ns },
+    Responder {
+        interval: Ns,
+        work: Ns,
+        busy: bool,
+        from: Ns,
+    },
     /// Like `Responder` (blocked in between), and also computes `burst` of
     /// CPU every `every` (its own timer): an I/O guest that spends its
     /// credit on computation.
-    ComputeResponder { interval: Ns, work: Ns, burst: Ns, every: Ns, from: Ns },
+    ComputeResponder {
+        interval: Ns,
+        work: Ns,
+        burst: Ns,
+        every: Ns,
+        from: Ns,
+    },
     /// Sends a datagram every `period` at absolute times (a seeded phase,
     /// like `udpclock serve`), needing `work` of CPU each; blocks between.
     /// `grid`: each wake-up is forced to the next multiple of `grid` (plus
     /// a seeded phase), as if the vCPU were provisioned only every `grid`.
-    Sender { period: Ns, work: Ns, grid: Option<Ns>, from: Ns },
+    Sender {
+        period: Ns,
+        work: Ns,
+        grid: Option<Ns>,
+        from: Ns,
+    },
     /// `udpclock wake SPIN SLEEP`: computes `spin`, sleeps `sleep`, forever.
     Waker { spin: Ns, sleep: Ns },
 }
@@ -64,17 +82,25 @@ impl Rng {
 }
 
 fn arrive(sim: &mut Sim, t: Ns, v: usize, left: Ns, origin: Ns, stream: Stream, seq: u64) {
-    sim.at(t, v, Action::Arrive(Work { left, origin, stream, seq }));
+    sim.at(
+        t,
+        v,
+        Action::Arrive(Work {
+            left,
+            origin,
+            stream,
+            seq,
+        }),
+    );
 }
 
 fn pings(sim: &mut Sim, v: usize, interval: Ns, work: Ns, from: Ns, end: Ns, rng: &mut Rng) {
     let mut seq = 0;
     let mut t = from + rng.below(interval);
     while t < end {
-        let at = (t + rng.below(1_000_000)).saturating_sub(500_000);
-        arrive(sim, at, v, work, at, Stream::Ping, seq);
+        arrive(sim, t, v, work, t, Stream::Ping, seq);
         seq += 1;
-        t += interval;
+        t += interval / 2 + rng.below(interval);
     }
 }
 
@@ -90,13 +116,24 @@ pub fn install(sim: &mut Sim, v: usize, end: Ns, rng: &mut Rng) {
                 sim.at(b, v, Action::Stop);
             }
         }
-        Behaviour::Responder { interval, work, busy, from } => {
+        Behaviour::Responder {
+            interval,
+            work,
+            busy,
+            from,
+        } => {
             if busy {
                 sim.at(0, v, Action::Start);
             }
             pings(sim, v, interval, work, from, end, rng);
         }
-        Behaviour::ComputeResponder { interval, work, burst, every, from } => {
+        Behaviour::ComputeResponder {
+            interval,
+            work,
+            burst,
+            every,
+            from,
+        } => {
             pings(sim, v, interval, work, from, end, rng);
             let mut t = rng.below(every);
             let mut seq = 0;
@@ -106,7 +143,12 @@ pub fn install(sim: &mut Sim, v: usize, end: Ns, rng: &mut Rng) {
                 t += every;
             }
         }
-        Behaviour::Sender { period, work, grid, from } => {
+        Behaviour::Sender {
+            period,
+            work,
+            grid,
+            from,
+        } => {
             let mut t = from + rng.below(period);
             let phase = grid.map_or(0, |g| rng.below(g));
             let mut seq = 0;

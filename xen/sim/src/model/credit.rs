@@ -123,14 +123,16 @@ impl Sim {
             weight_left -= w;
             let mut credit_peak = cpt as i64;
             if self.prv.credit_balance < 0 {
-                credit_peak += (-(self.prv.credit_balance as i64) * w + weight_total - 1) / weight_total;
+                credit_peak +=
+                    (-(self.prv.credit_balance as i64) * w + weight_total - 1) / weight_total;
             }
             let mut credit_fair = (credit_total * w + weight_total - 1) / weight_total;
             if credit_fair < credit_peak {
                 credit_xtra = true;
             } else {
                 if weight_left != 0 {
-                    credit_total += ((credit_fair - credit_peak) * weight_total + weight_left - 1) / weight_left;
+                    credit_total += ((credit_fair - credit_peak) * weight_total + weight_left - 1)
+                        / weight_left;
                 }
                 if credit_xtra {
                     self.prv.active.retain(|&o| o != v);
@@ -228,7 +230,11 @@ impl Sim {
             let rt_ok = !self.p.patched || (!self.vcpus[c].is_rt() && self.edf_due().is_none());
             if runnable && self.p.ratelimit > 0 && runtime < self.p.ratelimit && rt_ok {
                 self.vcpus[c].start_time += now as i64;
-                let tslice = if runtime < MIN_TIMER { MIN_TIMER } else { self.p.ratelimit - runtime };
+                let tslice = if runtime < MIN_TIMER {
+                    MIN_TIMER
+                } else {
+                    self.p.ratelimit - runtime
+                };
                 self.switch_to(scurr, scurr, tslice);
                 return;
             }
@@ -243,7 +249,11 @@ impl Sim {
             }
             due = self.edf_due();
             // The driver domain is never preempted (0003).
-            driver_next = self.pcpu.runq.first().is_some_and(|&h| self.vcpus[h].pri == Pri::Driver);
+            driver_next = self
+                .pcpu
+                .runq
+                .first()
+                .is_some_and(|&h| self.vcpus[h].pri == Pri::Driver);
             let scurr_driver = scurr.is_some_and(|c| runnable && self.vcpus[c].pri == Pri::Driver);
             if due.is_some() && (scurr_driver || driver_next) {
                 due = None;
@@ -252,7 +262,8 @@ impl Sim {
 
         if let Some(c) = scurr {
             if runnable {
-                let out_of_turn = due.is_some() || (driver_next && self.vcpus[c].pri != Pri::Driver);
+                let out_of_turn =
+                    due.is_some() || (driver_next && self.vcpus[c].pri != Pri::Driver);
                 if self.p.patched && self.keeps_place(c, out_of_turn) {
                     self.runq_insert_kept(c);
                 } else {

@@ -145,7 +145,11 @@ impl Sim {
     fn edfq_insert(&mut self, v: usize) {
         let d = self.vcpus[v].deadline;
         debug_assert!(d != 0 && !self.pcpu.edfq.contains(&v));
-        let pos = self.pcpu.edfq.iter().position(|&o| d < self.vcpus[o].deadline);
+        let pos = self
+            .pcpu
+            .edfq
+            .iter()
+            .position(|&o| d < self.vcpus[o].deadline);
         let pos = pos.unwrap_or(self.pcpu.edfq.len());
         self.pcpu.edfq.insert(pos, v);
         self.pcpu.edf_inserts += 1;
@@ -240,12 +244,16 @@ impl Sim {
     /// head's deadline; a due head not dispatched now is retried after
     /// `CSCHED_EDF_RETRY` unless an EDF slice or the driver domain runs.
     pub(crate) fn edf_arm_after_schedule(&mut self, snext: Option<usize>) {
-        let Some(&h) = self.pcpu.edfq.first() else { return };
+        let Some(&h) = self.pcpu.edfq.first() else {
+            return;
+        };
         let d = self.vcpus[h].deadline;
         if d > self.now {
             self.edf_arm(d);
         } else {
-            let (edf_run, pri) = snext.map_or((false, Pri::Idle), |n| (self.vcpus[n].edf_run, self.vcpus[n].pri));
+            let (edf_run, pri) = snext.map_or((false, Pri::Idle), |n| {
+                (self.vcpus[n].edf_run, self.vcpus[n].pri)
+            });
             if !edf_run && pri != Pri::Driver {
                 self.edf_arm(self.now + EDF_RETRY);
             }
@@ -255,13 +263,17 @@ impl Sim {
     /// `csched_edf_tick()` (0008): the timer fired.
     pub(crate) fn csched_edf_tick(&mut self) {
         self.pcpu.edf_timer_fires += 1;
-        let Some(&h) = self.pcpu.edfq.first() else { return };
+        let Some(&h) = self.pcpu.edfq.first() else {
+            return;
+        };
         let d = self.vcpus[h].deadline;
         if d > self.now {
             self.edf_arm(d);
             return;
         }
-        let (edf_run, pri) = self.pcpu.curr.map_or((false, Pri::Idle), |c| (self.vcpus[c].edf_run, self.vcpus[c].pri));
+        let (edf_run, pri) = self.pcpu.curr.map_or((false, Pri::Idle), |c| {
+            (self.vcpus[c].edf_run, self.vcpus[c].pri)
+        });
         if !edf_run && pri != Pri::Driver {
             self.pcpu.need_resched = true;
         }

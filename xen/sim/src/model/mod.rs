@@ -54,12 +54,24 @@ pub struct Rt {
 }
 
 impl Rt {
-    pub const NONE: Rt = Rt { mode: RtMode::None, deadline: 0, budget: 0 };
+    pub const NONE: Rt = Rt {
+        mode: RtMode::None,
+        deadline: 0,
+        budget: 0,
+    };
     pub fn periodic(period: Ns, deadline: Ns, budget: Ns) -> Rt {
-        Rt { mode: RtMode::Periodic { period }, deadline, budget }
+        Rt {
+            mode: RtMode::Periodic { period },
+            deadline,
+            budget,
+        }
     }
     pub fn aperiodic(deadline: Ns, budget: Ns) -> Rt {
-        Rt { mode: RtMode::Aperiodic, deadline, budget }
+        Rt {
+            mode: RtMode::Aperiodic,
+            deadline,
+            budget,
+        }
     }
     /// One vCPU's utilisation in ppm of a pCPU, rounded up (0006's `rt_unit_util()`).
     pub fn util_ppm(&self) -> u64 {
@@ -102,7 +114,10 @@ impl Params {
         }
     }
     pub fn patched() -> Params {
-        Params { patched: true, ..Params::stock() }
+        Params {
+            patched: true,
+            ..Params::stock()
+        }
     }
     pub fn credits_per_tslice(&self) -> i32 {
         (self.tslice / MS) as i32 * credit::CREDITS_PER_MSEC
@@ -349,7 +364,10 @@ impl Sim {
             if s.rt.mode != RtMode::None {
                 edf::check(&s.rt).map_err(|e| format!("{}: {e}", s.name))?;
                 if s.dom0 {
-                    return Err(format!("{}: the hardware domain cannot be real-time", s.name));
+                    return Err(format!(
+                        "{}: the hardware domain cannot be real-time",
+                        s.name
+                    ));
                 }
                 if !p.patched {
                     return Err(format!("{}: real-time parameters need the series", s.name));
@@ -371,7 +389,10 @@ impl Sim {
             now: 0,
             vcpus,
             pcpu: Pcpu::default(),
-            prv: Private { nr_rt_doms, ..Private::default() },
+            prv: Private {
+                nr_rt_doms,
+                ..Private::default()
+            },
             events: BinaryHeap::new(),
             seq: 0,
             actions: Vec::new(),
@@ -398,6 +419,18 @@ impl Sim {
     pub fn sample_every(&mut self, every: Ns) {
         self.sample_every = every;
         self.push(every, Ev::Sample);
+    }
+
+    /// Puts vCPU v out of credit as accounting would have: OVER with
+    /// `credit`, on the active list (for tests).
+    pub fn force_over(&mut self, v: usize, credit: i32) {
+        self.vcpus[v].pri = Pri::Over;
+        self.vcpus[v].credit = credit;
+        if !self.vcpus[v].active {
+            self.vcpus[v].active = true;
+            self.prv.active.insert(0, v);
+            self.prv.weight += self.vcpus[v].spec.weight;
+        }
     }
 
     pub fn enable_trace(&mut self) {
@@ -476,16 +509,25 @@ impl Sim {
     fn workload(&mut self, v: usize, a: Action) {
         match a {
             Action::Arrive(w) => {
-                let idle_running = self.vcpus[v].state == State::Running && self.vcpus[v].work.is_empty();
-                if idle_running {
-                    // Progress so far went to the background load.
-                    self.vcpus[v].work_since = self.now;
-                }
-                self.vcpus[v].work.push_back(w);
-                match self.vcpus[v].state {
+                // Progress so far is accounted first (the background load
+                // took it if there was nothing else).
+                self.advance_work(v);
+                let vc = &mut self.vcpus[v];
+                // An interrupt's work (a ping, a send) runs before the
+                // guest's own computation.
+                let pos = match w.stream {
+                    Stream::Compute => vc.work.len(),
+                    _ => vc
+                        .work
+                        .iter()
+                        .position(|o| o.stream == Stream::Compute)
+                        .unwrap_or(vc.work.len()),
+                };
+                vc.work.insert(pos, w);
+                match vc.state {
                     State::Blocked => self.csched_unit_wake(v),
-                    State::Running if idle_running => self.arm_work(v),
-                    _ => {}
+                    State::Running => self.arm_work(v),
+                    State::Queued => {}
                 }
             }
             Action::Start => {
@@ -526,15 +568,27 @@ impl Sim {
                 break;
             }
             let w = vc.work.pop_front().expect("front");
-            self.done.push(Done { vcpu: v, stream: w.stream, seq: w.seq, origin: w.origin, at: t });
+            self.done.push(Done {
+                vcpu: v,
+                stream: w.stream,
+                seq: w.seq,
+                origin: w.origin,
+                at: t,
+            });
             // A waker sleeps after its spin, then computes again.
             if let Behaviour::Waker { spin, sleep } = vc.spec.behaviour {
                 let at = t + sleep;
-                let w = Work { left: spin, origin: at, stream: w.stream, seq: w.seq + 1 };
+                let w = Work {
+                    left: spin,
+                    origin: at,
+                    stream: w.stream,
+                    seq: w.seq + 1,
+                };
                 self.actions.push(Action::Arrive(w));
                 let i = self.actions.len() - 1;
                 self.seq += 1;
-                self.events.push(Reverse((at, self.seq, Ev::Workload(v, i))));
+                self.events
+                    .push(Reverse((at, self.seq, Ev::Workload(v, i))));
             }
         }
         vc.work_since = now;
@@ -569,7 +623,7 @@ impl Sim {
     /// `edf_arm()` (0008): make the EDF timer fire at `when` unless it is
     /// armed to fire earlier.
     fn edf_arm(&mut self, when: Ns) {
-        if self.pcpu.edf_timer.is_none_or(|e| e > when) {
+        if !matches!(self.pcpu.edf_timer, Some(e) if e <= when) {
             self.pcpu.edf_gen += 1;
             self.pcpu.edf_timer = Some(when);
             let g = self.pcpu.edf_gen;
@@ -601,7 +655,11 @@ impl Sim {
         self.set_slice_timer(snext.map(|_| tslice));
         if let Some(tr) = self.trace.as_mut() {
             if prev != snext || snext.is_some_and(|n| self.vcpus[n].edf_run) {
-                tr.push(Dispatch { at: now, vcpu: snext, edf: snext.is_some_and(|n| self.vcpus[n].edf_run) });
+                tr.push(Dispatch {
+                    at: now,
+                    vcpu: snext,
+                    edf: snext.is_some_and(|n| self.vcpus[n].edf_run),
+                });
             }
         }
     }

