@@ -1,9 +1,10 @@
 #!/bin/bash
 # smooth's Xen placement test, run by dom0's /init on two pCPUs with dom0
-# pinned (dom0_max_vcpus=1 dom0_vcpus_pin): a real-time guest must never be
-# placed on dom0's pCPU, while plain guests may be; a real-time guest paused
-# and unpaused, or moved between pCPUs by its affinity, keeps its parameters
-# and gets jobs again; a real-time guest moved to another credit cpupool
+# pinned (dom0_max_vcpus=1 dom0_vcpus_pin) and made the driver domain: a
+# real-time guest must never be placed on dom0's pCPU, while plain guests
+# may be; a real-time guest paused and unpaused, moved between pCPUs by its
+# affinity, or saved and restored, keeps its parameters and gets jobs
+# again; a real-time guest moved to another credit cpupool
 # keeps its parameters, and the move is admitted like a set. Lines `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
 set -u
 TEST_PREFIX="placement: "
@@ -14,6 +15,8 @@ pcpu() { xl vcpu-list "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
 [ "$(xl info | awk '/^nr_cpus/ { print $3 }')" = 2 ] && pass "two pCPUs" || fail "two pCPUs"
 dom0cpu=$(pcpu 0)
 echo "  dom0's vCPU is on pCPU $dom0cpu"
+xl sched-credit -d 0 -M driver -P 10000 -b 2000 &&
+    pass "dom0 made the pool's driver domain (2 ms per 10 ms)" || fail "dom0 made the pool's driver domain (2 ms per 10 ms)"
 cfg rt hog 'rtmode="aperiodic"' 'deadline=2000'
 cfg hog1 hog
 cfg hog2 hog
@@ -52,7 +55,7 @@ jobs_all() { # jobs queued so far on both pCPUs (the last dump's two lines)
 # paused and unpaused, then moved onto dom0's pCPU by its affinity and let
 # go again; the hogs are paused meanwhile so that it blocks at every sleep.
 echo "== pause and migration keep a real-time guest's parameters and jobs"
-cfg wk waker 'rtmode="aperiodic"' 'deadline=5000' 'budget=1250'
+cfg wk waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
 xl create /tmp/wk.cfg > /dev/null 2>&1 || echo "  xl create wk failed"
 for h in hog1 hog2 hog3; do xl pause "$h"; done
 sleep 3
@@ -80,11 +83,31 @@ left=0
 for i in $(seq 20); do [ "$(pcpu wk)" != "$dom0cpu" ] && { left=1; break; }; sleep 0.5; done
 [ $left = 1 ] && [ "$(params wk)" = "$want" ] && pass "let go, it leaves dom0's pCPU again, parameters unchanged" ||
     fail "let go, it leaves dom0's pCPU again, parameters unchanged"
+
+# xl save keeps the live parameters (libxl_retrieve_domain_configuration()
+# reads them back), xl restore sets them again: a reserve set at run time,
+# not in the guest's xl.cfg, shows that they are not just the xl.cfg's.
+echo "== save and restore keep a real-time guest's parameters"
+xl sched-credit -d wk -R 10
+want="aperiodic 5000 0 10 1250"
+out=$( { xl save wk /tmp/wk.save && xl restore /tmp/wk.save; } 2>&1); rc=$?
+[ $rc -eq 0 ] || echo "$out" | tail -5 | sed 's/^/  | /'
+check_restored() {
+    local got j0 j1
+    got=$(params wk)
+    j0=$(jobs_all); sleep 3; j1=$(jobs_all)
+    echo "  restored: '$got', ${j0:-?} -> ${j1:-?} jobs queued over 3 s"
+    [ $rc -eq 0 ] && [ "$got" = "$want" ] && [ "${j1:-0}" -gt "${j0:-0}" ]
+}
+check_restored && pass "saved and restored, it keeps its parameters (a reserve set at run time included) and gets jobs" ||
+    fail "saved and restored, it keeps its parameters (a reserve set at run time included) and gets jobs"
+rm -f /tmp/wk.save
 xl destroy wk
 sleep 2     # its utilisation is given back with its final release (RCU)
 for h in hog1 hog2 hog3; do xl unpause "$h"; done
 
 echo "== cpupool moves keep the real-time parameters (and are admitted)"
+xl sched-credit -d 0 -M none     # the pools' figures below are the guests' alone
 pool_of() { xl list -c "$1" 2>/dev/null | awk 'NR == 2 { print $NF }'; }
 info() { /smooth/rtcheck --info "$(xl domid "$1")"; }
 other=$((1 - dom0cpu))

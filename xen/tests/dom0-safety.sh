@@ -15,6 +15,11 @@
 #    then guests that spin 200 us and sleep 3 ms over and over: over 10 s
 #    every hog gets at least its weighted share of the CPU the real-time
 #    bound leaves, within 2 % of the window.
+#  - Driver domain: dom0 made the pool's driver domain (2 ms per 10 ms)
+#    and spinning beside three hogs: over 10 s every hog gets at least its
+#    weighted share (dom0 weighted like a guest) of what the driver budget
+#    leaves, within 2 % (an unbounded driver priority would leave them
+#    nothing); a second driver domain in the pool is refused.
 #  - Timer: the pCPU's EDF timer is one-shot, set for the EDF head's
 #    deadline: over each window it fires at most once per job queued (a
 #    polling check would fire every 0.5 ms while a job waits); with the
@@ -42,11 +47,13 @@ accepted() { # TEST COMMAND…: must succeed
     if [ $rc -eq 0 ]; then pass "$name"; else fail "$name (rc $rc)"; fi
 }
 
-# shares LABEL UTIL RT… -- HOG…: samples every guest's and dom0's CPU time
-# over 10 s and asserts that each hog got at least its weighted share of
-# what the real-time bound leaves: weight / (sum of the guests' weights) x
-# (window - dom0's time - UTIL x window), less 2 % of the window.  UTIL is
-# the admitted real-time utilisation (a fraction of the pCPU).
+# shares [--dom0-competes] LABEL UTIL RT… -- HOG…: samples every guest's
+# and dom0's CPU time over 10 s and asserts that each hog got at least its
+# weighted share of what the real-time bound leaves: weight / (sum of the
+# guests' weights) x (window - dom0's time - UTIL x window), less 2 % of the
+# window.  UTIL is the admitted real-time utilisation (a fraction of the
+# pCPU).  With --dom0-competes dom0 is one of the weighted domains (a busy
+# dom0) instead of having its time taken off the top.
 #
 # Why 2 %: credit settles its shares every 30 ms accounting period and
 # slice, so over 10 s its own granularity is a few slices (a few tenths of
@@ -54,14 +61,16 @@ accepted() { # TEST COMMAND…: must succeed
 # uneven timekeeping without hiding a starved hog (whose share would be
 # near zero against a bar near 8 %).
 shares() {
-    local label=$1 util=$2 names=() hogs=() ids="0" d s0 s1 w
+    local competes=0 names=() hogs=() ids="0" d s0 s1 w
+    [ "$1" = --dom0-competes ] && { competes=1; shift; }
+    local label=$1 util=$2
     shift 2
     while [ "$1" != -- ]; do names+=("$1"); shift; done
     shift
     hogs=("$@")
     names+=("${hogs[@]}")
     for d in "${names[@]}"; do ids="$ids $(xl domid "$d")"; done
-    w=""
+    w="$(xl sched-credit -d 0 | awk 'NR == 2 { print $3 }')"
     for d in "${names[@]}"; do w="$w $(xl sched-credit -d "$d" | awk 'NR == 2 { print $3 }')"; done
     s0=$(/smooth/rtcheck --cputime $ids)
     sleep 10
@@ -69,14 +78,15 @@ shares() {
     echo "$s0" > "/tmp/shares.$label"
     echo "$s1" >> "/tmp/shares.$label"
     awk -v label="$label" -v util="$util" -v names="${names[*]}" -v w="$w" \
-        -v nhogs="${#hogs[@]}" '
+        -v nhogs="${#hogs[@]}" -v competes="$competes" '
         NR == 1 { for (i = 1; i <= NF; i++) a[i] = $i }
         NR == 2 { for (i = 1; i <= NF; i++) b[i] = $i }
         END {
-            n = split(names, nm, " "); split(w, wt, " ")
-            win = b[1] - a[1]; dom0 = b[2] - a[2]; sumw = 0
+            n = split(names, nm, " "); split(w, w0, " ")
+            for (i = 1; i <= n; i++) wt[i] = w0[i + 1]
+            win = b[1] - a[1]; dom0 = b[2] - a[2]; sumw = competes ? w0[1] : 0
             for (i = 1; i <= n; i++) sumw += wt[i]
-            left = win - dom0 - util * win
+            left = win - (competes ? 0 : dom0) - util * win
             printf "SMOOTH-XEN-SHARES %s: window %.2f s, dom0 %.1f %%, real-time bound %.0f %%", label, win / 1e9, 100 * dom0 / win, 100 * util
             for (i = 1; i <= n; i++) printf ", %s %.1f %%", nm[i], 100 * (b[i + 2] - a[i + 2]) / win
             printf "\n"
@@ -123,13 +133,13 @@ echo "  admission bound: ${bound:-?} ppm per pCPU"
     fail "Xen reports the default admission bound, 50 % per pCPU (got '${bound:-}')"
 
 echo "== two CPU-bound aperiodic guests (deadline 500 us, budget 125 us: 25 % each) and three hogs"
-cfg rt1 hog 'rtmode="aperiodic"' 'deadline=500' 'budget=125'
+cfg rt1 hog 'rtmode="aperiodic"' 'deadline=500' 'rtbudget=125'
 cfg rt2 hog
 for i in 1 2 3; do cfg "hog$i" hog; done
 all=1
 for d in rt1 rt2 hog1 hog2 hog3; do create "$d" || all=0; done
 check "xl create: two real-time candidates and three hogs" [ $all = 1 ]
-expect_params "xl.cfg rtmode=aperiodic deadline=500 budget=125 reads back" rt1 "aperiodic 500 0 0 125"
+expect_params "xl.cfg rtmode=aperiodic deadline=500 rtbudget=125 reads back" rt1 "aperiodic 500 0 0 125"
 accepted "xl sched-credit -M aperiodic -e 500 -b 125 admitted up to the bound (50 %)" \
     xl sched-credit -d rt2 -M aperiodic -e 500 -b 125
 expect_params "rt2 reads back aperiodic 500/125" rt2 "aperiodic 500 0 0 125"
@@ -159,7 +169,7 @@ fi
 n=$(xl dmesg | grep -c 'real-time admission refused')
 xl dmesg | grep 'real-time admission refused' | head -2 | sed 's/^/  /'
 check "hypervisor logs its admission refusals ($n in xl dmesg)" [ "$n" -ge 2 ]
-cfg bad hog 'rtmode="periodic"' 'deadline=1000' 'period=2000' 'budget=500'
+cfg bad hog 'rtmode="periodic"' 'deadline=1000' 'rtperiod=2000' 'rtbudget=500'
 refused "xl create of a guest beyond the bound is refused" "admission refused" xl create /tmp/bad.cfg
 if xl list bad > /dev/null 2>&1; then fail "a refused create leaves no domain"; xl destroy bad; else pass "a refused create leaves no domain"; fi
 
@@ -184,8 +194,8 @@ xl sched-credit -d hog1 -M none
 xl destroy rt2
 
 echo "== waking real-time guests (deadline 5 ms, budget 1.25 ms: 25 % each) and three hogs"
-cfg wk1 waker 'rtmode="aperiodic"' 'deadline=5000' 'budget=1250'
-cfg wk2 waker 'rtmode="aperiodic"' 'deadline=5000' 'budget=1250'
+cfg wk1 waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
+cfg wk2 waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
 all=1
 for d in wk1 wk2; do create "$d" || all=0; done
 check "xl create: two waking aperiodic guests at the bound" [ $all = 1 ]
@@ -209,8 +219,29 @@ check "EDF timer: jobs queued, at most one expiry per job (waking guests alone, 
     timer_ok waking-alone "$c0" "$c1" jobs
 for d in hog1 hog2 hog3; do xl unpause "$d"; done
 
+for d in wk1 wk2; do xl destroy "$d" || echo "  xl destroy $d failed"; done
+sleep 2
+
+echo "== a busy driver domain: dom0 (2 ms per 10 ms: 20 %) spinning beside three hogs"
+accepted "xl sched-credit -d 0 -M driver -P 10000 -b 2000: dom0 made the driver domain" \
+    xl sched-credit -d 0 -M driver -P 10000 -b 2000
+expect_params "dom0 reads back driver 0 10000 0 2000" 0 "driver 0 10000 0 2000"
+refused "a second driver domain in the cpupool is refused" "already has a driver domain" \
+    xl sched-credit -d hog1 -M driver -P 10000 -b 1000
+expect_params "the refused set left hog1 plain credit" hog1 "none 0 0 0 0"
+n=$(xl dmesg | grep -c 'driver domain refused')
+check "hypervisor logs the refused driver domain ($n in xl dmesg)" [ "$n" -ge 1 ]
+( while :; do :; done ) &
+spin=$!
+check "10 s, dom0 spinning as the driver domain: each hog gets its weighted share of what the driver budget leaves (2 %)" \
+    shares --dom0-competes busy-driver 0.2 -- hog1 hog2 hog3
+kill "$spin"
+wait "$spin" 2>/dev/null
+xl sched-credit -d 0 -M none
+expect_params "dom0 made plain credit again" 0 "none 0 0 0 0"
+
 echo "== destroy"
-for d in wk1 wk2 hog1 hog2 hog3; do xl destroy "$d" || echo "  xl destroy $d failed"; done
+for d in hog1 hog2 hog3; do xl destroy "$d" || echo "  xl destroy $d failed"; done
 sleep 2
 left=$(xl list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')
 [ "$left" = "Domain-0 " ] && pass "every guest destroyed cleanly" || { echo "  left: $left"; fail "every guest destroyed cleanly"; }
