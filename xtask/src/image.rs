@@ -187,6 +187,7 @@ impl Image {
         if !self.host_path("/usr/bin/python3").exists() {
             self.python3()?;
         }
+        std::fs::create_dir_all(self.host_path("/usr/share"))?;
         self.copy_tree("/usr/share/flent", "/usr/share")?;
         std::os::unix::fs::symlink("../share/flent/run", self.host_path("/usr/bin/flent"))?;
         self.host_tools(&["ITGSend", "ITGRecv", "ITGDec", "fping"])?;

@@ -248,7 +248,8 @@ pub fn markdown(voips: &[Voip], rrul: &[Rrul]) -> String {
              way (DSCP-marked BE, BK, CS5, EF) for {} s after {} s of idle probing, with ICMP (fping) and UDP \
              (irtt, three markings) probes every 200 ms. Download (VM → client) crosses the shaper at 2 Mbit/s; \
              upload (client → VM) is the VM's receive way, which the shaper does not limit (netback's `rate` \
-             limits only what a VM sends), so it shows what the emulated path carries. Latency: the probes' \
+             limits only what a VM sends), so it shows what the emulated path carries; its ACKs leave the VM \
+             through the shaper beside the download. Latency: the probes' \
              RTT, all kinds together, ms; goodput: the four flows' sum, mean over the flows' span, Mbit/s.\n\n\
              | qdisc | RTT idle p50 | RTT loaded p50 | RTT loaded p99 | RTT loaded max | probes | download (shaped) | upload (unshaped) | failed series |\n\
              |---|---|---|---|---|---|---|---|---|\n",
