@@ -251,6 +251,15 @@ pub fn sweep(path: &Path, title: &str, points: &[Point]) -> Res {
 
 /// Distribution functions of `series` (label, values), one line each.
 pub fn cdf(path: &Path, title: &str, x_desc: &str, series: &[(String, Vec<u64>)]) -> Res {
+    let series: Vec<(String, Vec<f64>)> = series
+        .iter()
+        .map(|(l, v)| (l.clone(), v.iter().map(|&x| x as f64).collect()))
+        .collect();
+    cdf_f64(path, title, x_desc, &series)
+}
+
+/// [`cdf`] of real values.
+pub fn cdf_f64(path: &Path, title: &str, x_desc: &str, series: &[(String, Vec<f64>)]) -> Res {
     init_font()?;
     let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
@@ -258,15 +267,14 @@ pub fn cdf(path: &Path, title: &str, x_desc: &str, series: &[(String, Vec<u64>)]
         .iter()
         .flat_map(|s| s.1.iter())
         .copied()
-        .max()
-        .unwrap_or(1) as f64
+        .fold(1.0f64, f64::max)
         * 1.05;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..xmax.max(1.0), 0.0..1.0)
+        .build_cartesian_2d(0.0..xmax, 0.0..1.0)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -278,12 +286,12 @@ pub fn cdf(path: &Path, title: &str, x_desc: &str, series: &[(String, Vec<u64>)]
         .map_err(err)?;
     for (i, (label, values)) in series.iter().enumerate() {
         let mut v = values.clone();
-        v.sort_unstable();
+        v.sort_unstable_by(f64::total_cmp);
         let n = v.len().max(1) as f64;
         let pts: Vec<(f64, f64)> = v
             .iter()
             .enumerate()
-            .map(|(k, &x)| (x as f64, (k + 1) as f64 / n))
+            .map(|(k, &x)| (x, (k + 1) as f64 / n))
             .collect();
         let c = COLORS[i % COLORS.len()];
         chart

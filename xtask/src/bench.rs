@@ -16,7 +16,9 @@ use std::process::Command;
 use std::time::Duration;
 
 /// The experiments, in the order the guest runs them (bench.sh's names).
-pub const EXPERIMENTS: &[&str] = &["stream", "irtt", "http", "window", "rate", "mixed", "cost"];
+pub const EXPERIMENTS: &[&str] = &[
+    "stream", "irtt", "flent", "http", "window", "rate", "mixed", "cost",
+];
 
 /// What to run.
 pub struct Options {
@@ -82,6 +84,11 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
         opts.only.iter().map(String::as_str).collect()
     };
     let script = repo_root().join("tests/netns/bench.sh");
+    let mut needs = vm::script_needs(&script);
+    // flent and its tools (python3 among them) only when E1b's flent runs.
+    if wanted.contains(&"flent") {
+        needs.push("flent".into());
+    }
     let guest = vm::Guest {
         kernel: &kernel,
         files,
@@ -92,7 +99,7 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
         ),
         timeout: Duration::from_secs(if opts.quick { 1800 } else { 3 * 3600 }),
         cpus: 2,
-        needs: vm::script_needs(&script),
+        needs,
     };
     let outcome = guest.run("bench")?;
     let mut filed = sort_by_experiment(outcome.data)?;

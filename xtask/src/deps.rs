@@ -37,6 +37,13 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     // E4 of `cargo xtask bench` (the paper's Fig 11): in Debian's non-free
     // component, which `deps` enables first (see [`NON_FREE_SOURCE`]).
     "netperf",
+    // E1b's flent runs (`voip`, `rrul`): flent itself (Python, run in the
+    // guest), D-ITG (ITGSend/ITGRecv, flent's VoIP stream) and fping (the
+    // latency probes of rrul; busybox's ping lacks the timestamps flent
+    // parses). Plots are drawn in Rust, so not python3-matplotlib.
+    "flent",
+    "d-itg",
+    "fping",
     // The kernel's tc-testing harness (tdc) runs in the guest on this python3.
     "python3",
     // smooth-sim's --plot renders text with DejaVu Sans.

@@ -1,7 +1,7 @@
 //! The initramfs builder every guest uses — the netns test guest (`vm.rs`)
 //! and Xen's dom0 and domU images (`xen/boot.rs`): a busybox root with a
 //! merged `/usr` like the host's, host programs copied in with their `ldd`
-//! closure, files placed at guest paths, an `/init`, and the `cpio` archive.
+//! closure, python3 and flent on request, files placed at guest paths, an `/init`, and the `cpio` archive.
 //!
 //! What goes in (which applets, which programs, which init) is the caller's;
 //! how it goes in is here, once.
@@ -175,6 +175,24 @@ impl Image {
             self.libraries_of(&entry?.path())?;
         }
         Ok(())
+    }
+
+    /// flent (E1b of `cargo xtask bench`): Debian's flent, a pure-Python
+    /// program in `/usr/share/flent` run by python3 (which this adds if
+    /// missing; flent needs nothing beyond the standard library when it does
+    /// not plot), D-ITG's sender, receiver and decoder, fping (the latency
+    /// probes of `rrul`) and flent's D-ITG control server, which Debian ships
+    /// as documentation (`/usr/share/doc/flent/misc`).
+    pub fn flent(&mut self) -> Result<()> {
+        if !self.host_path("/usr/bin/python3").exists() {
+            self.python3()?;
+        }
+        std::fs::create_dir_all(self.host_path("/usr/share"))?;
+        self.copy_tree("/usr/share/flent", "/usr/share")?;
+        std::os::unix::fs::symlink("../share/flent/run", self.host_path("/usr/bin/flent"))?;
+        self.host_tools(&["ITGSend", "ITGRecv", "ITGDec", "fping"])?;
+        const CONTROL: &str = "/usr/share/doc/flent/misc/ditg-control-server.py.gz";
+        self.copy(Path::new(CONTROL), CONTROL)
     }
 
     /// Copies every library noted so far, except those below `except` (a

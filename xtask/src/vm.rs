@@ -54,7 +54,8 @@ pub struct Guest<'a> {
     pub timeout: Duration,
     pub cpus: u32,
     /// Optional extras a test asks for with a `# guest-needs: …` line:
-    /// `python3` (the interpreter and its standard library), `tdc` (the
+    /// `python3` (the interpreter and its standard library), `flent`
+    /// (python3, flent, D-ITG and fping: [`Image::flent`]), `tdc` (the
     /// kernel's tc-testing harness and the project's tdc cases).
     pub needs: Vec<String>,
 }
@@ -125,6 +126,9 @@ impl Guest<'_> {
         image.host_tools(HOST_TOOLS)?;
         if self.needs.iter().any(|n| n == "python3") {
             image.python3()?;
+        }
+        if self.needs.iter().any(|n| n == "flent") {
+            image.flent()?;
         }
         for (host, guest) in &self.files {
             // Plugins and the project's own binaries bring their libraries.

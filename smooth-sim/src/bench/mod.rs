@@ -6,6 +6,7 @@
 //! the runs read.
 
 pub mod cost;
+pub mod flent;
 pub mod http;
 pub mod mixed;
 pub mod probes;
@@ -90,7 +91,7 @@ impl Bar {
 /// Where an experiment's runs came from (the first line of its runs file).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Provenance {
-    /// Experiment name (`stream`, `irtt`, `http`, `window`, `rate`,
+    /// Experiment name (`stream`, `irtt`, `flent`, `http`, `window`, `rate`,
     /// `mixed`, `cost`).
     pub experiment: String,
     /// Command, commit, kernel, machine, date.
@@ -106,6 +107,10 @@ pub struct Report {
     pub stream: Vec<stream::Measured>,
     /// E1b.
     pub irtt: Vec<probes::Measured>,
+    /// E1b, flent `voip`.
+    pub flent_voip: Vec<flent::Voip>,
+    /// E1b, flent `rrul`.
+    pub flent_rrul: Vec<flent::Rrul>,
     /// E2.
     pub http: Vec<http::Measured>,
     /// E3.
@@ -155,6 +160,12 @@ pub fn read(path: &Path, report: &mut Report, raw: &mut Raw) -> Result<(), Strin
             "irtt" => report.irtt.push(probes::measure(
                 &serde_json::from_value(value).map_err(parse)?,
             )),
+            "flent" => match flent::measure(&serde_json::from_value(value).map_err(parse)?)
+                .map_err(|e| format!("{}: {e}", at()))?
+            {
+                flent::Measured::Voip(v) => report.flent_voip.push(v),
+                flent::Measured::Rrul(r) => report.flent_rrul.push(r),
+            },
             "http" => report.http.push(http::measure(
                 &serde_json::from_value(value).map_err(parse)?,
             )),
@@ -221,6 +232,9 @@ pub fn markdown(report: &Report) -> String {
     if !report.irtt.is_empty() {
         s.push_str(&probes::markdown(&report.irtt));
     }
+    if !report.flent_voip.is_empty() || !report.flent_rrul.is_empty() {
+        s.push_str(&flent::markdown(&report.flent_voip, &report.flent_rrul));
+    }
     if !report.http.is_empty() {
         s.push_str(&http::markdown(&report.http));
     }
@@ -251,6 +265,7 @@ pub fn plots(dir: &Path, report: &Report, raw: &Raw) -> Result<(), String> {
             &stream::points(&report.stream, &b.trace),
         )?;
     }
+    flent::plots(dir, &report.flent_voip, &report.flent_rrul)?;
     if !report.http.is_empty() {
         http::plot(&dir.join("bench-http.png"), &report.http)?;
     }
