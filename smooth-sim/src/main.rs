@@ -655,9 +655,7 @@ fn bench_report(a: &BenchReportArgs) -> Result<(), String> {
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
     // The page's order, whatever the files are called.
-    let order = [
-        "stream", "irtt", "flent", "http", "window", "rate", "mixed", "cost",
-    ];
+    let order = bench::EXPERIMENTS;
     let rank = |p: &PathBuf| {
         let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned());
         order

@@ -204,6 +204,11 @@ pub fn bars(report: &Report) -> Vec<Bar> {
     out
 }
 
+/// Every experiment of `cargo xtask bench`, in the page's order.
+pub const EXPERIMENTS: [&str; 8] = [
+    "stream", "irtt", "flent", "http", "window", "rate", "mixed", "cost",
+];
+
 /// The results page.
 pub fn markdown(report: &Report) -> String {
     let mut s = String::from(
@@ -213,6 +218,13 @@ pub fn markdown(report: &Report) -> String {
     );
     for p in &report.provenance {
         s.push_str(&format!("| {} | {} |\n", p.experiment, p.text));
+    }
+    for e in EXPERIMENTS {
+        if !report.provenance.iter().any(|p| p.experiment == e) {
+            s.push_str(&format!(
+                "| {e} | no runs on record: `cargo xtask bench --only {e}` runs it |\n"
+            ));
+        }
     }
     s.push_str(
         "\nAll under QEMU TCG (software emulation): the `none` rows are the noise floor of the emulated \
@@ -279,4 +291,23 @@ pub fn plots(dir: &Path, report: &Report, raw: &Raw) -> Result<(), String> {
         rate::plot(&dir.join("bench-rate.png"), &report.rate)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_experiment_without_runs_is_listed_as_such() {
+        let mut report = Report::default();
+        report.provenance.push(Provenance {
+            experiment: "stream".into(),
+            text: "ran".into(),
+        });
+        let page = markdown(&report);
+        assert!(page.contains("| stream | ran |"));
+        assert!(!page.contains("| stream | no runs"));
+        assert!(page
+            .contains("| flent | no runs on record: `cargo xtask bench --only flent` runs it |"));
+    }
 }
