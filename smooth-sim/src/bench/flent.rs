@@ -8,7 +8,7 @@
 //! the raw samples of flent's data file (`tests/netns/flent/extract.py`);
 //! every figure here is computed from them.
 
-use super::{ms, percentile, Spec};
+use super::{ms, spread, Spec, Spread};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,25 +48,6 @@ pub struct Raw {
     /// rrul: latency probes by kind (`ICMP`, `UDP BE`, …), (s, RTT ms).
     #[serde(default)]
     pub probes: BTreeMap<String, Vec<Sample>>,
-}
-
-/// Percentiles, ns.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Spread {
-    /// Median.
-    pub p50: u64,
-    /// 99th percentile.
-    pub p99: u64,
-    /// Largest.
-    pub max: u64,
-}
-
-fn spread(v: &[u64]) -> Spread {
-    Spread {
-        p50: percentile(v, 0.5),
-        p99: percentile(v, 0.99),
-        max: v.iter().copied().max().unwrap_or(0),
-    }
 }
 
 /// flent `voip` through one shaper.

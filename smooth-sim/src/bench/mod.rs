@@ -61,6 +61,26 @@ pub fn percentile(values: &[u64], q: f64) -> u64 {
 }
 
 /// Milliseconds with two decimals, from ns.
+/// Percentiles, ns.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Spread {
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+/// The spread of `v`.
+pub fn spread(v: &[u64]) -> Spread {
+    Spread {
+        p50: percentile(v, 0.5),
+        p99: percentile(v, 0.99),
+        max: v.iter().copied().max().unwrap_or(0),
+    }
+}
+
 pub fn ms(ns: f64) -> String {
     format!("{:.2}", ns / 1e6)
 }

@@ -3,7 +3,7 @@
 //! a cross-check of E1 with a standard tool, and what a small interactive
 //! flow sharing the VM's shaper with the video sees.
 
-use super::{ms, percentile, Spec};
+use super::{ms, spread, Spec, Spread};
 use serde::{Deserialize, Serialize};
 
 /// One probe: sequence, irtt's `lost` (`"false"`, `"true"`,
@@ -18,25 +18,6 @@ pub struct Raw {
     pub spec: Spec,
     /// Every probe.
     pub probes: Vec<Probe>,
-}
-
-/// Percentiles, ns.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct Spread {
-    /// Median.
-    pub p50: u64,
-    /// 99th percentile.
-    pub p99: u64,
-    /// Largest.
-    pub max: u64,
-}
-
-fn spread(v: &[u64]) -> Spread {
-    Spread {
-        p50: percentile(v, 0.5),
-        p99: percentile(v, 0.99),
-        max: v.iter().copied().max().unwrap_or(0),
-    }
 }
 
 /// One shaper, measured.
