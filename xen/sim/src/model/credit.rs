@@ -207,8 +207,8 @@ impl Sim {
         }
     }
 
-    /// `csched_schedule()` with the series' changes (0001, 0004, 0007,
-    /// 0009, 0010) where `patched`, and the core's context switch.
+    /// `csched_schedule()` with the series' changes (0001, 0006, 0008,
+    /// 0009, 0011) where `patched`, and the core's context switch.
     pub(crate) fn schedule(&mut self) {
         self.pcpu.need_resched = false;
         let now = self.now;
@@ -248,7 +248,7 @@ impl Sim {
                 self.driver_pri(c);
             }
             due = self.edf_due();
-            // The driver domain is never preempted (0004).
+            // The driver domain is never preempted (0011).
             driver_next = self
                 .pcpu
                 .runq

@@ -1,24 +1,24 @@
-//! The series (`xen/patches/0001`..`0011`): the per-pCPU EDF runqueue, jobs
+//! The series (`xen/patches/0001`..`0010`): the per-pCPU EDF runqueue, jobs
 //! with budgets, the one-shot EDF timer, places kept in the credit queue,
 //! the I/O credit reserve and the driver-domain priority. Each function
 //! names the credit.c function of the patched tree it models.
 //!
 //! Where docs/xen.md and the patches differ, the patches win:
 //! * the aperiodic job: the docs' table says "no job until the vCPU blocks
-//!   and wakes again"; 0007's `rt_served()` also ends it when its budget is
+//!   and wakes again"; 0006's `rt_served()` also ends it when its budget is
 //!   spent, which is what the docs' Jobs paragraph says too. Modelled as
-//!   0007.
-//! * 0001's header comment still speaks of a 0.5 ms check; 0009 replaced it
+//!   0006.
+//! * 0001's header comment still speaks of a 0.5 ms check; 0008 replaced it
 //!   with the one-shot timer modelled here (`CSCHED_EDF_RETRY` only for a
 //!   due head a reschedule could not dispatch).
 
 use super::credit::MIN_TIMER;
 use super::{Ns, Pri, Rt, RtMode, Sim, MS, US};
 
-/// `CSCHED_EDF_RETRY` (0009).
+/// `CSCHED_EDF_RETRY` (0008).
 pub const EDF_RETRY: Ns = 500 * US;
 
-/// `csched_rt_check()` (0005, 0007): the parameter rules.
+/// `csched_rt_check()` (0004, 0006): the parameter rules.
 pub fn check(rt: &Rt) -> Result<(), String> {
     if !(500 * US..=1000 * MS).contains(&rt.deadline) {
         return Err("deadline outside [500, 1000000] us".into());
@@ -35,13 +35,13 @@ pub fn check(rt: &Rt) -> Result<(), String> {
 }
 
 impl Sim {
-    /// `is_driver_unit()` (0012): dom0 made the driver domain. Its budget
-    /// per period (0012) is not modelled: the priority is unbounded here.
+    /// `is_driver_unit()` (0011): dom0 made the driver domain. Its budget
+    /// per period is not modelled: the priority is unbounded here.
     fn is_driver(&self, v: usize) -> bool {
         self.p.driver_priority && self.vcpus[v].spec.dom0
     }
 
-    /// `driver_pri()` (0004).
+    /// `driver_pri()` (0011).
     pub(crate) fn driver_pri(&mut self, v: usize) {
         if self.is_driver(v) {
             self.vcpus[v].pri = Pri::Driver;
@@ -50,7 +50,7 @@ impl Sim {
         }
     }
 
-    /// `csched_acct()` (0004): set `reserve` % of the earned credit apart;
+    /// `csched_acct()` (0003): set `reserve` % of the earned credit apart;
     /// the reserve carries over, capped at one slice's worth, and what a
     /// full reserve cannot take stays credit.
     pub(crate) fn reserve_set_apart(&mut self, v: usize, credit_fair: i32) {
@@ -89,7 +89,7 @@ impl Sim {
         }
     }
 
-    /// `rt_released()` (0001, 0007): a wake-up from blocked releases a job.
+    /// `rt_released()` (0001, 0006): a wake-up from blocked releases a job.
     fn rt_released(&mut self, v: usize) {
         self.rt_sync(v);
         let now = self.now;
@@ -111,7 +111,7 @@ impl Sim {
         }
     }
 
-    /// `rt_served()` (0001, 0007, 0010): `v` was descheduled after running
+    /// `rt_served()` (0001, 0006, 0009): `v` was descheduled after running
     /// since `run_start`.
     fn rt_served(&mut self, v: usize, runnable: bool) {
         self.rt_sync(v);
@@ -144,7 +144,7 @@ impl Sim {
         }
     }
 
-    /// `edfq_insert()` (0001, 0009): in deadline order, behind equal ones.
+    /// `edfq_insert()` (0001, 0008): in deadline order, behind equal ones.
     fn edfq_insert(&mut self, v: usize) {
         let d = self.vcpus[v].deadline;
         debug_assert!(d != 0 && !self.pcpu.edfq.contains(&v));
@@ -169,7 +169,7 @@ impl Sim {
         (self.vcpus[h].deadline <= self.now).then_some(h)
     }
 
-    /// The real-time part of `csched_unit_wake()` (0001, 0009): a unit woken
+    /// The real-time part of `csched_unit_wake()` (0001, 0008): a unit woken
     /// from blocked has a job released; a new head arms the EDF timer.
     pub(crate) fn rt_wake(&mut self, v: usize) {
         self.rt_released(v);
@@ -221,7 +221,7 @@ impl Sim {
         self.vcpus[v].state = super::State::Queued;
     }
 
-    /// The end of `csched_schedule()` (0001, 0007): an EDF dispatch runs
+    /// The end of `csched_schedule()` (0001, 0006): an EDF dispatch runs
     /// the rest of the job's budget (at least `CSCHED_MIN_TIMER`); a credit
     /// dispatch runs a full slice, or the rest of one cut short.
     pub(crate) fn edf_dispatch(&mut self, n: usize, edf: bool, tslice: Ns) -> Ns {
@@ -243,7 +243,7 @@ impl Sim {
         slice
     }
 
-    /// The EDF timer at the end of `csched_schedule()` (0009): for the
+    /// The EDF timer at the end of `csched_schedule()` (0008): for the
     /// head's deadline; a due head not dispatched now is retried after
     /// `CSCHED_EDF_RETRY` unless an EDF slice or the driver domain runs.
     pub(crate) fn edf_arm_after_schedule(&mut self, snext: Option<usize>) {
@@ -263,7 +263,7 @@ impl Sim {
         }
     }
 
-    /// `csched_edf_tick()` (0009): the timer fired.
+    /// `csched_edf_tick()` (0008): the timer fired.
     pub(crate) fn csched_edf_tick(&mut self) {
         self.pcpu.edf_timer_fires += 1;
         let Some(&h) = self.pcpu.edfq.first() else {
