@@ -4,8 +4,9 @@
 # real-time guest must never be placed on dom0's pCPU, while plain guests
 # may be; a real-time guest paused and unpaused, moved between pCPUs by its
 # affinity, or saved and restored, keeps its parameters and gets jobs
-# again; a real-time guest moved to another credit cpupool
-# keeps its parameters, and the move is admitted like a set. Lines `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
+# again, started by their deadline; a real-time guest moved to another
+# credit cpupool keeps its parameters, the move is admitted like a set,
+# and a waking one's jobs start by their deadline there. Lines `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
 set -u
 TEST_PREFIX="placement: "
 . /smooth/tests/lib.sh
@@ -53,7 +54,8 @@ jobs_all() { # jobs queued so far on both pCPUs (the last dump's two lines)
 
 # A waking real-time guest (spins 200 us, sleeps 3 ms: a job per wake-up)
 # paused and unpaused, then moved onto dom0's pCPU by its affinity and let
-# go again; the hogs are paused meanwhile so that it blocks at every sleep.
+# go again; the hogs are paused meanwhile so that it blocks at every sleep
+# (see dom0-safety.sh); after each step its jobs start by their deadline.
 echo "== pause and migration keep a real-time guest's parameters and jobs"
 cfg wk waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
 xl create /tmp/wk.cfg > /dev/null 2>&1 || echo "  xl create wk failed"
@@ -64,20 +66,26 @@ xl pause wk
 t0=$(cputime wk); sleep 2; t1=$(cputime wk)
 [ "$(params wk)" = "$want" ] && [ "$t0" = "$t1" ] && pass "a paused real-time guest keeps its parameters (and does not run)" ||
     { echo "  got '$(params wk)', cpu time $t0 -> $t1"; fail "a paused real-time guest keeps its parameters (and does not run)"; }
-j0=$(jobs_all)
+j0=$(jobs_all); s0=$(job_stats)
 xl unpause wk
 sleep 3
-j1=$(jobs_all)
+j1=$(jobs_all); s1=$(job_stats)
 echo "  ${j0:-?} -> ${j1:-?} jobs queued (both pCPUs) over the 3 s after the unpause"
 [ "$(params wk)" = "$want" ] && [ "${j1:-0}" -gt "${j0:-0}" ] && pass "unpaused, it gets jobs again with the same parameters" ||
     fail "unpaused, it gets jobs again with the same parameters"
+check_deadlines() { # LABEL "before" "after"
+    if deadlines_met "$@"; then pass "$1: its jobs start by their deadline (10 ms of slack)"
+    else fail "$1: its jobs start by their deadline (10 ms of slack)"; fi
+}
+check_deadlines "unpaused" "$s0" "$s1"
 xl vcpu-pin wk 0 "$dom0cpu"
 sleep 1
-j0=$(jobs_on "$dom0cpu"); sleep 3; j1=$(jobs_on "$dom0cpu")
+j0=$(jobs_on "$dom0cpu"); s0=$(job_stats "$dom0cpu"); sleep 3; j1=$(jobs_on "$dom0cpu"); s1=$(job_stats "$dom0cpu")
 echo "  pinned to dom0's pCPU $dom0cpu: on pCPU $(pcpu wk), ${j0:-?} -> ${j1:-?} jobs queued there over 3 s"
 [ "$(pcpu wk)" = "$dom0cpu" ] && [ "$(params wk)" = "$want" ] && [ "${j1:-0}" -gt "${j0:-0}" ] &&
     pass "moved by its affinity, it keeps its parameters and gets jobs on the new pCPU" ||
     fail "moved by its affinity, it keeps its parameters and gets jobs on the new pCPU"
+check_deadlines "moved onto dom0's pCPU" "$s0" "$s1"
 xl vcpu-pin wk 0 all
 left=0
 for i in $(seq 20); do [ "$(pcpu wk)" != "$dom0cpu" ] && { left=1; break; }; sleep 0.5; done
@@ -95,12 +103,13 @@ out=$( { xl save wk /tmp/wk.save && xl restore /tmp/wk.save; } 2>&1); rc=$?
 check_restored() {
     local got j0 j1
     got=$(params wk)
-    j0=$(jobs_all); sleep 3; j1=$(jobs_all)
+    j0=$(jobs_all); s0=$(job_stats); sleep 3; j1=$(jobs_all); s1=$(job_stats)
     echo "  restored: '$got', ${j0:-?} -> ${j1:-?} jobs queued over 3 s"
     [ $rc -eq 0 ] && [ "$got" = "$want" ] && [ "${j1:-0}" -gt "${j0:-0}" ]
 }
 check_restored && pass "saved and restored, it keeps its parameters (a reserve set at run time included) and gets jobs" ||
     fail "saved and restored, it keeps its parameters (a reserve set at run time included) and gets jobs"
+check_deadlines "restored" "$s0" "$s1"
 rm -f /tmp/wk.save
 xl destroy wk
 sleep 2     # its utilisation is given back with its final release (RCU)
@@ -136,7 +145,21 @@ else
 fi
 xl dmesg | grep -q 'real-time admission refused: moving' && pass "the hypervisor logs the refused move" || fail "the hypervisor logs the refused move"
 
-for d in rt hog1 hog2 hog3; do xl destroy "$d"; done
+# A waking real-time guest moved into that pool beside the CPU-bound one,
+# which runs credit slices there: its jobs start by their deadline.
+xl sched-credit -d hog1 -M none
+cfg wk2 waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
+xl create /tmp/wk2.cfg > /dev/null 2>&1 || echo "  xl create wk2 failed"
+sleep 2
+if xl cpupool-migrate wk2 rtpool && [ "$(pool_of wk2)" = rtpool ] && [ "$(params wk2)" = "aperiodic 5000 0 0 1250" ]; then
+    sleep 1
+    s0=$(job_stats "$other"); sleep 3; s1=$(job_stats "$other")
+    check_deadlines "moved to another cpupool" "$s0" "$s1"
+else
+    fail "moved to another cpupool: its jobs start by their deadline (10 ms of slack) (pool $(pool_of wk2), '$(params wk2)')"
+fi
+
+for d in rt wk2 hog1 hog2 hog3; do xl destroy "$d"; done
 left=$(xl list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')
 [ "$left" = "Domain-0 " ] && pass "every guest destroyed" || fail "every guest destroyed"
 xl cpupool-destroy rtpool && xl cpupool-cpu-add Pool-0 "$other" && pass "the cpupool removed, its pCPU back in Pool-0" ||
