@@ -208,7 +208,7 @@ impl Sim {
     }
 
     /// `csched_schedule()` with the series' changes (0001, 0006, 0008,
-    /// 0009, 0011) where `patched`, and the core's context switch.
+    /// 0010) where `patched`, and the core's context switch.
     pub(crate) fn schedule(&mut self) {
         self.pcpu.need_resched = false;
         let now = self.now;
@@ -248,7 +248,7 @@ impl Sim {
                 self.driver_pri(c);
             }
             due = self.edf_due();
-            // The driver domain is never preempted (0011).
+            // The driver domain is never preempted (0010).
             driver_next = self
                 .pcpu
                 .runq

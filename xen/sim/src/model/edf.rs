@@ -1,4 +1,4 @@
-//! The series (`xen/patches/0001`..`0010`): the per-pCPU EDF runqueue, jobs
+//! The series (`xen/patches/0001`..`0012`): the per-pCPU EDF runqueue, jobs
 //! with budgets, the one-shot EDF timer, places kept in the credit queue,
 //! the I/O credit reserve and the driver-domain priority. Each function
 //! names the credit.c function of the patched tree it models.
@@ -8,14 +8,11 @@
 //!   and wakes again"; 0006's `rt_served()` also ends it when its budget is
 //!   spent, which is what the docs' Jobs paragraph says too. Modelled as
 //!   0006.
-//! * 0001's header comment still speaks of a 0.5 ms check; 0008 replaced it
-//!   with the one-shot timer modelled here (`CSCHED_EDF_RETRY` only for a
-//!   due head a reschedule could not dispatch).
 
 use super::credit::MIN_TIMER;
 use super::{Ns, Pri, Rt, RtMode, Sim, MS, US};
 
-/// `CSCHED_EDF_RETRY` (0008).
+/// `CSCHED_EDF_RETRY` (0001).
 pub const EDF_RETRY: Ns = 500 * US;
 
 /// `csched_rt_check()` (0004, 0006): the parameter rules.
@@ -35,13 +32,13 @@ pub fn check(rt: &Rt) -> Result<(), String> {
 }
 
 impl Sim {
-    /// `is_driver_unit()` (0011): dom0 made the driver domain. Its budget
+    /// `is_driver_unit()` (0010): dom0 made the driver domain. Its budget
     /// per period is not modelled: the priority is unbounded here.
     fn is_driver(&self, v: usize) -> bool {
         self.p.driver_priority && self.vcpus[v].spec.dom0
     }
 
-    /// `driver_pri()` (0011).
+    /// `driver_pri()` (0010).
     pub(crate) fn driver_pri(&mut self, v: usize) {
         if self.is_driver(v) {
             self.vcpus[v].pri = Pri::Driver;
@@ -111,7 +108,7 @@ impl Sim {
         }
     }
 
-    /// `rt_served()` (0001, 0006, 0009): `v` was descheduled after running
+    /// `rt_served()` (0001, 0006, 0008): `v` was descheduled after running
     /// since `run_start`.
     fn rt_served(&mut self, v: usize, runnable: bool) {
         self.rt_sync(v);
@@ -144,7 +141,7 @@ impl Sim {
         }
     }
 
-    /// `edfq_insert()` (0001, 0008): in deadline order, behind equal ones.
+    /// `edfq_insert()` (0001): in deadline order, behind equal ones.
     fn edfq_insert(&mut self, v: usize) {
         let d = self.vcpus[v].deadline;
         debug_assert!(d != 0 && !self.pcpu.edfq.contains(&v));
@@ -169,7 +166,7 @@ impl Sim {
         (self.vcpus[h].deadline <= self.now).then_some(h)
     }
 
-    /// The real-time part of `csched_unit_wake()` (0001, 0008): a unit woken
+    /// The real-time part of `csched_unit_wake()` (0001): a unit woken
     /// from blocked has a job released; a new head arms the EDF timer.
     pub(crate) fn rt_wake(&mut self, v: usize) {
         self.rt_released(v);
@@ -243,7 +240,7 @@ impl Sim {
         slice
     }
 
-    /// The EDF timer at the end of `csched_schedule()` (0008): for the
+    /// The EDF timer at the end of `csched_schedule()` (0001): for the
     /// head's deadline; a due head not dispatched now is retried after
     /// `CSCHED_EDF_RETRY` unless an EDF slice or the driver domain runs.
     pub(crate) fn edf_arm_after_schedule(&mut self, snext: Option<usize>) {
@@ -263,7 +260,7 @@ impl Sim {
         }
     }
 
-    /// `csched_edf_tick()` (0008): the timer fired.
+    /// `csched_edf_tick()` (0001): the timer fired.
     pub(crate) fn csched_edf_tick(&mut self) {
         self.pcpu.edf_timer_fires += 1;
         let Some(&h) = self.pcpu.edfq.first() else {

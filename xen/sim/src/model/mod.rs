@@ -3,7 +3,7 @@
 //! Time is integer nanoseconds; credit is Xen's integer credit (1 credit =
 //! 100 µs of CPU, `CSCHED_CREDITS_PER_MSEC` = 10). The model follows
 //! `xen/common/sched/credit.c` of Xen 4.17 function by function: the stock
-//! rules live in [`credit`], the real-time series (`xen/patches/0001`..`0010`)
+//! rules live in [`credit`], the real-time series (`xen/patches/0001`..`0012`)
 //! in [`edf`]. `Params::patched = false` is stock credit: none of the
 //! series' code paths run. With `patched = true` and no real-time domain and
 //! no reserve the series must behave exactly as stock credit (a unit test
@@ -27,7 +27,7 @@ pub const US: Ns = 1_000;
 pub const MS: Ns = 1_000_000;
 pub const SEC: Ns = 1_000_000_000;
 
-/// Credit's priorities (`CSCHED_PRI_*`); the series adds `Driver` (0011).
+/// Credit's priorities (`CSCHED_PRI_*`); the series adds `Driver` (0010).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Pri {
     Idle = -64,
@@ -95,7 +95,7 @@ pub struct Params {
     pub ratelimit: Ns,
     /// The series applied (false: stock 4.17 credit).
     pub patched: bool,
-    /// The series' driver-domain priority (0011). Off here by default: the
+    /// The series' driver-domain priority (0010). Off here by default: the
     /// measuring side is outside the simulated pCPU and never boosted.
     pub driver_priority: bool,
     /// `sched_credit_rt_util=` (percent of a pCPU, 0006), at most 90.
@@ -291,7 +291,7 @@ enum Ev {
     Acct,
     /// The scheduler's slice timer (`next_time`).
     Slice(u64),
-    /// The series' EDF timer (0008).
+    /// The series' EDF timer (0001).
     EdfTimer(u64),
     /// The running vCPU finishes its head work item.
     WorkDone(usize, u64),
@@ -615,7 +615,7 @@ impl Sim {
         }
     }
 
-    /// `edf_arm()` (0008): make the EDF timer fire at `when` unless it is
+    /// `edf_arm()` (0001): make the EDF timer fire at `when` unless it is
     /// armed to fire earlier.
     fn edf_arm(&mut self, when: Ns) {
         if !matches!(self.pcpu.edf_timer, Some(e) if e <= when) {
