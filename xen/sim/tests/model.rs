@@ -336,7 +336,7 @@ fn fig7_bar_five_hogs_blocked_guest() {
 
 /// The same bar for a CPU-bound guest, the issue's wording for Fig 7.
 #[test]
-#[ignore = "the series releases an aperiodic job only when the vCPU wakes from blocked (0001/0006 \
+#[ignore = "the series releases an aperiodic job only when the vCPU wakes from blocked (0002/0007 \
             rt_released() from csched_unit_wake()); a CPU-bound guest never blocks, so its pings \
             wait for credit turns (~5 x 30 ms with five hogs) and the bar cannot be met"]
 fn fig7_bar_five_hogs_cpu_bound_guest() {

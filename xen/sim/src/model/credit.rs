@@ -30,7 +30,7 @@ impl Sim {
     }
 
     /// `__runq_insert()`: behind every unit of the same or higher priority
-    /// (yield is not modelled). The series stamps `runq_ticket` (0001).
+    /// (yield is not modelled). The series stamps `runq_ticket` (0003).
     pub(crate) fn runq_insert(&mut self, v: usize) {
         self.vcpus[v].runq_ticket = self.now;
         let pri = self.vcpus[v].pri;
@@ -141,7 +141,7 @@ impl Sim {
                 credit_fair = credit_peak;
             }
             let credit_fair = credit_fair as i32;
-            // The series sets the reserve apart here (0003).
+            // The series sets the reserve apart here (0004).
             if self.p.patched && self.vcpus[v].spec.reserve_pct > 0 {
                 self.reserve_set_apart(v, credit_fair);
             } else {
@@ -172,7 +172,7 @@ impl Sim {
     }
 
     /// `csched_unit_wake()`: a unit woken while UNDER is BOOSTed; the
-    /// series spends the reserve first (0003) and releases a job (0001).
+    /// series spends the reserve first (0004) and releases a job (0001, 0002).
     pub(crate) fn csched_unit_wake(&mut self, v: usize) {
         if self.p.patched {
             self.driver_pri(v);
@@ -207,8 +207,8 @@ impl Sim {
         }
     }
 
-    /// `csched_schedule()` with the series' changes (0001, 0006, 0008,
-    /// 0010) where `patched`, and the core's context switch.
+    /// `csched_schedule()` with the series' changes (0001, 0007, 0009,
+    /// 0011) where `patched`, and the core's context switch.
     pub(crate) fn schedule(&mut self) {
         self.pcpu.need_resched = false;
         let now = self.now;
@@ -248,7 +248,7 @@ impl Sim {
                 self.driver_pri(c);
             }
             due = self.edf_due();
-            // The driver domain is never preempted (0010).
+            // The driver domain is never preempted (0011).
             driver_next = self
                 .pcpu
                 .runq

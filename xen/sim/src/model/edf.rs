@@ -1,13 +1,13 @@
-//! The series (`xen/patches/0001`..`0012`): the per-pCPU EDF runqueue, jobs
+//! The series (`xen/patches/0001`..`0013`): the per-pCPU EDF runqueue, jobs
 //! with budgets, the one-shot EDF timer, places kept in the credit queue,
 //! the I/O credit reserve and the driver-domain priority. Each function
 //! names the credit.c function of the patched tree it models.
 //!
 //! Where docs/xen.md and the patches differ, the patches win:
 //! * the aperiodic job: the docs' table says "no job until the vCPU blocks
-//!   and wakes again"; 0006's `rt_served()` also ends it when its budget is
+//!   and wakes again"; 0007's `rt_served()` also ends it when its budget is
 //!   spent, which is what the docs' Jobs paragraph says too. Modelled as
-//!   0006.
+//!   0007.
 
 use super::credit::MIN_TIMER;
 use super::{Ns, Pri, Rt, RtMode, Sim, MS, US};
@@ -15,7 +15,7 @@ use super::{Ns, Pri, Rt, RtMode, Sim, MS, US};
 /// `CSCHED_EDF_RETRY` (0001).
 pub const EDF_RETRY: Ns = 500 * US;
 
-/// `csched_rt_check()` (0004, 0006): the parameter rules.
+/// `csched_rt_check()` (0005, 0007): the parameter rules.
 pub fn check(rt: &Rt) -> Result<(), String> {
     if !(500 * US..=1000 * MS).contains(&rt.deadline) {
         return Err("deadline outside [500, 1000000] us".into());
@@ -32,13 +32,13 @@ pub fn check(rt: &Rt) -> Result<(), String> {
 }
 
 impl Sim {
-    /// `is_driver_unit()` (0010): dom0 made the driver domain. Its budget
+    /// `is_driver_unit()` (0011): dom0 made the driver domain. Its budget
     /// per period is not modelled: the priority is unbounded here.
     fn is_driver(&self, v: usize) -> bool {
         self.p.driver_priority && self.vcpus[v].spec.dom0
     }
 
-    /// `driver_pri()` (0010).
+    /// `driver_pri()` (0011).
     pub(crate) fn driver_pri(&mut self, v: usize) {
         if self.is_driver(v) {
             self.vcpus[v].pri = Pri::Driver;
@@ -47,7 +47,7 @@ impl Sim {
         }
     }
 
-    /// `csched_acct()` (0003): set `reserve` % of the earned credit apart;
+    /// `csched_acct()` (0004): set `reserve` % of the earned credit apart;
     /// the reserve carries over, capped at one slice's worth, and what a
     /// full reserve cannot take stays credit.
     pub(crate) fn reserve_set_apart(&mut self, v: usize, credit_fair: i32) {
@@ -59,7 +59,7 @@ impl Sim {
         vc.reserve += set_apart;
     }
 
-    /// `csched_unit_wake()` (0003): woken from blocked while OVER, the whole
+    /// `csched_unit_wake()` (0004): woken from blocked while OVER, the whole
     /// reserve moves into the credit; UNDER then if the credit is ≥ 0.
     pub(crate) fn reserve_spend(&mut self, v: usize) {
         let vc = &mut self.vcpus[v];
@@ -86,7 +86,7 @@ impl Sim {
         }
     }
 
-    /// `rt_released()` (0001, 0006): a wake-up from blocked releases a job.
+    /// `rt_released()` (0001, 0002, 0007): a wake-up from blocked releases a job.
     fn rt_released(&mut self, v: usize) {
         self.rt_sync(v);
         let now = self.now;
@@ -108,7 +108,7 @@ impl Sim {
         }
     }
 
-    /// `rt_served()` (0001, 0006, 0008): `v` was descheduled after running
+    /// `rt_served()` (0001, 0002, 0007, 0009): `v` was descheduled after running
     /// since `run_start`.
     fn rt_served(&mut self, v: usize, runnable: bool) {
         self.rt_sync(v);
@@ -166,7 +166,7 @@ impl Sim {
         (self.vcpus[h].deadline <= self.now).then_some(h)
     }
 
-    /// The real-time part of `csched_unit_wake()` (0001): a unit woken
+    /// The real-time part of `csched_unit_wake()` (0001, 0002): a unit woken
     /// from blocked has a job released; a new head arms the EDF timer.
     pub(crate) fn rt_wake(&mut self, v: usize) {
         self.rt_released(v);
@@ -187,7 +187,7 @@ impl Sim {
         }
     }
 
-    /// `keeps_place()` (0002): does the descheduled, still runnable unit
+    /// `keeps_place()` (0003): does the descheduled, still runnable unit
     /// keep its credit-queue place? Yes after an EDF slice, or when what
     /// runs next runs out of turn and cuts its slice short (then it keeps
     /// the rest of the slice too).
@@ -205,7 +205,7 @@ impl Sim {
         false
     }
 
-    /// `__runq_insert_kept()` (0002): back where it was, by priority and
+    /// `__runq_insert_kept()` (0003): back where it was, by priority and
     /// then by when it joined the tail.
     pub(crate) fn runq_insert_kept(&mut self, v: usize) {
         let (pri, ticket) = (self.vcpus[v].pri, self.vcpus[v].runq_ticket);
@@ -218,7 +218,7 @@ impl Sim {
         self.vcpus[v].state = super::State::Queued;
     }
 
-    /// The end of `csched_schedule()` (0001, 0006): an EDF dispatch runs
+    /// The end of `csched_schedule()` (0001, 0007): an EDF dispatch runs
     /// the rest of the job's budget (at least `CSCHED_MIN_TIMER`); a credit
     /// dispatch runs a full slice, or the rest of one cut short.
     pub(crate) fn edf_dispatch(&mut self, n: usize, edf: bool, tslice: Ns) -> Ns {

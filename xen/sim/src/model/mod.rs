@@ -3,7 +3,7 @@
 //! Time is integer nanoseconds; credit is Xen's integer credit (1 credit =
 //! 100 µs of CPU, `CSCHED_CREDITS_PER_MSEC` = 10). The model follows
 //! `xen/common/sched/credit.c` of Xen 4.17 function by function: the stock
-//! rules live in [`credit`], the real-time series (`xen/patches/0001`..`0012`)
+//! rules live in [`credit`], the real-time series (`xen/patches/0001`..`0013`)
 //! in [`edf`]. `Params::patched = false` is stock credit: none of the
 //! series' code paths run. With `patched = true` and no real-time domain and
 //! no reserve the series must behave exactly as stock credit (a unit test
@@ -27,7 +27,7 @@ pub const US: Ns = 1_000;
 pub const MS: Ns = 1_000_000;
 pub const SEC: Ns = 1_000_000_000;
 
-/// Credit's priorities (`CSCHED_PRI_*`); the series adds `Driver` (0010).
+/// Credit's priorities (`CSCHED_PRI_*`); the series adds `Driver` (0011).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Pri {
     Idle = -64,
@@ -37,7 +37,7 @@ pub enum Pri {
     Driver = 1,
 }
 
-/// A real-time domain's mode (`CSCHED_RT_*`, 0001).
+/// A real-time domain's mode (`CSCHED_RT_*`, 0001, 0002).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RtMode {
     None,
@@ -73,7 +73,7 @@ impl Rt {
             budget,
         }
     }
-    /// One vCPU's utilisation in ppm of a pCPU, rounded up (0006's `rt_unit_util()`).
+    /// One vCPU's utilisation in ppm of a pCPU, rounded up (0007's `rt_unit_util()`).
     pub fn util_ppm(&self) -> u64 {
         let per = match self.mode {
             RtMode::None => return 0,
@@ -95,10 +95,10 @@ pub struct Params {
     pub ratelimit: Ns,
     /// The series applied (false: stock 4.17 credit).
     pub patched: bool,
-    /// The series' driver-domain priority (0010). Off here by default: the
+    /// The series' driver-domain priority (0011). Off here by default: the
     /// measuring side is outside the simulated pCPU and never boosted.
     pub driver_priority: bool,
-    /// `sched_credit_rt_util=` (percent of a pCPU, 0006), at most 90.
+    /// `sched_credit_rt_util=` (percent of a pCPU, 0007), at most 90.
     pub rt_util_pct: u64,
 }
 
@@ -130,7 +130,7 @@ pub struct VcpuSpec {
     pub name: String,
     pub weight: u32,
     pub rt: Rt,
-    /// `reserve` percent (0003).
+    /// `reserve` percent (0004).
     pub reserve_pct: u32,
     /// The hardware domain (the driver rule applies to it).
     pub dom0: bool,
@@ -355,7 +355,7 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// A pCPU with these domains. Refuses what 0006's admission refuses.
+    /// A pCPU with these domains. Refuses what 0007's admission refuses.
     pub fn new(p: Params, specs: Vec<VcpuSpec>) -> Result<Sim, String> {
         let bound = p.rt_util_pct.min(90) * 10_000;
         let mut pool = 0;
