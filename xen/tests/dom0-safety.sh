@@ -212,9 +212,9 @@ xl dmesg | grep -E ' rt=' | tail -n 2 | sed 's/^/  /'
 # paused) they block at every sleep and each wake-up releases a job.
 echo "== the EDF timer with jobs: the two waking guests alone (hogs paused)"
 for d in hog1 hog2 hog3; do xl pause "$d"; done
-c0=$(edf_counters); s0=$(job_stats)
+c0=$(edf_counters); s0=$(job_stats --last 0)
 sleep 10
-c1=$(edf_counters); s1=$(job_stats)
+c1=$(edf_counters); s1=$(job_stats --last 0)
 check "EDF timer: jobs queued, at most one expiry per job (waking guests alone, D 5 ms)" \
     timer_ok waking-alone "$c0" "$c1" jobs
 check "jobs start by their deadline, 10 ms of slack (waking guests alone, D 5 ms)" \

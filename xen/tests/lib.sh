@@ -64,14 +64,20 @@ refused() { # TEST MESSAGE COMMAND…: must fail, saying MESSAGE
     fi
 }
 
-# job_stats [PCPU…]: "jobs late100us late1ms late10ms latest_us" of real-time
-# jobs started on those pCPUs (default: all), summed (the latest start:
-# the maximum), from a fresh 'r' dump of the patched credit scheduler.
+# job_stats [--last] [PCPU…]: "jobs late100us late1ms late10ms latest_us" of
+# real-time jobs started on those pCPUs (default: all), summed (the latest
+# start: the maximum), from a fresh 'r' dump of the patched credit scheduler
+# (--last: from the last dump).  The dump holds the caller's pCPU while it
+# prints, delaying what waits there: take as few as a measurement allows.
 job_stats() {
-    local c cpus=("$@")
+    local c fresh=1
+    [ "${1-}" = --last ] && { fresh=0; shift; }
+    local cpus=("$@")
     [ ${#cpus[@]} -gt 0 ] || cpus=($(seq 0 $(($(xl info | awk '/^nr_cpus/ { print $3 }') - 1))))
-    xl debug-keys r
-    sleep 1     # the dump is written after the key returns
+    if [ $fresh = 1 ]; then
+        xl debug-keys r
+        sleep 1     # the dump is written after the key returns
+    fi
     for c in "${cpus[@]}"; do
         xl dmesg | grep "CPU\[$(printf %02d "$c")\].* jobs=" | tail -n 1
     done | sed -n 's/.* jobs=\([0-9]*\) late>100us=\([0-9]*\) late>1ms=\([0-9]*\) late>10ms=\([0-9]*\) late_max=\(-*[0-9]*\)us.*/\1 \2 \3 \4 \5/p' |
