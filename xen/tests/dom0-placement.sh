@@ -61,10 +61,10 @@ xl pause wk
 t0=$(cputime wk); sleep 2; t1=$(cputime wk)
 [ "$(params wk)" = "$want" ] && [ "$t0" = "$t1" ] && pass "a paused real-time guest keeps its parameters (and does not run)" ||
     { echo "  got '$(params wk)', cpu time $t0 -> $t1"; fail "a paused real-time guest keeps its parameters (and does not run)"; }
-j0=$(jobs_all); s0=$(job_stats)
+j0=$(jobs_all); s0=$(job_stats --last)
 xl unpause wk
 sleep 3
-j1=$(jobs_all); s1=$(job_stats)
+j1=$(jobs_all); s1=$(job_stats --last)
 echo "  ${j0:-?} -> ${j1:-?} jobs queued (both pCPUs) over the 3 s after the unpause"
 [ "$(params wk)" = "$want" ] && [ "${j1:-0}" -gt "${j0:-0}" ] && pass "unpaused, it gets jobs again with the same parameters" ||
     fail "unpaused, it gets jobs again with the same parameters"
@@ -104,7 +104,7 @@ out=$( { xl save wk /tmp/wk.save && xl restore /tmp/wk.save; } 2>&1); rc=$?
 check_restored() {
     local got j0 j1
     got=$(params wk)
-    j0=$(jobs_all); s0=$(job_stats); sleep 3; j1=$(jobs_all); s1=$(job_stats)
+    j0=$(jobs_all); s0=$(job_stats --last); sleep 3; j1=$(jobs_all); s1=$(job_stats --last)
     echo "  restored: '$got', ${j0:-?} -> ${j1:-?} jobs queued over 3 s"
     [ $rc -eq 0 ] && [ "$got" = "$want" ] && [ "${j1:-0}" -gt "${j0:-0}" ]
 }
