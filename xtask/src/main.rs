@@ -75,6 +75,11 @@ enum Cmd {
         /// building on its own).
         #[arg(long, conflicts_with = "test")]
         check_series: bool,
+        /// Instead: build (or reuse) stock Xen 4.17.5, the same source
+        /// without the series (release hypervisor with RTDS, stock tools),
+        /// which the Xen benchmark compares against.
+        #[arg(long, conflicts_with_all = ["test", "check_series"])]
+        stock: bool,
     },
     /// Regenerate smooth-sim's real video captures (smooth-sim/corpus/):
     /// installs ffmpeg and tcpdump, encodes synthetic sources in real time,
@@ -139,7 +144,9 @@ fn main() -> Result<()> {
         Cmd::Xen {
             check_series: true, ..
         } => xen::check_series(),
-        Cmd::Xen { test: false, .. } => xen::xen(),
+        Cmd::Xen {
+            test: false, stock, ..
+        } => xen::xen(stock),
         Cmd::Xen { test: true, .. } => test::xen_only(),
         Cmd::Corpus { only } => corpus::corpus(only.as_deref()),
         Cmd::SimResults => sim::sim_results(),
