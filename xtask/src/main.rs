@@ -77,7 +77,7 @@ enum Cmd {
         check_series: bool,
         /// Instead: build (or reuse) stock Xen 4.17.5, the same source
         /// without the series (release hypervisor with RTDS, stock tools),
-        /// which the Xen benchmark compares against.
+        /// which `bench-xen` compares against.
         #[arg(long, conflicts_with_all = ["test", "check_series"])]
         stock: bool,
     },
@@ -102,6 +102,20 @@ enum Cmd {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Rewrite the results from the runs already filed; run nothing.
+        #[arg(long)]
+        report_only: bool,
+    },
+    /// Issue 15's Fig 7 in Xen under QEMU: stock Xen 4.17.5 (credit,
+    /// credit2, RTDS) and the patched one (credit, aperiodic real-time with
+    /// D = 3, 5, 8 ms), a pinged guest beside 1, 3, 5 CPU hogs; writes
+    /// docs/results-xen.md, docs/results/bench-xen.json and
+    /// docs/img/bench-xen-fig7.png (with --quick: target/bench-xen/quick/).
+    BenchXen {
+        /// Five hogs, 100 pings, stock credit and aperiodic D = 5 ms only
+        /// (part of `cargo xtask test`).
+        #[arg(long)]
+        quick: bool,
+        /// Rewrite the report from the record; run nothing.
         #[arg(long)]
         report_only: bool,
     },
@@ -161,6 +175,18 @@ fn main() -> Result<()> {
             only,
             report_only,
         }),
+        Cmd::BenchXen { quick, report_only } => {
+            let tests = xen::bench_xen(&xen::BenchOptions { quick, report_only })?;
+            let failed: Vec<&str> = tests
+                .iter()
+                .filter(|t| !t.ok)
+                .map(|t| t.name.as_str())
+                .collect();
+            if !failed.is_empty() {
+                anyhow::bail!("bench-xen: failed checks: {}", failed.join(", "));
+            }
+            Ok(())
+        }
         Cmd::Demo => {
             deps::deps()?;
             vm::run_command(
