@@ -210,6 +210,19 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
     let stock_initrd = boot::dom0_initramfs(&paths.work.join("stock"), &stock, &kernel, false)?;
     let patched_initrd =
         boot::dom0_initramfs(&paths.work.join("patched"), &patched, &kernel, true)?;
+    // Where the run came from, taken before it (the tree may change while
+    // it runs).
+    let command = format!(
+        "cargo xtask bench-xen{}",
+        if opts.quick { " --quick" } else { "" }
+    );
+    let provenance = format!(
+        "{}; Xen {} release hypervisors, QEMU -smp 2 -cpu qemu64: stock ({}), patched ({})",
+        kernel.provenance(&command),
+        build::XEN_VERSION,
+        dir_name(&stock.dir),
+        dir_name(&patched.dir),
+    );
     let hog_list: Vec<String> = hogs.iter().map(u32::to_string).collect();
     let mut lines = Vec::new();
     let mut tests = Vec::new();
@@ -282,17 +295,6 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
             });
         }
     }
-    let command = format!(
-        "cargo xtask bench-xen{}",
-        if opts.quick { " --quick" } else { "" }
-    );
-    let provenance = format!(
-        "{}; Xen {} release hypervisors, QEMU -smp 2 -cpu qemu64: stock ({}), patched ({})",
-        kernel.provenance(&command),
-        build::XEN_VERSION,
-        dir_name(&stock.dir),
-        dir_name(&patched.dir),
-    );
     let record = Record {
         provenance,
         quick: opts.quick,
