@@ -620,6 +620,7 @@ fn markdown(
             measured.as_ref().map_or("—".into(), |d| f2(d.p99_ms)),
         );
     }
+    s += &effects(record, sim);
     s += "\n## Checks\n\nWhat the boots asserted (behaviour, not performance; part of `cargo xtask test` with `--quick`):\n\n";
     let failed = record.checks.iter().filter(|c| !c.1).count();
     s += &format!("{} checks, {} failed.\n\n", record.checks.len(), failed);
@@ -627,6 +628,56 @@ fn markdown(
         s += &format!("* {} {name}\n", if *ok { "pass" } else { "**FAIL**" });
     }
     Ok(s)
+}
+
+/// The effect of the series on p99 (stock credit's minus the aperiodic
+/// guest's), simulated and measured, against the noise floor measured in
+/// the same run: does TCG resolve it?
+fn effects(record: &Record, sim: &[SimPoint]) -> String {
+    let floor = record
+        .measurements
+        .iter()
+        .filter(|m| m.config == "floor")
+        .map(|m| m.dist().p99_ms)
+        .fold(0.0, f64::max);
+    let sim_p99 = |guest: &str, hogs: u32, sched: &str| {
+        sim.iter()
+            .find(|r| r.guest == guest && r.hogs == hogs && r.scheduler == sched)
+            .map(|r| r.dist.p99_ms)
+    };
+    let mut rows = String::new();
+    for ap in record
+        .measurements
+        .iter()
+        .filter(|m| m.config.starts_with("ap"))
+    {
+        let Some(stock) = find(record, "stock", "credit", &ap.guest, ap.hogs) else {
+            continue;
+        };
+        let measured = stock.dist().p99_ms - ap.dist().p99_ms;
+        let d = &ap.config[2..];
+        let simulated = sim_p99(&ap.guest, ap.hogs, "credit")
+            .zip(sim_p99(&ap.guest, ap.hogs, &format!("aperiodic D={d}ms")))
+            .map(|(c, a)| c - a);
+        rows += &format!(
+            "| {} | {} | aperiodic D={d}ms | {} | {} | {} |\n",
+            ap.guest,
+            ap.hogs,
+            simulated.map_or("—".into(), f2),
+            f2(measured),
+            if measured.abs() > floor { "yes" } else { "no" }
+        );
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nThe series' effect on p99 (stock credit's minus the aperiodic guest's, ms; positive: the series is faster), \
+         against the largest p99 of this run's noise-floor rows ({} ms): a measured difference no larger than that \
+         is not resolved by TCG.\n\n\
+         | guest | hogs | configuration | simulated | measured | measured beyond the floor |\n|---|---|---|---|---|---|\n{rows}",
+        f2(floor)
+    )
 }
 
 #[cfg(test)]
