@@ -84,11 +84,18 @@ done
 stop tbusy
 xl vcpu-list | sed 's/^/  /'
 
+# rtds_is DOMAIN "PERIOD BUDGET EXTRATIME": its vCPU's parameters read back.
+rtds_is() { [ "$(xl sched-rtds -d "$1" -v all | awk 'NR == 2 { print $4, $5, $6 }')" = "$2" ]; }
 if [ "$SCHED" = rtds ]; then
     xl sched-rtds -d 0 -v all $RTDS_DOM0
     for d in tblocked tbusy; do xl sched-rtds -d "$d" -v all $RTDS_TARGET; done
     for i in 1 2 3 4 5; do xl sched-rtds -d "hog$i" -v all $RTDS_HOG; done
-    xl sched-rtds | sed 's/^/  /'
+    xl sched-rtds -v all | sed 's/^/  /'
+    ok=1
+    rtds_is 0 "10000 4000 yes" || ok=0
+    for d in tblocked tbusy; do rtds_is "$d" "5000 1000 yes" || ok=0; done
+    for i in 1 2 3 4 5; do rtds_is "hog$i" "10000 1000 yes" || ok=0; done
+    [ $ok = 1 ] && pass "RTDS parameters set and read back" || fail "RTDS parameters set and read back"
 fi
 
 # EDF dispatches of domain $1 so far (patched: the 'r' dump), or empty.
