@@ -118,6 +118,9 @@ enum Cmd {
         /// Rewrite the report from the record; run nothing.
         #[arg(long)]
         report_only: bool,
+        /// Pings per measurement (default 300; with --quick 100).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(10..))]
+        pings: Option<u32>,
     },
     /// Regenerate what comes from smooth-core's options and xstats tables:
     /// the C UAPI header and the tables in docs/.
@@ -175,8 +178,16 @@ fn main() -> Result<()> {
             only,
             report_only,
         }),
-        Cmd::BenchXen { quick, report_only } => {
-            let tests = xen::bench_xen(&xen::BenchOptions { quick, report_only })?;
+        Cmd::BenchXen {
+            quick,
+            report_only,
+            pings,
+        } => {
+            let tests = xen::bench_xen(&xen::BenchOptions {
+                quick,
+                report_only,
+                pings,
+            })?;
             let failed: Vec<&str> = tests
                 .iter()
                 .filter(|t| !t.ok)

@@ -321,6 +321,7 @@ fn bench_xen_stage(tally: &mut Tally) {
     let quick = crate::xen::BenchOptions {
         quick: true,
         report_only: false,
+        pings: None,
     };
     match crate::xen::bench_xen(&quick) {
         Ok(tests) => {

@@ -31,6 +31,8 @@ pub struct Options {
     pub quick: bool,
     /// Rewrite the report from the record; run nothing.
     pub report_only: bool,
+    /// Pings per measurement instead of the plan's (300; quick 100).
+    pub pings: Option<u32>,
 }
 
 /// The aperiodic guest's budget per job, µs (admitted at every deadline:
@@ -200,7 +202,8 @@ pub fn bench_xen(opts: &Options) -> Result<Vec<XenTest>> {
 
 /// Boots every step of the plan; returns the record and the checks.
 fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
-    let (steps, hogs, pings) = plan(opts.quick);
+    let (steps, hogs, planned) = plan(opts.quick);
+    let pings = opts.pings.unwrap_or(planned);
     let kernel = kernel::ensure(kernel::Variant::Xen)?;
     let stock = build::ensure_stock()?;
     let patched = boot::xen_build()?;
@@ -213,8 +216,10 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
     // Where the run came from, taken before it (the tree may change while
     // it runs).
     let command = format!(
-        "cargo xtask bench-xen{}",
-        if opts.quick { " --quick" } else { "" }
+        "cargo xtask bench-xen{}{}",
+        if opts.quick { " --quick" } else { "" },
+        opts.pings
+            .map_or(String::new(), |n| format!(" --pings {n}"))
     );
     let provenance = format!(
         "{}; Xen {} release hypervisors, QEMU -smp 2 -cpu qemu64: stock ({}), patched ({})",
