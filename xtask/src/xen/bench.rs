@@ -716,6 +716,38 @@ mod tests {
         assert!(assemble(&[r#"{"kind":"what"}"#.to_string()]).is_err());
     }
 
+    #[test]
+    fn the_plans_measure_what_the_issue_asks() {
+        // Full: stock credit, credit2, RTDS and the patched credit with
+        // D = 3, 5, 8 ms, 1, 3 and 5 hogs; quick: at least stock credit and
+        // aperiodic D = 5 ms with five hogs, so the bar can be judged.
+        let (steps, hogs, pings) = plan(false);
+        let configs: Vec<(bool, &str, &str)> = steps
+            .iter()
+            .flat_map(|s| s.configs.iter().map(move |c| (s.patched, s.sched, *c)))
+            .collect();
+        for want in [
+            (false, "credit", "credit"),
+            (false, "credit2", "credit2"),
+            (false, "rtds", "rtds"),
+            (true, "credit", "credit"),
+            (true, "credit", "ap3"),
+            (true, "credit", "ap5"),
+            (true, "credit", "ap8"),
+        ] {
+            assert!(configs.contains(&want), "{want:?}");
+        }
+        assert_eq!((hogs, pings), (&[1, 3, 5][..], PINGS));
+        let (steps, hogs, _) = plan(true);
+        assert!(steps
+            .iter()
+            .any(|s| !s.patched && s.configs.contains(&"credit")));
+        assert!(steps
+            .iter()
+            .any(|s| s.patched && s.configs.contains(&"ap5")));
+        assert_eq!(hogs, &[5]);
+    }
+
     fn meas(hv: &str, config: &str, guest: &str, rtt: f64) -> Measurement {
         Measurement {
             hv: hv.into(),
