@@ -9,9 +9,9 @@
 #
 # The kernel command line says what to run:
 #   smooth_hv=stock|patched   whose tools these are (checked, below)
-#   smooth_configs=C[,C…]     credit | credit2 | rtds | apD (patched
+#   smooth_configs=C[:C…]     credit | credit2 | rtds | apD (patched
 #                             aperiodic real-time, deadline D ms)
-#   smooth_hogs=N[,N…]  smooth_pings=COUNT
+#   smooth_hogs=N[:N…]  smooth_pings=COUNT
 #   smooth_apbudget=US        the aperiodic guest's budget per job
 # Results: `SMOOTH-XEN-BENCH <json>` lines, each measurement's round-trip
 # times in chunks (`"part"`) then its summary (`"kind":"run"`); checks as
@@ -20,8 +20,8 @@ set -u
 . /smooth/tests/lib.sh
 arg() { sed -n "s/.*smooth_$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 HV=$(arg hv)
-CONFIGS=$(arg configs | tr , ' ')
-HOGS=$(arg hogs | tr , ' ')
+CONFIGS=$(arg configs | tr : ' ')
+HOGS=$(arg hogs | tr : ' ')
 PINGS=$(arg pings)
 SCHED=$(xl info | awk '$1 == "xen_scheduler" { print $3 }')
 TEST_PREFIX="bench-fig7 ($HV $SCHED): "

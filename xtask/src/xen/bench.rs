@@ -246,8 +246,10 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
             script: "bench-fig7.sh",
             args: format!(
                 "smooth_hv={hv} smooth_configs={} smooth_hogs={} smooth_pings={pings} smooth_apbudget={AP_BUDGET_US}",
-                step.configs.join(","),
-                hog_list.join(",")
+                // Not commas: QEMU's -initrd separates multiboot modules
+                // with them.
+                step.configs.join(":"),
+                hog_list.join(":")
             ),
             log: paths.work.join(format!("console-{hv}-{}.log", step.sched)),
             timeout: Duration::from_secs(3600),
@@ -273,6 +275,17 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
         }));
     }
     let measurements = assemble(&lines)?;
+    if measurements.is_empty() {
+        let failed: Vec<&str> = tests
+            .iter()
+            .filter(|t| !t.ok)
+            .map(|t| t.name.as_str())
+            .collect();
+        bail!(
+            "no boot measured anything (the record is left as it was); failed: {}",
+            failed.join(", ")
+        );
+    }
     // Every configuration of the plan produced pings, in every boot.
     for step in &steps {
         let hv = if step.patched { "patched" } else { "stock" };
