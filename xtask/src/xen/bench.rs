@@ -569,6 +569,12 @@ fn markdown(
          under stock credit.\n\n",
         record.pings
     );
+    if record.pings < 100 {
+        s += &format!(
+            "**{} pings per measurement**: a p99 of fewer than 100 samples is their largest (nearest rank).\n\n",
+            record.pings
+        );
+    }
     s += "## The bar\n\n";
     if bars.is_empty() {
         s += "* not measured: the run has no five-hog measurement of both stock credit and aperiodic real-time\n";
