@@ -75,6 +75,11 @@ enum Cmd {
         /// building on its own).
         #[arg(long, conflicts_with = "test")]
         check_series: bool,
+        /// Instead: build (or reuse) stock Xen 4.17.5, the same source
+        /// without the series (release hypervisor with RTDS, stock tools),
+        /// which `bench-xen` compares against.
+        #[arg(long, conflicts_with_all = ["test", "check_series"])]
+        stock: bool,
     },
     /// Regenerate smooth-sim's real video captures (smooth-sim/corpus/):
     /// installs ffmpeg and tcpdump, encodes synthetic sources in real time,
@@ -99,6 +104,23 @@ enum Cmd {
         /// Rewrite the results from the runs already filed; run nothing.
         #[arg(long)]
         report_only: bool,
+    },
+    /// Issue 15's Fig 7 in Xen under QEMU: stock Xen 4.17.5 (credit,
+    /// credit2, RTDS) and the patched one (credit, aperiodic real-time with
+    /// D = 3, 5, 8 ms), a pinged guest beside 1, 3, 5 CPU hogs; writes
+    /// docs/results-xen.md, docs/results/bench-xen.json and
+    /// docs/img/bench-xen-fig7.png (with --quick: target/bench-xen/quick/).
+    BenchXen {
+        /// Five hogs, 100 pings, stock credit and aperiodic D = 5 ms only
+        /// (part of `cargo xtask test`).
+        #[arg(long)]
+        quick: bool,
+        /// Rewrite the report from the record; run nothing.
+        #[arg(long)]
+        report_only: bool,
+        /// Pings per measurement (default 300; with --quick 100).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(10..))]
+        pings: Option<u32>,
     },
     /// Regenerate what comes from smooth-core's options and xstats tables:
     /// the C UAPI header and the tables in docs/.
@@ -139,7 +161,9 @@ fn main() -> Result<()> {
         Cmd::Xen {
             check_series: true, ..
         } => xen::check_series(),
-        Cmd::Xen { test: false, .. } => xen::xen(),
+        Cmd::Xen {
+            test: false, stock, ..
+        } => xen::xen(stock),
         Cmd::Xen { test: true, .. } => test::xen_only(),
         Cmd::Corpus { only } => corpus::corpus(only.as_deref()),
         Cmd::SimResults => sim::sim_results(),
@@ -154,6 +178,26 @@ fn main() -> Result<()> {
             only,
             report_only,
         }),
+        Cmd::BenchXen {
+            quick,
+            report_only,
+            pings,
+        } => {
+            let tests = xen::bench_xen(&xen::BenchOptions {
+                quick,
+                report_only,
+                pings,
+            })?;
+            let failed: Vec<&str> = tests
+                .iter()
+                .filter(|t| !t.ok)
+                .map(|t| t.name.as_str())
+                .collect();
+            if !failed.is_empty() {
+                anyhow::bail!("bench-xen: failed checks: {}", failed.join(", "));
+            }
+            Ok(())
+        }
         Cmd::Demo => {
             deps::deps()?;
             vm::run_command(

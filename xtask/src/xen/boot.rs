@@ -127,23 +127,35 @@ fn tool_binaries(tools: &Path) -> Result<Vec<PathBuf>> {
     Ok(elves.lines().map(PathBuf::from).collect())
 }
 
-/// Builds dom0's initramfs (tools, tests, the guest kernel and initrd).
-fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBuf> {
+/// Builds dom0's initramfs (tools, tests, the guest kernel and initrd) in
+/// `work`. `rtcheck`, the series' direct domctl check, only with the
+/// patched tools (it uses their libxc).
+pub(super) fn dom0_initramfs(
+    work: &Path,
+    xen: &XenBuild,
+    kernel: &Kernel,
+    with_rtcheck: bool,
+) -> Result<PathBuf> {
+    std::fs::create_dir_all(work)?;
     let tools = xen.tools.display();
     // The periodic sender/receiver, static: the guests have no libc.
     let udpclock = compile(work, "udpclock", &["-static".into()], &[])?;
     // The direct domctl check, built against the tools just installed.
-    let rtcheck = compile(
-        work,
-        "rtcheck",
-        &[format!("-I{tools}/usr/include")],
-        &[
-            format!("-L{tools}/usr/lib"),
-            format!("-Wl,-rpath-link,{tools}/usr/lib"),
-            "-lxenctrl".into(),
-            "-lxencall".into(),
-        ],
-    )?;
+    let rtcheck = if with_rtcheck {
+        Some(compile(
+            work,
+            "rtcheck",
+            &[format!("-I{tools}/usr/include")],
+            &[
+                format!("-L{tools}/usr/lib"),
+                format!("-Wl,-rpath-link,{tools}/usr/lib"),
+                "-lxenctrl".into(),
+                "-lxencall".into(),
+            ],
+        )?)
+    } else {
+        None
+    };
     let domu_cpio = domu_initramfs(work, &udpclock)?;
 
     let mut image = xen_root(work.join("dom0-root"))?;
@@ -155,7 +167,9 @@ fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBu
     }
     image.library("/lib/x86_64-linux-gnu/libgcc_s.so.1");
     image.install_libraries(Some(&xen.tools))?;
-    image.copy(&rtcheck, "/smooth/rtcheck")?;
+    if let Some(rtcheck) = &rtcheck {
+        image.copy(rtcheck, "/smooth/rtcheck")?;
+    }
     image.copy(&udpclock, "/smooth/udpclock")?;
     image.copy(&kernel.bzimage, "/smooth/bzImage")?;
     image.copy(&domu_cpio, "/smooth/domu.cpio")?;
@@ -182,7 +196,7 @@ pub struct XenTest {
 /// The Xen build the tests boot: the cached one, or a development tree
 /// standing in for it (`SMOOTH_XEN_PREBUILT=DIR` with `DIR/hv-debug/xen`
 /// and `DIR/tools-dist`).
-fn xen_build() -> Result<XenBuild> {
+pub(super) fn xen_build() -> Result<XenBuild> {
     Ok(match std::env::var_os("SMOOTH_XEN_PREBUILT") {
         Some(dir) => {
             let dir = PathBuf::from(dir);
@@ -205,7 +219,7 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
     let kernel = kernel::ensure(kernel::Variant::Xen)?;
     let work = repo_root().join("target/xen");
     std::fs::create_dir_all(&work)?;
-    let initrd = dom0_initramfs(&work, &xen, &kernel)?;
+    let initrd = dom0_initramfs(&work, &xen, &kernel, true)?;
     // SMOOTH_XEN_ONLY=SCRIPT[,SCRIPT…] boots those alone (development).
     let only = std::env::var("SMOOTH_XEN_ONLY").ok();
     let mut tests = Vec::new();
@@ -216,7 +230,18 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
         {
             continue;
         }
-        tests.extend(boot(&xen, &kernel, &initrd, &work, *cpus, script, timeout)?);
+        let spec = Boot {
+            hypervisor: &xen.xen_debug,
+            kernel: &kernel,
+            initrd: &initrd,
+            cpus: *cpus,
+            sched: "credit",
+            script,
+            args: String::new(),
+            log: work.join(format!("console-{}.log", script.trim_end_matches(".sh"))),
+            timeout,
+        };
+        tests.extend(spec.run(|_| ())?);
     }
     if tests.is_empty() {
         bail!("SMOOTH_XEN_ONLY names none of the boots' scripts");
@@ -248,63 +273,87 @@ impl Console {
     }
 }
 
-/// One boot: Xen (debug) on `cpus` pCPUs, dom0 running `xen/tests/<script>`.
-fn boot(
-    xen: &XenBuild,
-    kernel: &Kernel,
-    initrd: &Path,
-    work: &Path,
-    cpus: u32,
-    script: &str,
-    timeout: Duration,
-) -> Result<Vec<XenTest>> {
-    let log = work.join(format!("console-{}.log", script.trim_end_matches(".sh")));
-    let machine = Machine {
-        cpu: "qemu64",
-        memory_mb: 2048,
-        cpus,
-        kernel: &xen.xen_debug,
-        // Multiboot modules: dom0's kernel with its command line, its initrd.
-        initrd: format!(
-            "{} console=hvc0 earlyprintk=xen rdinit=/init smooth_script={script},{}",
-            kernel.bzimage.display(),
-            initrd.display()
-        ),
-        append: "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot \
+/// One boot: a hypervisor on `cpus` pCPUs with `sched=`, dom0 pinned to
+/// pCPU 0 running `xen/tests/<script>`.
+pub(super) struct Boot<'a> {
+    pub hypervisor: &'a Path,
+    pub kernel: &'a Kernel,
+    /// dom0's initramfs.
+    pub initrd: &'a Path,
+    pub cpus: u32,
+    /// Xen's `sched=`.
+    pub sched: &'a str,
+    pub script: &'a str,
+    /// More words for dom0's kernel command line (`smooth_…=` for the
+    /// script).
+    pub args: String,
+    /// Where the console is kept.
+    pub log: PathBuf,
+    pub timeout: Duration,
+}
+
+impl Boot<'_> {
+    /// Boots; every console line also goes to `line`. Returns the tests the
+    /// script reported, "ran to its end" and "no assertion, BUG, WARN or
+    /// panic in the hypervisor".
+    pub fn run(&self, mut line: impl FnMut(&str)) -> Result<Vec<XenTest>> {
+        let script = self.script;
+        let machine = Machine {
+            cpu: "qemu64",
+            memory_mb: 2048,
+            cpus: self.cpus,
+            kernel: self.hypervisor,
+            // Multiboot modules: dom0's kernel with its command line, its initrd.
+            initrd: format!(
+                "{} console=hvc0 earlyprintk=xen rdinit=/init smooth_script={script}{}{},{}",
+                self.kernel.bzimage.display(),
+                if self.args.is_empty() { "" } else { " " },
+                self.args,
+                self.initrd.display()
+            ),
+            append: format!(
+                "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot \
                  console_timestamps=boot dom0_mem=512M,max:512M dom0_max_vcpus=1 \
-                 dom0_vcpus_pin sched=credit"
-            .into(),
-        extra: &["-serial", "stdio", "-monitor", "none"],
-        exit_marker: EXIT_MARKER,
-        // Xen has panicked and halts (`noreboot`).
-        halt_marker: Some("Manual reset required"),
-        timeout,
-        log: Some(log.clone()),
-    };
-    eprintln!("[xen] booting {}", xen.xen_debug.display());
-    let mut console = Console::default();
-    let ended = machine.boot(|line| {
-        console.read(line);
-        true
-    })?;
-    eprintln!(
-        "[xen] run took {:.0} s; console: {}",
-        ended.elapsed.as_secs_f64(),
-        log.display()
-    );
-    let mut tests = console.tests;
-    tests.push(XenTest {
-        name: format!("xen: {script} ran to its end"),
-        ok: ended.exit.is_some() && !ended.timed_out,
-    });
-    for t in &console.trouble {
-        println!("  hypervisor trouble: {t}");
+                 dom0_vcpus_pin sched={}",
+                self.sched
+            ),
+            extra: &["-serial", "stdio", "-monitor", "none"],
+            exit_marker: EXIT_MARKER,
+            // Xen has panicked and halts (`noreboot`).
+            halt_marker: Some("Manual reset required"),
+            timeout: self.timeout,
+            log: Some(self.log.clone()),
+        };
+        eprintln!(
+            "[xen] booting {} (sched={}, {script})",
+            self.hypervisor.display(),
+            self.sched
+        );
+        let mut console = Console::default();
+        let ended = machine.boot(|text| {
+            console.read(text);
+            line(text);
+            true
+        })?;
+        eprintln!(
+            "[xen] run took {:.0} s; console: {}",
+            ended.elapsed.as_secs_f64(),
+            self.log.display()
+        );
+        let mut tests = console.tests;
+        tests.push(XenTest {
+            name: format!("xen: {script} ran to its end"),
+            ok: ended.exit.is_some() && !ended.timed_out,
+        });
+        for t in &console.trouble {
+            println!("  hypervisor trouble: {t}");
+        }
+        tests.push(XenTest {
+            name: format!("xen: {script}: no assertion, BUG, WARN or panic in the hypervisor"),
+            ok: console.trouble.is_empty() && ended.exit.is_some(),
+        });
+        Ok(tests)
     }
-    tests.push(XenTest {
-        name: format!("xen: {script}: no assertion, BUG, WARN or panic in the debug hypervisor"),
-        ok: console.trouble.is_empty() && ended.exit.is_some(),
-    });
-    Ok(tests)
 }
 
 #[cfg(test)]

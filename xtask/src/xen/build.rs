@@ -2,8 +2,10 @@
 //! the credit scheduler series in `xen/patches/` applied with `git am`, a
 //! release and a `debug=y` hypervisor and the tools, all cached under
 //! `~/.cache/smooth/xen-<key>` (key: recipe, source version, patches,
-//! configure arguments); and `--check-series`, every patch building on its
-//! own.
+//! configure arguments); `--check-series`, every patch building on its
+//! own; and the stock Xen the benchmark compares against (`ensure_stock`):
+//! the same source without the series, a release hypervisor with RTDS and
+//! stock tools, cached apart under `~/.cache/smooth/xen-stock-<key>`.
 
 use crate::deps;
 use crate::kernel::HEAVY_BUILD_LOCK;
@@ -17,6 +19,18 @@ use std::process::{Command, Stdio};
 pub const XEN_VERSION: &str = "4.17.5+72-g01140da4e8-1";
 /// Bump when the recipe below changes in a way the key cannot see.
 const RECIPE: &str = "smooth-xen-recipe-1";
+/// The same for the stock build (its own key: the patched cache is left
+/// alone).
+const STOCK_RECIPE: &str = "smooth-xen-stock-recipe-1";
+/// The stock hypervisor's configuration beyond Xen's defaults: RTDS, an
+/// `(UNSUPPORTED)` option in 4.17 that only a debug build has by default
+/// (its menu is visible only with `EXPERT`, which changes no default), for
+/// the benchmark's RTDS runs. Credit and credit2 are unchanged by it.
+const STOCK_HV_CONFIG: &[&str] = &[
+    "CONFIG_EXPERT=y",
+    "CONFIG_UNSUPPORTED=y",
+    "CONFIG_SCHED_RTDS=y",
+];
 const CONFIGURE_ARGS: &[&str] = &[
     "--prefix=/usr",
     "--disable-stubdom",
@@ -74,6 +88,17 @@ fn cache_key() -> Result<String> {
     Ok(hex[..16].to_string())
 }
 
+fn stock_cache_key() -> String {
+    let mut h = Sha256::new();
+    h.update(STOCK_RECIPE);
+    h.update(XEN_VERSION);
+    for a in CONFIGURE_ARGS.iter().chain(STOCK_HV_CONFIG) {
+        h.update(a);
+    }
+    let hex = format!("{:x}", h.finalize());
+    hex[..16].to_string()
+}
+
 /// Downloads Debian's source package once; returns the `.dsc`.
 fn download() -> Result<PathBuf> {
     let dir = cache_dir().join("xen-dl");
@@ -97,8 +122,9 @@ fn git(dir: &Path) -> Command {
 }
 
 /// Unpacks the source (Debian's patches applied), commits it pristine in a
-/// git repository, then applies the series with `git am`.
-fn source_tree(dir: &Path) -> Result<PathBuf> {
+/// git repository, then applies `series` (the patches, or none for the
+/// stock build) with `git am`.
+fn source_tree(dir: &Path, series: &[PathBuf]) -> Result<PathBuf> {
     let src = dir.join("src");
     let done = dir.join(".source-ready");
     if done.exists() {
@@ -131,9 +157,11 @@ fn source_tree(dir: &Path) -> Result<PathBuf> {
         "-m",
         &format!("Debian xen {XEN_VERSION} (pristine, Debian patches applied)"),
     ]))?;
-    let mut am = git(&src);
-    am.args(["am", "-q"]).args(patches()?);
-    run(&mut am).context("applying xen/patches")?;
+    if !series.is_empty() {
+        let mut am = git(&src);
+        am.args(["am", "-q"]).args(series);
+        run(&mut am).context("applying xen/patches")?;
+    }
     // Debian deletes these; autoconf ships them.
     for f in ["config.guess", "config.sub"] {
         std::fs::copy(
@@ -163,18 +191,21 @@ fn kind(debug: bool) -> &'static str {
 }
 
 /// The shell commands that configure a hypervisor build in `out`: Xen's
-/// defaults, plus `CONFIG_DEBUG=y` for the debug one.
-fn hypervisor_config(out: &Path, debug: bool) -> String {
+/// defaults, plus `CONFIG_DEBUG=y` for the debug one and the `extra` lines.
+fn hypervisor_config(out: &Path, debug: bool, extra: &[&str]) -> String {
     let o = out.display();
-    let debug_line = if debug {
-        format!("echo CONFIG_DEBUG=y >> {o}/.config && ")
-    } else {
-        String::new()
-    };
-    format!("make -C xen O={o} defconfig && {debug_line}make -C xen O={o} olddefconfig")
+    let mut lines = String::new();
+    for l in extra
+        .iter()
+        .copied()
+        .chain(debug.then_some("CONFIG_DEBUG=y"))
+    {
+        lines.push_str(&format!("echo {l} >> {o}/.config && "));
+    }
+    format!("make -C xen O={o} defconfig && {lines}make -C xen O={o} olddefconfig")
 }
 
-fn build_hypervisor(src: &Path, out: &Path, debug: bool) -> Result<PathBuf> {
+fn build_hypervisor(src: &Path, out: &Path, debug: bool, extra: &[&str]) -> Result<PathBuf> {
     let image = out.join("xen");
     let done = out.join(".smooth-complete");
     if done.exists() && image.exists() {
@@ -187,7 +218,7 @@ fn build_hypervisor(src: &Path, out: &Path, debug: bool) -> Result<PathBuf> {
     let kind = kind(debug);
     let cmd = format!(
         "set -e; {}; make -C xen O={} -j2",
-        hypervisor_config(out, debug),
+        hypervisor_config(out, debug, extra),
         out.display()
     );
     run_logged(
@@ -198,6 +229,11 @@ fn build_hypervisor(src: &Path, out: &Path, debug: bool) -> Result<PathBuf> {
     let config = std::fs::read_to_string(out.join(".config"))?;
     if debug != config.lines().any(|l| l == "CONFIG_DEBUG=y") {
         bail!("{}: CONFIG_DEBUG is not as requested", out.display());
+    }
+    for l in extra {
+        if !config.lines().any(|c| c == *l) {
+            bail!("{}: {l} did not take", out.display());
+        }
     }
     std::fs::write(&done, "")?;
     Ok(image)
@@ -257,10 +293,10 @@ pub fn ensure() -> Result<XenBuild> {
         patches()?.len(),
         dir.display()
     );
-    let src = source_tree(&dir)?;
+    let src = source_tree(&dir, &patches()?)?;
     // The hypervisors build out of tree, before the tools touch the tree.
-    let xen_release = build_hypervisor(&src, &dir.join("hv-release"), false)?;
-    let xen_debug = build_hypervisor(&src, &dir.join("hv-debug"), true)?;
+    let xen_release = build_hypervisor(&src, &dir.join("hv-release"), false, &[])?;
+    let xen_debug = build_hypervisor(&src, &dir.join("hv-debug"), true, &[])?;
     let tools = build_tools(&src, &dir)?;
     Ok(XenBuild {
         dir,
@@ -270,12 +306,41 @@ pub fn ensure() -> Result<XenBuild> {
     })
 }
 
-/// `cargo xtask xen`.
-pub fn xen() -> Result<()> {
-    let b = ensure()?;
+/// Stock Xen 4.17.5, what the benchmark compares the series against: the
+/// same Debian source without `xen/patches/`, a release hypervisor with
+/// RTDS (`STOCK_HV_CONFIG`), and the tools built from that source with the
+/// patched build's configure arguments (same layout, so dom0's initramfs is
+/// put together the same way). The patched tools cannot drive it: their
+/// domctl interface version is 0x80000015, stock 4.17's 0x15. Cached under
+/// `~/.cache/smooth/xen-stock-<key>`, apart from the patched build. No
+/// debug hypervisor: `xen_debug` is the release one.
+pub fn ensure_stock() -> Result<XenBuild> {
+    deps::xen_deps()?;
+    let key = stock_cache_key();
+    let dir = cache_dir().join(format!("xen-stock-{key}"));
+    eprintln!(
+        "[xen] stock {XEN_VERSION} (no patches), key {key}: {}",
+        dir.display()
+    );
+    let src = source_tree(&dir, &[])?;
+    let xen_release = build_hypervisor(&src, &dir.join("hv-release"), false, STOCK_HV_CONFIG)?;
+    let tools = build_tools(&src, &dir)?;
+    Ok(XenBuild {
+        dir,
+        xen_debug: xen_release.clone(),
+        xen_release,
+        tools,
+    })
+}
+
+/// `cargo xtask xen [--stock]`.
+pub fn xen(stock: bool) -> Result<()> {
+    let b = if stock { ensure_stock()? } else { ensure()? };
     println!("cache:              {}", b.dir.display());
     println!("release hypervisor: {}", b.xen_release.display());
-    println!("debug hypervisor:   {}", b.xen_debug.display());
+    if !stock {
+        println!("debug hypervisor:   {}", b.xen_debug.display());
+    }
     println!("tools (DESTDIR):    {}", b.tools.display());
     Ok(())
 }
@@ -297,7 +362,7 @@ pub fn check_series() -> Result<()> {
         println!("(cached: {})", dir.display());
         return Ok(());
     }
-    let src = source_tree(&dir)?;
+    let src = source_tree(&dir, &patches()?)?;
     let top = output(git(&src).args(["rev-parse", "HEAD"]))?
         .trim()
         .to_string();
@@ -354,7 +419,7 @@ impl Series<'_> {
                 let config = if out.join(".config").exists() {
                     String::new()
                 } else {
-                    format!("{} && ", hypervisor_config(&out, debug))
+                    format!("{} && ", hypervisor_config(&out, debug, &[]))
                 };
                 std::fs::create_dir_all(&out)?;
                 run_logged(

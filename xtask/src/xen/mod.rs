@@ -3,10 +3,15 @@
 //! builds the hypervisors and the tools (cached), or checks that every patch
 //! builds on its own; `boot` boots the patched debug hypervisor in QEMU with
 //! a Linux PV dom0 that runs `xen/tests/` (the Xen stage of
-//! `cargo xtask test`, whose tally is `test.rs`'s).
+//! `cargo xtask test`, whose tally is `test.rs`'s); `bench` runs issue 15's
+//! Fig 7 on stock and patched Xen (`cargo xtask bench-xen`) and `plot`
+//! draws it.
 
+mod bench;
 mod boot;
 mod build;
+mod plot;
 
+pub use bench::{bench_xen, Options as BenchOptions};
 pub use boot::run_tests;
 pub use build::{check_series, xen};
