@@ -75,6 +75,11 @@ enum Cmd {
         /// building on its own).
         #[arg(long, conflicts_with = "test")]
         check_series: bool,
+        /// Instead: smooth deployed on Xen (docs/deploy.md), four
+        /// configurations — stock, CPU half, network half, both — in one
+        /// boot; writes docs/results-deploy.md and docs/results/deploy.json.
+        #[arg(long, conflicts_with_all = ["test", "check_series"])]
+        bench_deploy: bool,
     },
     /// Regenerate smooth-sim's real video captures (smooth-sim/corpus/):
     /// installs ffmpeg and tcpdump, encodes synthetic sources in real time,
@@ -139,6 +144,9 @@ fn main() -> Result<()> {
         Cmd::Xen {
             check_series: true, ..
         } => xen::check_series(),
+        Cmd::Xen {
+            bench_deploy: true, ..
+        } => xen::bench_deploy(),
         Cmd::Xen { test: false, .. } => xen::xen(),
         Cmd::Xen { test: true, .. } => test::xen_only(),
         Cmd::Corpus { only } => corpus::corpus(only.as_deref()),

@@ -21,7 +21,7 @@ const APPLETS: &[&str] = &[
     "cp", "mv", "ln", "true", "false", "test", "[", "printf", "uname", "env", "timeout", "xargs",
     "find", "expr", "hostname", "ping", "wait", "pidof", "uniq", "stat", "basename", "dirname",
     "chmod", "touch", "sync", "usleep", "mktemp", "tee", "which", "logger", "readlink", "id",
-    "mknod", "nproc",
+    "mknod", "nproc", "depmod", "modprobe", "lsmod", "rmmod", "nc",
 ];
 /// Host programs for dom0 (with their libraries).
 const DOM0_HOST_TOOLS: &[&str] = &["bash", "ip", "flock"];
@@ -32,6 +32,7 @@ const BOOTS: &[(u32, &str)] = &[
     (1, "dom0-sched.sh"),
     (1, "dom0-safety.sh"),
     (2, "dom0-placement.sh"),
+    (1, "dom0-vif.sh"),
 ];
 
 /// Printed by dom0's init after the script; carries its status.
@@ -128,7 +129,7 @@ fn tool_binaries(tools: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Builds dom0's initramfs (tools, tests, the guest kernel and initrd).
-fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBuf> {
+pub(super) fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBuf> {
     let tools = xen.tools.display();
     // The periodic sender/receiver, static: the guests have no libc.
     let udpclock = compile(work, "udpclock", &["-static".into()], &[])?;
@@ -154,6 +155,7 @@ fn dom0_initramfs(work: &Path, xen: &XenBuild, kernel: &Kernel) -> Result<PathBu
         image.libraries_of(&f)?;
     }
     image.library("/lib/x86_64-linux-gnu/libgcc_s.so.1");
+    super::deploy::add_to_dom0(&mut image, kernel, work)?;
     image.install_libraries(Some(&xen.tools))?;
     image.copy(&rtcheck, "/smooth/rtcheck")?;
     image.copy(&udpclock, "/smooth/udpclock")?;
@@ -182,7 +184,7 @@ pub struct XenTest {
 /// The Xen build the tests boot: the cached one, or a development tree
 /// standing in for it (`SMOOTH_XEN_PREBUILT=DIR` with `DIR/hv-debug/xen`
 /// and `DIR/tools-dist`).
-fn xen_build() -> Result<XenBuild> {
+pub(super) fn xen_build() -> Result<XenBuild> {
     Ok(match std::env::var_os("SMOOTH_XEN_PREBUILT") {
         Some(dir) => {
             let dir = PathBuf::from(dir);
@@ -248,8 +250,9 @@ impl Console {
     }
 }
 
-/// One boot: Xen (debug) on `cpus` pCPUs, dom0 running `xen/tests/<script>`.
-fn boot(
+/// One boot: Xen (debug) on `cpus` pCPUs, dom0 running `xen/tests/<script>`;
+/// the console is kept in `work/console-<script>.log`.
+pub(super) fn boot(
     xen: &XenBuild,
     kernel: &Kernel,
     initrd: &Path,

@@ -7,6 +7,8 @@
 
 mod boot;
 mod build;
+mod deploy;
 
 pub use boot::run_tests;
 pub use build::{check_series, xen};
+pub use deploy::bench as bench_deploy;
