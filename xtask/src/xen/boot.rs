@@ -32,7 +32,6 @@ const BOOTS: &[(u32, &str)] = &[
     (1, "dom0-sched.sh"),
     (1, "dom0-safety.sh"),
     (2, "dom0-placement.sh"),
-    (1, "dom0-vif.sh"),
 ];
 
 /// Printed by dom0's init after the script; carries its status.
