@@ -63,15 +63,19 @@ filter_to() {
     local f
     f=$(tc filter show dev "$1" ingress)
     echo "$f" | sed 's/^/  | /'
-    echo "$f" | grep -q matchall && echo "$f" | grep -q "redirect to device $2"
+    echo "$f" | grep -q matchall && echo "$f" | grep -q "Egress Redirect to device $2)"
 }
 
 echo "== install (docs/deploy.md)"
 before=$(leftovers)
 check "install: sch_smooth, tc plugin, tc-smooth, vif-smooth installed as docs/deploy.md says" install_smooth
 check "install: sch_smooth loaded in dom0's kernel ($(uname -r))" grep -q '^sch_smooth ' /proc/modules
-check "install: tc and tc-smooth understand smooth" \
-    sh -c 'tc qdisc add dev lo root smooth rate 2mbit window 3ms && tc-smooth show lo | grep -q smooth && tc qdisc del dev lo root'
+# (In bash: busybox's sh would run its own tc applet.)
+tc_and_tc_smooth() {
+    tc qdisc add dev lo root smooth rate 2mbit window 3ms && tc-smooth show lo | grep -q smooth &&
+        tc qdisc del dev lo root
+}
+check "install: tc and tc-smooth understand smooth" tc_and_tc_smooth
 
 echo "== xl create with script=vif-smooth"
 vif_cfg sv idle "$SV_IP" "bridge=xenbr0,rate=$RATE,script=vif-smooth"
@@ -108,7 +112,7 @@ read -r sv_rx sv_shaped <<< "$(flow smooth "$SV_IP" "$VIF" "$IFB")"
 echo "SMOOTH-XEN-VIF vif-smooth: netback received $sv_rx bit/s from the guest (offered 10 Mbit/s); smooth on $IFB sent $sv_shaped bit/s (rate $RATE_BITS)"
 xl unpause nb
 xl pause sv
-nb_rx=$(flow stock "$NB_IP" "$NB_VIF")
+read -r nb_rx _ <<< "$(flow stock "$NB_IP" "$NB_VIF")"
 xl unpause sv
 echo "SMOOTH-XEN-VIF vif-bridge: netback received $nb_rx bit/s from the guest (offered 10 Mbit/s; rate $RATE_BITS bit/s)"
 # Under the stock hook netback holds the guest to the rate (a 50 ms credit

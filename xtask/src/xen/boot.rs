@@ -27,11 +27,13 @@ const APPLETS: &[&str] = &[
 const DOM0_HOST_TOOLS: &[&str] = &["bash", "ip", "flock"];
 
 /// The boots of the Xen stage: pCPUs and the `xen/tests/` script dom0 runs.
-/// The main run and the safety run on one pCPU; placement needs a second.
+/// The main run and the safety run on one pCPU; placement needs a second;
+/// the vif hook under Xen (the network half in dom0) on one.
 const BOOTS: &[(u32, &str)] = &[
     (1, "dom0-sched.sh"),
     (1, "dom0-safety.sh"),
     (2, "dom0-placement.sh"),
+    (1, "dom0-vif.sh"),
 ];
 
 /// Printed by dom0's init after the script; carries its status.

@@ -128,6 +128,13 @@ pub fn bench() -> Result<()> {
     let kernel = crate::kernel::ensure(crate::kernel::Variant::Xen)?;
     let work = repo_root().join("target/xen-deploy");
     std::fs::create_dir_all(&work)?;
+    // Where the run came from, as it starts.
+    let command = "cargo xtask xen --bench-deploy";
+    let provenance = format!(
+        "{}; Xen {} (patched, debug=y) on 1 pCPU, dom0 and every guest on it",
+        kernel.provenance(command),
+        xen.dir.display()
+    );
     let initrd = boot::dom0_initramfs(&work, &xen, &kernel)?;
     // The hook's own checks first (the Xen stage's dom0-vif.sh), then the
     // four configurations, each in a fresh boot.
@@ -168,12 +175,6 @@ pub fn bench() -> Result<()> {
     for t in &tests {
         println!("{} {}", if t.ok { "PASS" } else { "FAIL" }, t.name);
     }
-    let command = "cargo xtask xen --bench-deploy";
-    let provenance = format!(
-        "{}; Xen {} (patched, debug=y) on 1 pCPU, dom0 and every guest on it",
-        kernel.provenance(command),
-        xen.dir.display()
-    );
     let page = markdown(&runs, &provenance)?;
     let json = serde_json::json!({ "provenance": provenance, "runs": runs });
     std::fs::create_dir_all(repo_root().join("docs/results"))?;
