@@ -9,7 +9,8 @@
 #   net    the network half: plain credit; script=vif-smooth (smooth on the
 #          vif and its IFB at the xl.cfg rate, netback's limiter off)
 #   both   both halves
-# the guest is created from its xl.cfg, replays a corpus trace to
+# (three rounds, the order rotated) the guest is created from its xl.cfg,
+# replays a corpus trace to
 # `smooth-sim replay-recv` in dom0 while dom0 pings it every 50 ms, and is
 # destroyed. Each configuration's measurements are one console line
 # `SMOOTH-DEPLOY {json}` (xtask writes the results from them); checks that
@@ -69,8 +70,13 @@ cfg hog1 hog
 cfg hog2 hog
 create hog1 && create hog2 && pass "two CPU-hog guests running" || fail "two CPU-hog guests running"
 
-for config in stock cpu net both; do
-    echo "== $config"
+# Each configuration ROUNDS times, the order rotated every round (the
+# hogs run throughout: no configuration always comes first).
+ROUNDS=3
+ORDER=(stock cpu net both)
+for round in $(seq $ROUNDS); do
+for config in "${ORDER[@]}"; do
+    echo "== $config, round $round"
     case $config in
     cpu | both) xl sched-credit -d 0 $DRIVER ;;
     *) xl sched-credit -d 0 -M none ;;
@@ -123,13 +129,15 @@ for config in stock cpu net both; do
         pass "$config: stream received and measured"
         sender=$(cat "/tmp/tx.$config.json")
         case $sender in "{"*) ;; *) sender=null ;; esac
-        echo "SMOOTH-DEPLOY {\"config\":\"$config\",\"trace\":\"$TRACE\",\"seconds\":$SECS,\"rate\":\"$RATE\",\"hogs\":\"two CPU-hog guests\",\"stream\":$stream,\"sender\":$sender,\"ping\":$(ping_json "/tmp/ping.$config" $count)}"
+        echo "SMOOTH-DEPLOY {\"config\":\"$config\",\"round\":$round,\"trace\":\"$TRACE\",\"seconds\":$SECS,\"rate\":\"$RATE\",\"hogs\":\"two CPU-hog guests\",\"stream\":$stream,\"sender\":$sender,\"ping\":$(ping_json "/tmp/ping.$config" $count)}"
     else
         fail "$config: stream received and measured"
     fi
     xl destroy sv
     sleep 2
     [ "$(leftovers)" = "$before" ] && pass "$config: destroy leaves nothing behind" || fail "$config: destroy leaves nothing behind"
+done
+ORDER=("${ORDER[@]:1}" "${ORDER[0]}")
 done
 xl sched-credit -d 0 -M none
 xl destroy hog1
