@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod model;
 pub mod optimum;
 pub mod plot;
+pub mod received;
 pub mod replay;
 pub mod report;
 pub mod sim;

@@ -6,7 +6,7 @@ use smooth_core::time::{credit_bytes, NSEC_PER_MSEC, NSEC_PER_SEC};
 use smooth_core::{units, Config};
 use smooth_sim::sim::{simulate, Offered, Run, ShaperSpec};
 use smooth_sim::workload::{self, Video};
-use smooth_sim::{bench, corpus, optimum, plot, replay, report, sweep};
+use smooth_sim::{bench, corpus, optimum, plot, received, replay, report, sweep};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,6 +48,15 @@ enum Cmd {
     /// Receives a replayed trace with kernel timestamps; prints the
     /// datagrams as JSON `{"packets": [[seq, sent_ns, received_ns, len], …]}`.
     ReplayRecv(ReplayRecvArgs),
+    /// Measures what `replay-recv` received against the replayed trace's
+    /// schedule (sender and receiver on different clocks): RFC 3550 J,
+    /// delays above the smallest, delivered rate, the sender's lateness;
+    /// prints JSON.
+    ReplayMeasure(ReplayMeasureArgs),
+    /// Plots the Xen deployment scenario's results (`cargo xtask xen
+    /// --bench-deploy`): the stream's one-way delay above the smallest and
+    /// the ping round trips, one distribution per configuration.
+    DeployPlot(DeployPlotArgs),
     /// Turns the in-kernel benchmark's runs (JSON lines) into results:
     /// JSON, a markdown page and plots.
     BenchReport(BenchReportArgs),
@@ -83,6 +92,35 @@ struct ReplayRecvArgs {
     /// Or after this long without one.
     #[arg(long, default_value = "2s", value_parser = time)]
     idle: u64,
+}
+
+#[derive(Args)]
+struct ReplayMeasureArgs {
+    /// Corpus entry the sender replayed.
+    #[arg(long)]
+    trace: String,
+    /// The rate the sender was given.
+    #[arg(long, default_value = "2mbit", value_parser = rate)]
+    rate: u64,
+    /// The duration the sender was given.
+    #[arg(long, default_value = "20s", value_parser = time)]
+    duration: u64,
+    /// The seed the sender was given.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// `replay-recv`'s output.
+    #[arg(long)]
+    received: PathBuf,
+}
+
+#[derive(Args)]
+struct DeployPlotArgs {
+    /// docs/results/deploy.json.
+    #[arg(long)]
+    results: PathBuf,
+    /// Writes deploy-delay.png and deploy-ping.png here.
+    #[arg(long)]
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -350,6 +388,8 @@ fn main() -> ExitCode {
         }
         Cmd::ReplaySend(a) => replay_send(&a),
         Cmd::ReplayRecv(a) => replay_recv(&a),
+        Cmd::ReplayMeasure(a) => replay_measure(&a),
+        Cmd::DeployPlot(a) => deploy_plot(&a),
         Cmd::BenchReport(a) => bench_report(&a),
     };
     match result {
@@ -646,6 +686,83 @@ fn replay_recv(a: &ReplayRecvArgs) -> Result<(), String> {
     let v = serde_json::json!({ "packets": got });
     println!("{}", serde_json::to_string(&v).map_err(|e| e.to_string())?);
     Ok(())
+}
+
+fn replay_measure(a: &ReplayMeasureArgs) -> Result<(), String> {
+    let trace = corpus::load(&a.trace, a.rate, a.duration, a.seed)?;
+    let text = std::fs::read_to_string(&a.received)
+        .map_err(|e| format!("{}: {e}", a.received.display()))?;
+    #[derive(serde::Deserialize)]
+    struct Got {
+        packets: Vec<replay::Received>,
+    }
+    let got: Got =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", a.received.display()))?;
+    let m = received::measure(&trace, &got.packets, a.rate)?;
+    println!("{}", serde_json::to_string(&m).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+fn deploy_plot(a: &DeployPlotArgs) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(&a.results).map_err(|e| format!("{}: {e}", a.results.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", a.results.display()))?;
+    let all = v["runs"].as_array().cloned().unwrap_or_default();
+    // Of each configuration's rounds, the one with the median J.
+    let mut runs: Vec<serde_json::Value> = Vec::new();
+    for r in &all {
+        let config = &r["config"];
+        if runs.iter().any(|x| &x["config"] == config) {
+            continue;
+        }
+        let mut rounds: Vec<&serde_json::Value> =
+            all.iter().filter(|x| &x["config"] == config).collect();
+        let j = |x: &serde_json::Value| {
+            x["stream"]["metrics"]["jitter_mean"]
+                .as_f64()
+                .unwrap_or(0.0)
+        };
+        rounds.sort_by(|a, b| j(a).total_cmp(&j(b)));
+        runs.push(rounds[(rounds.len() - 1) / 2].clone());
+    }
+    // (label, values in ms) of one distribution per run; `scale` turns the
+    // stored unit into ms.
+    let series = |pick: &dyn Fn(&serde_json::Value) -> &serde_json::Value, scale: f64| {
+        runs.iter()
+            .map(|r| {
+                let values = pick(r)
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_f64())
+                            .map(|x| x * scale)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (r["config"].as_str().unwrap_or("?").to_string(), values)
+            })
+            .collect::<Vec<(String, Vec<f64>)>>()
+    };
+    std::fs::create_dir_all(&a.dir).map_err(|e| format!("{}: {e}", a.dir.display()))?;
+    let trace = runs
+        .first()
+        .and_then(|r| r["trace"].as_str())
+        .unwrap_or("?");
+    plot::cdf_f64(
+        &a.dir.join("deploy-delay.png"),
+        &format!(
+            "{trace} from a guest to dom0 beside two CPU hogs: one-way delay (median-J round)"
+        ),
+        "delay above the run's smallest (ms), percentiles 0..100",
+        &series(&|r| &r["stream"]["delay_cdf"], 1e-6),
+    )?;
+    plot::cdf_f64(
+        &a.dir.join("deploy-ping.png"),
+        "dom0 pings the streaming guest every 50 ms (median-J round)",
+        "round trip (ms), percentiles 0..100",
+        &series(&|r| &r["ping"]["cdf"], 1.0),
+    )
 }
 
 fn bench_report(a: &BenchReportArgs) -> Result<(), String> {

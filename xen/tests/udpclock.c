@@ -3,13 +3,15 @@
  * how regularly a guest doing self-initiated I/O gets to run.
  *
  *   udpclock serve
- *       (guest) waits on UDP port 5001 for "go RUN COUNT INTERVAL_US" and
- *       sends COUNT datagrams back to the requester, datagram k at
+ *       (guest) waits on UDP port 5001 for "go RUN COUNT INTERVAL_US [SIZE]"
+ *       and sends COUNT datagrams of SIZE bytes (default 12, the header
+ *       alone; at most 1472) back to the requester, datagram k at
  *       start + k * INTERVAL_US (absolute CLOCK_MONOTONIC sleeps, so a late
  *       wake-up does not shift the later ones).  A repeated RUN is ignored.
  *
- *   udpclock recv LABEL GUEST_IP COUNT INTERVAL_US
- *       (dom0) asks the guest for COUNT datagrams and timestamps each on
+ *   udpclock recv LABEL GUEST_IP COUNT INTERVAL_US [SIZE]
+ *       (dom0) asks the guest for COUNT datagrams (of SIZE bytes: a flow of
+ *       SIZE * 8 / INTERVAL_US Mbit/s) and timestamps each on
  *       arrival.  Prints one line:
  *         SMOOTH-XEN-PERIODIC LABEL: received n/COUNT
  *           late p50 .. p90 .. p99 .. max .. ms  jitter p50 .. p99 .. max .. ms
@@ -37,6 +39,7 @@
 
 #define PORT 5001
 #define MAGIC 0x736d6f6fU /* "smoo" */
+#define MAX_SIZE 1472    /* one Ethernet frame */
 
 struct dgram {
     uint32_t magic, run, seq;
@@ -72,7 +75,8 @@ static int serve(void)
         char buf[128];
         struct sockaddr_in from;
         socklen_t fl = sizeof(from);
-        unsigned int run, count, interval_us, k;
+        unsigned int run, count, interval_us, k, size = 0;
+        static char payload[MAX_SIZE];
         ssize_t n = recvfrom(s, buf, sizeof(buf) - 1, 0,
                              (struct sockaddr *)&from, &fl);
         int64_t start;
@@ -80,16 +84,19 @@ static int serve(void)
         if (n <= 0)
             continue;
         buf[n] = 0;
-        if (sscanf(buf, "go %u %u %u", &run, &count, &interval_us) != 3 ||
+        if (sscanf(buf, "go %u %u %u %u", &run, &count, &interval_us, &size) < 3 ||
             run == last_run || interval_us == 0)
             continue;
+        if (size < sizeof(struct dgram) || size > MAX_SIZE)
+            size = sizeof(struct dgram);
         last_run = run;
         start = now_ns() + 20000000;
         for (k = 0; k < count; k++) {
             struct dgram d = { MAGIC, run, k };
 
             sleep_until(start + (int64_t)k * interval_us * 1000);
-            sendto(s, &d, sizeof(d), 0, (struct sockaddr *)&from, fl);
+            memcpy(payload, &d, sizeof(d));
+            sendto(s, payload, size, 0, (struct sockaddr *)&from, fl);
         }
     }
 }
@@ -116,7 +123,7 @@ static double pct(const int64_t *v, unsigned int n, double q)
 }
 
 static int recv_run(const char *label, const char *ip, unsigned int count,
-                    unsigned int interval_us)
+                    unsigned int interval_us, unsigned int size)
 {
     struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT) };
     int64_t *arr = calloc(count, sizeof(*arr));
@@ -133,7 +140,7 @@ static int recv_run(const char *label, const char *ip, unsigned int count,
         perror("udpclock recv");
         return 2;
     }
-    snprintf(go, sizeof(go), "go %u %u %u", run, count, interval_us);
+    snprintf(go, sizeof(go), "go %u %u %u %u", run, count, interval_us, size);
     /* Whole run at three times the nominal length, plus 30 s to start. */
     deadline = now_ns() + 3 * (int64_t)count * interval + 30000000000LL;
     while (got < count && now_ns() < deadline) {
@@ -150,7 +157,7 @@ static int recv_run(const char *label, const char *ip, unsigned int count,
             break; /* the sender is done or gone */
         if (poll(&p, 1, 100) <= 0)
             continue;
-        if (recv(s, &d, sizeof(d), 0) != sizeof(d))
+        if (recv(s, &d, sizeof(d), 0) != sizeof(d)) /* the header; the rest is cut */
             continue;
         t = now_ns();
         if (d.magic != MAGIC || d.run != run || d.seq >= count || arr[d.seq])
@@ -202,12 +209,13 @@ int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "serve"))
         return serve();
-    if (argc == 6 && !strcmp(argv[1], "recv"))
+    if ((argc == 6 || argc == 7) && !strcmp(argv[1], "recv"))
         return recv_run(argv[2], argv[3], (unsigned int)atoi(argv[4]),
-                        (unsigned int)atoi(argv[5]));
+                        (unsigned int)atoi(argv[5]),
+                        argc == 7 ? (unsigned int)atoi(argv[6]) : 0);
     if (argc == 4 && !strcmp(argv[1], "wake"))
         return wake((unsigned int)atoi(argv[2]), (unsigned int)atoi(argv[3]));
-    fprintf(stderr, "usage: udpclock serve | udpclock recv LABEL IP COUNT INTERVAL_US"
+    fprintf(stderr, "usage: udpclock serve | udpclock recv LABEL IP COUNT INTERVAL_US [SIZE]"
             " | udpclock wake SPIN_US SLEEP_US\n");
     return 2;
 }

@@ -80,6 +80,11 @@ enum Cmd {
         /// which `bench-xen` compares against.
         #[arg(long, conflicts_with_all = ["test", "check_series"])]
         stock: bool,
+        /// Instead: smooth deployed on Xen (docs/deploy.md), four
+        /// configurations — stock, CPU half, network half, both — in one
+        /// boot; writes docs/results-deploy.md and docs/results/deploy.json.
+        #[arg(long, conflicts_with_all = ["test", "check_series"])]
+        bench_deploy: bool,
     },
     /// Regenerate smooth-sim's real video captures (smooth-sim/corpus/):
     /// installs ffmpeg and tcpdump, encodes synthetic sources in real time,
@@ -161,6 +166,9 @@ fn main() -> Result<()> {
         Cmd::Xen {
             check_series: true, ..
         } => xen::check_series(),
+        Cmd::Xen {
+            bench_deploy: true, ..
+        } => xen::bench_deploy(),
         Cmd::Xen {
             test: false, stock, ..
         } => xen::xen(stock),

@@ -21,17 +21,19 @@ const APPLETS: &[&str] = &[
     "cp", "mv", "ln", "true", "false", "test", "[", "printf", "uname", "env", "timeout", "xargs",
     "find", "expr", "hostname", "ping", "wait", "pidof", "uniq", "stat", "basename", "dirname",
     "chmod", "touch", "sync", "usleep", "mktemp", "tee", "which", "logger", "readlink", "id",
-    "mknod", "nproc",
+    "mknod", "nproc", "depmod", "modprobe", "lsmod", "rmmod", "nc",
 ];
 /// Host programs for dom0 (with their libraries).
 const DOM0_HOST_TOOLS: &[&str] = &["bash", "ip", "flock"];
 
 /// The boots of the Xen stage: pCPUs and the `xen/tests/` script dom0 runs.
-/// The main run and the safety run on one pCPU; placement needs a second.
+/// The main run and the safety run on one pCPU; placement needs a second;
+/// the vif hook under Xen (the network half in dom0) on one.
 const BOOTS: &[(u32, &str)] = &[
     (1, "dom0-sched.sh"),
     (1, "dom0-safety.sh"),
     (2, "dom0-placement.sh"),
+    (1, "dom0-vif.sh"),
 ];
 
 /// Printed by dom0's init after the script; carries its status.
@@ -166,6 +168,7 @@ pub(super) fn dom0_initramfs(
         image.libraries_of(&f)?;
     }
     image.library("/lib/x86_64-linux-gnu/libgcc_s.so.1");
+    super::deploy::add_to_dom0(&mut image, kernel, work)?;
     image.install_libraries(Some(&xen.tools))?;
     if let Some(rtcheck) = &rtcheck {
         image.copy(rtcheck, "/smooth/rtcheck")?;

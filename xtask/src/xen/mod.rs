@@ -10,8 +10,10 @@
 mod bench;
 mod boot;
 mod build;
+mod deploy;
 mod plot;
 
 pub use bench::{bench_xen, Options as BenchOptions};
 pub use boot::run_tests;
 pub use build::{check_series, xen};
+pub use deploy::bench as bench_deploy;
