@@ -62,14 +62,14 @@ enum Cmd {
     BenchReport(BenchReportArgs),
 }
 
+/// Which trace a replay sends: `replay-send` and `replay-measure` must be
+/// given the same, so that the receiver's view is measured against the
+/// schedule that was sent.
 #[derive(Args)]
-struct ReplaySendArgs {
+struct ReplayTrace {
     /// Corpus entry.
     #[arg(long)]
     trace: String,
-    /// Destination, IP:PORT.
-    #[arg(long)]
-    to: std::net::SocketAddr,
     /// The shaper's rate (synthetic traces scale with it).
     #[arg(long, default_value = "2mbit", value_parser = rate)]
     rate: u64,
@@ -79,6 +79,21 @@ struct ReplaySendArgs {
     /// Seed of synthetic traces.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+impl ReplayTrace {
+    fn load(&self) -> Result<workload::Trace, String> {
+        corpus::load(&self.trace, self.rate, self.duration, self.seed)
+    }
+}
+
+#[derive(Args)]
+struct ReplaySendArgs {
+    #[command(flatten)]
+    trace: ReplayTrace,
+    /// Destination, IP:PORT.
+    #[arg(long)]
+    to: std::net::SocketAddr,
 }
 
 #[derive(Args)]
@@ -96,18 +111,9 @@ struct ReplayRecvArgs {
 
 #[derive(Args)]
 struct ReplayMeasureArgs {
-    /// Corpus entry the sender replayed.
-    #[arg(long)]
-    trace: String,
-    /// The rate the sender was given.
-    #[arg(long, default_value = "2mbit", value_parser = rate)]
-    rate: u64,
-    /// The duration the sender was given.
-    #[arg(long, default_value = "20s", value_parser = time)]
-    duration: u64,
-    /// The seed the sender was given.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// The trace exactly as the sender was given it.
+    #[command(flatten)]
+    trace: ReplayTrace,
     /// `replay-recv`'s output.
     #[arg(long)]
     received: PathBuf,
@@ -667,7 +673,7 @@ fn run_sweep(a: &SweepArgs) -> Result<(), String> {
 }
 
 fn replay_send(a: &ReplaySendArgs) -> Result<(), String> {
-    let trace = corpus::load(&a.trace, a.rate, a.duration, a.seed)?;
+    let trace = a.trace.load()?;
     let sent = replay::send(&trace, a.to).map_err(|e| format!("replay-send to {}: {e}", a.to))?;
     println!(
         "{}",
@@ -689,7 +695,7 @@ fn replay_recv(a: &ReplayRecvArgs) -> Result<(), String> {
 }
 
 fn replay_measure(a: &ReplayMeasureArgs) -> Result<(), String> {
-    let trace = corpus::load(&a.trace, a.rate, a.duration, a.seed)?;
+    let trace = a.trace.load()?;
     let text = std::fs::read_to_string(&a.received)
         .map_err(|e| format!("{}: {e}", a.received.display()))?;
     #[derive(serde::Deserialize)]
@@ -698,7 +704,7 @@ fn replay_measure(a: &ReplayMeasureArgs) -> Result<(), String> {
     }
     let got: Got =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", a.received.display()))?;
-    let m = received::measure(&trace, &got.packets, a.rate)?;
+    let m = received::measure(&trace, &got.packets, a.trace.rate)?;
     println!("{}", serde_json::to_string(&m).map_err(|e| e.to_string())?);
     Ok(())
 }

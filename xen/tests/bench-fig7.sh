@@ -69,14 +69,6 @@ paused() { xl list "$1" | awk 'NR == 2 { exit !($5 ~ /p/) }'; }
 stop() { paused "$1" || xl pause "$1"; }
 go() { ! paused "$1" || xl unpause "$1"; }
 for d in tbusy hog1 hog2 hog3 hog4 hog5; do stop "$d"; done
-
-wait_ping() { # IP: up to 60 s for a first reply
-    local i
-    for i in $(seq 60); do
-        ping -c 1 -W 1 "$1" > /dev/null 2>&1 && return 0
-    done
-    return 1
-}
 go tbusy
 for ip in $BLOCKED_IP $BUSY_IP; do
     wait_ping "$ip" && pass "target $ip answers ping" || fail "target $ip answers ping"

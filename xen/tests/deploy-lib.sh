@@ -51,14 +51,6 @@ has_rate() {
         echo "$ts_out" | grep -Eq "\"rate\": ?$2[,}]"
 }
 
-wait_ping() { # IP: up to 60 s for a first reply
-    local i
-    for i in $(seq 60); do
-        ping -c 1 -W 1 "$1" > /dev/null 2>&1 && return 0
-    done
-    return 1
-}
-
 # Seconds since boot with two decimals (/proc/uptime: busybox date has no %N).
 now() { cut -d' ' -f1 /proc/uptime; }
 

@@ -21,14 +21,6 @@ weight() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $3 }'; }
 
 
 
-wait_ping() { # IP: up to 60 s for a first reply
-    local i
-    for i in $(seq 60); do
-        ping -c 1 -W 1 "$1" > /dev/null 2>&1 && return 0
-    done
-    return 1
-}
-
 # ping_stats LABEL COUNT: COUNT pings at 50 ms to the real-time guest.
 ping_stats() {
     local label=$1 count=$2 n

@@ -26,6 +26,14 @@ net_cfg() {
     } > "/tmp/$name.cfg"
 }
 
+wait_ping() { # IP: up to 60 s for a first reply
+    local i
+    for i in $(seq 60); do
+        ping -c 1 -W 1 "$1" > /dev/null 2>&1 && return 0
+    done
+    return 1
+}
+
 cfg() { # NAME ROLE [xl.cfg lines…]: net_cfg without a network
     local name=$1 role=$2
     shift 2
