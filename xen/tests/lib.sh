@@ -94,18 +94,16 @@ job_stats() {
 }
 
 # deadlines_met LABEL "job_stats before" "job_stats after": jobs started
-# in between, and at most one in a thousand of them (none if fewer than a
-# thousand) more than 10 ms after its deadline.  Why 10 ms: a job that
-# missed the EDF queue (lost on a move, left on another pCPU's queue)
-# waits for a credit slice (30 ms) or longer, and would do so every time,
-# while TCG leaves an EDF dispatch a few ms late; why not none at all: on
-# dom0's pCPU, with the host busy, one job in 3802 once started 30.8 ms
-# late (cause not established).  The counts late by more than 100 us and
-# 1 ms are printed, not asserted.
+# in between, and none of them more than 10 ms after its deadline.  Why
+# 10 ms: a job stranded on a queue (lost on a move, left on another pCPU's
+# queue), or held by a priority nothing bounds, waits for a credit slice
+# (30 ms); the driver domain may hold a due job for two of its budgets
+# (4 ms in these tests), and TCG leaves an EDF dispatch a few ms late.  The
+# counts late by more than 100 us and 1 ms are printed, not asserted.
 deadlines_met() {
     echo "$2 $3" | awk -v label="$1" '{
         n = $6 - $1; a = $7 - $2; b = $8 - $3; c = $9 - $4
-        printf "SMOOTH-XEN-DEADLINES %s: %d jobs started; late by > 100 us: %d, > 1 ms: %d, > 10 ms: %d (at most %d allowed); latest start so far %d us after its deadline\n", label, n, a, b, c, int(n / 1000), $10
-        exit !(NF == 10 && n > 0 && c <= int(n / 1000))
+        printf "SMOOTH-XEN-DEADLINES %s: %d jobs started; late by > 100 us: %d, > 1 ms: %d, > 10 ms: %d; latest start so far %d us after its deadline\n", label, n, a, b, c, $10
+        exit !(NF == 10 && n > 0 && c == 0)
     }'
 }
