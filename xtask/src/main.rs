@@ -70,9 +70,10 @@ enum Cmd {
         /// scheduler tests (xen/tests/).
         #[arg(long)]
         test: bool,
-        /// Instead: build the hypervisors at every patch of the series, and
-        /// the tools at every patch that touches tools/ (each patch
-        /// building on its own).
+        /// Instead: build the hypervisors at every patch of the series and
+        /// the tools where a patch changes them, then boot every patch's
+        /// debug hypervisor and run xen/tests/dom0-smoke.sh (each patch
+        /// building and booting on its own).
         #[arg(long, conflicts_with = "test")]
         check_series: bool,
         /// Instead: build (or reuse) stock Xen 4.17.5, the same source

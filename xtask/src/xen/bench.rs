@@ -210,9 +210,10 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
     if !patched.xen_release.is_file() {
         bail!("no release hypervisor at {}", patched.xen_release.display());
     }
-    let stock_initrd = boot::dom0_initramfs(&paths.work.join("stock"), &stock, &kernel, false)?;
+    let stock_initrd =
+        boot::dom0_initramfs(&paths.work.join("stock"), &stock.tools, &kernel, false)?;
     let patched_initrd =
-        boot::dom0_initramfs(&paths.work.join("patched"), &patched, &kernel, true)?;
+        boot::dom0_initramfs(&paths.work.join("patched"), &patched.tools, &kernel, true)?;
     // Where the run came from, taken before it (the tree may change while
     // it runs).
     let command = format!(

@@ -129,17 +129,17 @@ fn tool_binaries(tools: &Path) -> Result<Vec<PathBuf>> {
     Ok(elves.lines().map(PathBuf::from).collect())
 }
 
-/// Builds dom0's initramfs (tools, tests, the guest kernel and initrd) in
-/// `work`. `rtcheck`, the series' direct domctl check, only with the
-/// patched tools (it uses their libxc).
+/// Builds dom0's initramfs (the installed `tools` tree, tests, the guest
+/// kernel and initrd) in `work`. `rtcheck`, the series' direct domctl
+/// check, only with the patched tools (it uses their libxc).
 pub(super) fn dom0_initramfs(
     work: &Path,
-    xen: &XenBuild,
+    tools_dir: &Path,
     kernel: &Kernel,
     with_rtcheck: bool,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(work)?;
-    let tools = xen.tools.display();
+    let tools = tools_dir.display();
     // The periodic sender/receiver, static: the guests have no libc.
     let udpclock = compile(work, "udpclock", &["-static".into()], &[])?;
     // The direct domctl check, built against the tools just installed.
@@ -164,12 +164,12 @@ pub(super) fn dom0_initramfs(
     image.copy_tree(format!("{tools}/."), "/")?;
     image.library_path(format!("{tools}/usr/lib:{tools}/usr/lib64"));
     image.host_tools(DOM0_HOST_TOOLS)?;
-    for f in tool_binaries(&xen.tools)? {
+    for f in tool_binaries(tools_dir)? {
         image.libraries_of(&f)?;
     }
     image.library("/lib/x86_64-linux-gnu/libgcc_s.so.1");
     super::deploy::add_to_dom0(&mut image, kernel, work)?;
-    image.install_libraries(Some(&xen.tools))?;
+    image.install_libraries(Some(tools_dir))?;
     if let Some(rtcheck) = &rtcheck {
         image.copy(rtcheck, "/smooth/rtcheck")?;
     }
@@ -222,7 +222,7 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
     let kernel = kernel::ensure(kernel::Variant::Xen)?;
     let work = repo_root().join("target/xen");
     std::fs::create_dir_all(&work)?;
-    let initrd = dom0_initramfs(&work, &xen, &kernel, true)?;
+    let initrd = dom0_initramfs(&work, &xen.tools, &kernel, true)?;
     // SMOOTH_XEN_ONLY=SCRIPT[,SCRIPT…] boots those alone (development).
     let only = std::env::var("SMOOTH_XEN_ONLY").ok();
     let mut tests = Vec::new();

@@ -2,8 +2,8 @@
 //! the credit scheduler series in `xen/patches/` applied with `git am`, a
 //! release and a `debug=y` hypervisor and the tools, all cached under
 //! `~/.cache/smooth/xen-<key>` (key: recipe, source version, patches,
-//! configure arguments); `--check-series`, every patch building on its
-//! own; and the stock Xen the benchmark compares against (`ensure_stock`):
+//! configure arguments); `--check-series`, every patch building and
+//! booting on its own; and the stock Xen the benchmark compares against (`ensure_stock`):
 //! the same source without the series, a release hypervisor with RTDS and
 //! stock tools, cached apart under `~/.cache/smooth/xen-stock-<key>`.
 
@@ -345,17 +345,21 @@ pub fn xen(stock: bool) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask xen --check-series`: every patch building on its own. In a
-/// separate tree (`~/.cache/smooth/xen-series-<key>/`), checks out the series
-/// one patch at a time and builds the release and the debug hypervisor at
-/// each (incrementally, `-Werror`), then the tools (`make build-tools`) at
-/// each patch that touches `tools/`. Cached: a series that passed is not
-/// built again.
+/// `cargo xtask xen --check-series`: every patch building and booting on
+/// its own. In a separate tree (`~/.cache/smooth/xen-series-<key>/`),
+/// checks out the series one patch at a time and builds the release and
+/// the debug hypervisor at each (incrementally, `-Werror`), then the tools
+/// (`make build-tools`, installed) at each patch that touches `tools/` or
+/// the public headers they are built against; then boots each patch's debug
+/// hypervisor in QEMU with the tools of the last such patch (stock tools
+/// before the first: `ensure_stock`) and runs `xen/tests/dom0-smoke.sh`.
+/// Cached: a series that passed, with the same smoke test, is not checked
+/// again.
 pub fn check_series() -> Result<()> {
     deps::xen_deps()?;
     let key = cache_key()?;
     let dir = cache_dir().join(format!("xen-series-{key}"));
-    let done = dir.join(".series-ok");
+    let done = dir.join(format!(".series-ok-{}", smoke_key()?));
     let n = patches()?.len();
     if done.exists() {
         print!("{}", std::fs::read_to_string(&done)?);
@@ -375,6 +379,7 @@ pub fn check_series() -> Result<()> {
         src: &src,
         dir: &dir,
         report: String::new(),
+        tools_at: vec![None; n],
     };
     // The hypervisors first: they build out of tree and want the tree clean
     // of the tools' in-tree build.
@@ -383,21 +388,36 @@ pub fn check_series() -> Result<()> {
         .and_then(|()| series.tools(&commits));
     run(git(&src).args(["checkout", "-q", &top]))?;
     result?;
+    series.boots(&commits)?;
     std::fs::write(&done, &series.report)?;
     println!(
-        "series OK: each of the {n} patches builds on its own ({})",
+        "series OK: each of the {n} patches builds and boots on its own ({})",
         dir.display()
     );
     Ok(())
 }
 
+/// The boot `--check-series` runs at every patch, and what its verdict
+/// depends on beyond the series.
+const SMOKE_SCRIPT: &str = "dom0-smoke.sh";
+
+fn smoke_key() -> Result<String> {
+    let mut h = Sha256::new();
+    for f in [SMOKE_SCRIPT, "lib.sh"] {
+        h.update(std::fs::read(repo_root().join("xen/tests").join(f))?);
+    }
+    Ok(format!("{:x}", h.finalize())[..16].to_string())
+}
+
 /// A `--check-series` run: the tree it checks out patch by patch, its
-/// directory, and the report (one line per patch and step, printed and kept
-/// for the cached report).
+/// directory, the report (one line per patch and step, printed and kept
+/// for the cached report), and the tools installed at each patch that
+/// built them.
 struct Series<'a> {
     src: &'a Path,
     dir: &'a Path,
     report: String,
+    tools_at: Vec<Option<PathBuf>>,
 }
 
 impl Series<'_> {
@@ -430,19 +450,31 @@ impl Series<'_> {
                     ),
                     &self.dir.join(format!("hv-{kind}-{}.log", i + 1)),
                 )?;
+                if debug {
+                    std::fs::copy(out.join("xen"), self.debug_hypervisor(i))?;
+                }
             }
             self.passed(i, "release and debug hypervisor build", c)?;
         }
         Ok(())
     }
 
-    /// The tools at every patch that touches `tools/`.
+    /// Patch `i`'s debug hypervisor, kept for its boot.
+    fn debug_hypervisor(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("xen-debug-{}", i + 1))
+    }
+
+    /// The tools at every patch that touches `tools/` or the public headers
+    /// (libxc carries the domctl layout), installed for the boots.
     fn tools(&mut self, commits: &[String]) -> Result<()> {
         let mut configured = false;
         for (i, c) in commits.iter().enumerate() {
             let touched =
                 output(git(self.src).args(["diff", "--name-only", &format!("{c}~1"), c]))?;
-            if !touched.lines().any(|f| f.starts_with("tools/")) {
+            if !touched
+                .lines()
+                .any(|f| f.starts_with("tools/") || f.starts_with("xen/include/public/"))
+            {
                 continue;
             }
             run(git(self.src).args(["checkout", "-q", c]))?;
@@ -450,12 +482,83 @@ impl Series<'_> {
                 configure_tools(self.src, &self.dir.join("configure.log"))?;
                 configured = true;
             }
+            let dist = self.dir.join(format!("tools-dist-{}", i + 1));
+            if dist.exists() {
+                std::fs::remove_dir_all(&dist)?;
+            }
             run_logged(
                 &format!("xen: patch {} tools", i + 1),
-                &mut heavy("make -j2 build-tools", self.src),
+                &mut heavy(
+                    &format!(
+                        "set -e; make -j2 build-tools; make install-tools DESTDIR={}",
+                        dist.display()
+                    ),
+                    self.src,
+                ),
                 &self.dir.join(format!("tools-{}.log", i + 1)),
             )?;
+            self.tools_at[i] = Some(dist);
             self.passed(i, "tools build (make build-tools)", c)?;
+        }
+        Ok(())
+    }
+
+    /// Every patch's debug hypervisor booted with the tools of the last
+    /// patch that built them (stock before the first), running
+    /// `dom0-smoke.sh` on one pCPU.
+    fn boots(&mut self, commits: &[String]) -> Result<()> {
+        let kernel = crate::kernel::ensure(crate::kernel::Variant::Xen)?;
+        let mut tools = (ensure_stock()?.tools, "stock".to_string());
+        let mut initrd = None;
+        for (i, c) in commits.iter().enumerate() {
+            if let Some(dist) = &self.tools_at[i] {
+                tools = (dist.clone(), format!("patch {}", i + 1));
+                initrd = None;
+            }
+            let initrd = match &initrd {
+                Some(path) => path,
+                None => initrd.insert(super::boot::dom0_initramfs(
+                    &self.dir.join(format!("boot-{}", i + 1)),
+                    &tools.0,
+                    &kernel,
+                    false,
+                )?),
+            };
+            let log = self.dir.join(format!("boot-{}.log", i + 1));
+            let tests = super::boot::Boot {
+                hypervisor: &self.debug_hypervisor(i),
+                kernel: &kernel,
+                initrd,
+                cpus: 1,
+                sched: "credit",
+                script: SMOKE_SCRIPT,
+                args: String::new(),
+                log: log.clone(),
+                timeout: std::time::Duration::from_secs(900),
+            }
+            .run(|_| ())?;
+            let failed: Vec<&str> = tests
+                .iter()
+                .filter(|t| !t.ok)
+                .map(|t| t.name.as_str())
+                .collect();
+            if !failed.is_empty() {
+                bail!(
+                    "patch {}: the boot failed ({}); console: {}",
+                    i + 1,
+                    failed.join("; "),
+                    log.display()
+                );
+            }
+            self.passed(
+                i,
+                &format!(
+                    "boots ({SMOKE_SCRIPT} with the {} tools: {} checks)",
+                    tools.1,
+                    tests.len()
+                ),
+                c,
+            )?;
         }
         Ok(())
     }

@@ -135,7 +135,7 @@ pub fn bench() -> Result<()> {
         kernel.provenance(command),
         xen.dir.display()
     );
-    let initrd = boot::dom0_initramfs(&work, &xen, &kernel, true)?;
+    let initrd = boot::dom0_initramfs(&work, &xen.tools, &kernel, true)?;
     // The hook's own checks first (the Xen stage's dom0-vif.sh), then the
     // four configurations, each in a fresh boot.
     let one_boot = |script: &str, timeout: u64| {
