@@ -178,7 +178,8 @@ c0=$(edf_counters)
 check "10 s, two CPU-bound aperiodic guests (D 500 us) at the bound: each hog gets its weighted share of the rest (2 %)" \
     shares cpu-bound 0.5 rt1 rt2 -- hog1 hog2 hog3
 c1=$(edf_counters)
-check "EDF timer: at most one expiry per job queued (CPU-bound guests: no job, no timer)" timer_ok cpu-bound "$c0" "$c1"
+check "EDF timer: at most one expiry per job queued (CPU-bound guests: jobs queued, one a deadline while runnable)" \
+    timer_ok cpu-bound "$c0" "$c1" jobs
 xl debug-keys r
 xl dmesg | grep -E ' rt=' | tail -n 2 | sed 's/^/  /'
 

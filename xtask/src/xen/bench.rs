@@ -565,9 +565,9 @@ fn markdown(
          Xen with credit and nothing set, and with the target aperiodic real-time (`xl sched-credit -M aperiodic -e D \
          -b {AP_BUDGET_US}`, D = 3, 5, 8 ms; the simulator uses xl's default 500 µs budget). Release hypervisors; \
          the stock one has stock tools built from the same source (the patched tools' domctl interface version, \
-         0x80000015, is refused by a stock hypervisor, and the reverse). Under the series an aperiodic job is released \
-         only when the vCPU wakes from blocked, so the busy guest gets no job: its pings wait for credit turns as \
-         under stock credit.\n\n",
+         0x80000015, is refused by a stock hypervisor, and the reverse). Under the series the busy guest, made \
+         aperiodic while it spins, gets a job at its next deschedule and, never blocking, the next one a deadline \
+         after each release (a sporadic server's replenishment).\n\n",
         record.pings
     );
     if record.pings < 100 {

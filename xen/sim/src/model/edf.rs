@@ -2,12 +2,6 @@
 //! with budgets, the one-shot EDF timer, places kept in the credit queue,
 //! the I/O credit reserve and the driver-domain priority. Each function
 //! names the credit.c function of the patched tree it models.
-//!
-//! Where docs/xen.md and the patches differ, the patches win:
-//! * the aperiodic job: the docs' table says "no job until the vCPU blocks
-//!   and wakes again"; 0007's `rt_served()` also ends it when its budget is
-//!   spent, which is what the docs' Jobs paragraph says too. Modelled as
-//!   0007.
 
 use super::credit::MIN_TIMER;
 use super::{Ns, Pri, Rt, RtMode, Sim, MS, US};
@@ -73,17 +67,19 @@ impl Sim {
         }
     }
 
-    /// `rt_sync()` (0001): the job sequence starts at the first event after
-    /// the parameters were set.
-    fn rt_sync(&mut self, v: usize) {
+    /// `rt_sync()` (0001, 0007): the job sequence starts at the first event
+    /// after the parameters were set; returns whether it starts now.
+    fn rt_sync(&mut self, v: usize) -> bool {
         let now = self.now;
         let vc = &mut self.vcpus[v];
-        if !vc.rt_synced {
-            vc.rt_synced = true;
-            vc.release = now;
-            vc.job_ran = 0;
-            vc.deadline = 0;
+        if vc.rt_synced {
+            return false;
         }
+        vc.rt_synced = true;
+        vc.release = now;
+        vc.job_ran = 0;
+        vc.deadline = 0;
+        true
     }
 
     /// `rt_released()` (0001, 0002, 0007): a wake-up from blocked releases a job.
@@ -101,6 +97,7 @@ impl Sim {
                 vc.deadline = vc.release + d;
             }
             RtMode::Aperiodic => {
+                vc.release = now;
                 vc.deadline = now + d;
                 vc.job_ran = 0;
             }
@@ -111,7 +108,7 @@ impl Sim {
     /// `rt_served()` (0001, 0002, 0007, 0009): `v` was descheduled after running
     /// since `run_start`.
     fn rt_served(&mut self, v: usize, runnable: bool) {
-        self.rt_sync(v);
+        let restarted = self.rt_sync(v);
         let now = self.now;
         let vc = &mut self.vcpus[v];
         let ran = now - vc.run_start;
@@ -129,11 +126,26 @@ impl Sim {
                 }
                 vc.deadline = vc.release + vc.spec.rt.deadline;
             }
+            // Blocked: no job until the next event. Served still runnable:
+            // the next job a deadline after this one's release, not before
+            // now (a sporadic server's replenishment). Made aperiodic while
+            // runnable: the first job now.
             RtMode::Aperiodic => {
-                if vc.deadline != 0 {
-                    vc.job_ran += ran;
-                    if !runnable || vc.job_ran >= budget {
-                        vc.deadline = 0;
+                let d = vc.spec.rt.deadline;
+                if !runnable {
+                    vc.deadline = 0;
+                } else if restarted {
+                    vc.deadline = now + d;
+                } else if vc.deadline == 0 {
+                    // Never released.
+                } else if now < vc.release {
+                    vc.job_ran = 0;
+                } else {
+                    vc.job_ran += ran.min(now - vc.release);
+                    if vc.job_ran >= budget {
+                        vc.release = (vc.release + d).max(now);
+                        vc.deadline = vc.release + d;
+                        vc.job_ran = 0;
                     }
                 }
             }
