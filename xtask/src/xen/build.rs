@@ -3,9 +3,10 @@
 //! release and a `debug=y` hypervisor and the tools, all cached under
 //! `~/.cache/smooth/xen-<key>` (key: recipe, source version, patches,
 //! configure arguments); `--check-series`, every patch building and
-//! booting on its own; and the stock Xen the benchmark compares against (`ensure_stock`):
-//! the same source without the series, a release hypervisor with RTDS and
-//! stock tools, cached apart under `~/.cache/smooth/xen-stock-<key>`.
+//! booting on its own; and the stock Xen the benchmark compares against
+//! (`ensure_stock`): the same source without the series, a release
+//! hypervisor with RTDS and stock tools, cached apart under
+//! `~/.cache/smooth/xen-stock-<key>`.
 
 use crate::deps;
 use crate::kernel::HEAVY_BUILD_LOCK;
