@@ -466,7 +466,9 @@ impl Series<'_> {
     }
 
     /// The tools at every patch that touches `tools/` or the public headers
-    /// (libxc carries the domctl layout), installed for the boots.
+    /// (libxc carries the domctl layout), installed for the boots. Each
+    /// from clean: built incrementally across libxl's IDL change (0006), xl
+    /// kept objects of the old layout and `xl create` failed.
     fn tools(&mut self, commits: &[String]) -> Result<()> {
         let mut configured = false;
         for (i, c) in commits.iter().enumerate() {
@@ -491,7 +493,8 @@ impl Series<'_> {
                 &format!("xen: patch {} tools", i + 1),
                 &mut heavy(
                     &format!(
-                        "set -e; make -j2 build-tools; make install-tools DESTDIR={}",
+                        "set -e; make -C tools clean; make -j2 build-tools; \
+                         make install-tools DESTDIR={}",
                         dist.display()
                     ),
                     self.src,
