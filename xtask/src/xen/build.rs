@@ -467,8 +467,9 @@ impl Series<'_> {
 
     /// The tools at every patch that touches `tools/` or the public headers
     /// (libxc carries the domctl layout), installed for the boots. Each
-    /// from clean: built incrementally across libxl's IDL change (0006), xl
-    /// kept objects of the old layout and `xl create` failed.
+    /// from clean: built incrementally across libxl's IDL change (0006),
+    /// `xl create` failed ("Illegal pool specified"), as if xl kept objects
+    /// of the old layout; built from clean, the same patch boots and passes.
     fn tools(&mut self, commits: &[String]) -> Result<()> {
         let mut configured = false;
         for (i, c) in commits.iter().enumerate() {
