@@ -197,11 +197,7 @@ fn main() -> Result<()> {
                 report_only,
                 pings,
             })?;
-            let failed: Vec<&str> = tests
-                .iter()
-                .filter(|t| !t.ok)
-                .map(|t| t.name.as_str())
-                .collect();
+            let failed = xen::failed_tests(&tests);
             if !failed.is_empty() {
                 anyhow::bail!("bench-xen: failed checks: {}", failed.join(", "));
             }

@@ -196,6 +196,15 @@ pub struct XenTest {
     pub ok: bool,
 }
 
+/// The names of the tests that failed.
+pub fn failed(tests: &[XenTest]) -> Vec<&str> {
+    tests
+        .iter()
+        .filter(|t| !t.ok)
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
 /// The Xen build the tests boot: the cached one, or a development tree
 /// standing in for it (`SMOOTH_XEN_PREBUILT=DIR` with `DIR/hv-debug/xen`
 /// and `DIR/tools-dist`).

@@ -542,11 +542,7 @@ impl Series<'_> {
                 timeout: std::time::Duration::from_secs(900),
             }
             .run(|_| ())?;
-            let failed: Vec<&str> = tests
-                .iter()
-                .filter(|t| !t.ok)
-                .map(|t| t.name.as_str())
-                .collect();
+            let failed = super::boot::failed(&tests);
             if !failed.is_empty() {
                 bail!(
                     "patch {}: the boot failed ({}); console: {}",

@@ -14,6 +14,6 @@ mod deploy;
 mod plot;
 
 pub use bench::{bench_xen, Options as BenchOptions};
-pub use boot::run_tests;
+pub use boot::{failed as failed_tests, run_tests};
 pub use build::{check_series, xen};
 pub use deploy::bench as bench_deploy;
