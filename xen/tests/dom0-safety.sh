@@ -161,6 +161,12 @@ if /smooth/rtcheck --admission "$(xl domid hog1)"; then
 else
     fail "hypervisor refuses sets beyond the bound with ENOSPC (raw domctl), domain unchanged"
 fi
+if /smooth/rtcheck --default-budget "$(xl domid hog1)"; then
+    pass "hypervisor gives a mode set with budget 0 (older tools) the default budget, and takes hog1 back"
+else
+    fail "hypervisor gives a mode set with budget 0 (older tools) the default budget, and takes hog1 back"
+fi
+expect_params "hog1 is plain credit again" hog1 "none 0 0 0 0"
 if /smooth/rtcheck "$(xl domid hog1)"; then
     pass "hypervisor refuses each invalid set (budgets included) with EINVAL, domain unchanged"
 else

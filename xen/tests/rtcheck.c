@@ -106,6 +106,54 @@ static int same(const struct xen_domctl_sched_credit_rt *a,
            a->budget_us == b->budget_us;
 }
 
+/*
+ * A mode set with budget_us 0, as a toolstack that predates budgets sends
+ * it, gets the default budget; the domain's parameters are put back after.
+ */
+static int default_budget_check(xc_interface *xch, uint32_t domid)
+{
+    struct xen_domctl_sched_credit_rt before, s, after;
+    int rc, bad = 0;
+
+    if ( xc_sched_credit_rt_domain_get(xch, domid, &before) )
+    {
+        perror("rtcheck: reading the domain's parameters");
+        return 2;
+    }
+    s = before;
+    s.flags = XEN_DOMCTL_CSCHED_RT_SET;
+    s.mode = XEN_DOMCTL_CSCHED_RT_APERIODIC;
+    s.pad = s.pad2 = 0;
+    s.period_us = 0;
+    s.deadline_us = 5000;
+    s.budget_us = 0;
+    rc = xc_sched_credit_rt_domain_set(xch, domid, &s);
+    if ( rc || xc_sched_credit_rt_domain_get(xch, domid, &after) )
+    {
+        printf("rtcheck: aperiodic, deadline 5000 us, budget 0: %s\n",
+               strerror(errno));
+        return 1;
+    }
+    printf("rtcheck: aperiodic, deadline 5000 us, budget 0: accepted, "
+           "budget %u us (default %u)\n", after.budget_us,
+           XEN_DOMCTL_CSCHED_RT_BUDGET_DEFAULT_US);
+    if ( after.mode != XEN_DOMCTL_CSCHED_RT_APERIODIC ||
+         after.budget_us != XEN_DOMCTL_CSCHED_RT_BUDGET_DEFAULT_US )
+        bad++;
+
+    s = before;
+    s.flags = XEN_DOMCTL_CSCHED_RT_SET;
+    s.pad = s.pad2 = 0;
+    if ( xc_sched_credit_rt_domain_set(xch, domid, &s) ||
+         xc_sched_credit_rt_domain_get(xch, domid, &after) ||
+         !same(&before, &after) )
+    {
+        printf("rtcheck: putting the parameters back failed\n");
+        bad++;
+    }
+    return bad ? 1 : 0;
+}
+
 /* Valid sets beyond the admission bound must fail with ENOSPC. */
 static int admission_check(xc_interface *xch, uint32_t domid)
 {
@@ -214,6 +262,18 @@ int main(int argc, char **argv)
         xc_interface_close(xch);
         return i;
     }
+    if ( argc == 3 && !strcmp(argv[1], "--default-budget") )
+    {
+        xch = xc_interface_open(NULL, NULL, 0);
+        if ( !xch )
+        {
+            perror("rtcheck: xc_interface_open");
+            return 2;
+        }
+        i = default_budget_check(xch, strtoul(argv[2], NULL, 10));
+        xc_interface_close(xch);
+        return i;
+    }
     if ( argc == 3 && !strcmp(argv[1], "--info") )
     {
         xch = xc_interface_open(NULL, NULL, 0);
@@ -233,8 +293,8 @@ int main(int argc, char **argv)
     }
     if ( argc != 2 )
     {
-        fprintf(stderr, "usage: rtcheck [--version|--admission|--info] "
-                "DOMID | --cputime DOMID...\n");
+        fprintf(stderr, "usage: rtcheck [--version|--admission|"
+                "--default-budget|--info] DOMID | --cputime DOMID...\n");
         return 2;
     }
     domid = strtoul(argv[1], NULL, 10);

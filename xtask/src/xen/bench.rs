@@ -336,7 +336,7 @@ fn assemble(lines: &[String]) -> Result<Vec<Measurement>> {
     let mut parts: Vec<f64> = Vec::new();
     for line in lines {
         let v: serde_json::Value =
-            serde_json::from_str(line).with_context(|| format!("dom0 result: {line:.200}"))?;
+            boot::first_json(line).with_context(|| format!("dom0 result: {line:.200}"))?;
         let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
         match v["kind"].as_str() {
             Some("part") => {

@@ -261,6 +261,19 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
     Ok(tests)
 }
 
+/// The JSON value at the start of `text`, what a dom0 script printed after
+/// its marker. dom0 and the hypervisor share the serial console, so a
+/// hypervisor message can follow dom0's line on the same console line: what
+/// trails the value is not dom0's. A value the hypervisor broke into is an
+/// error.
+pub(super) fn first_json(text: &str) -> serde_json::Result<serde_json::Value> {
+    use serde::de::Error;
+    serde_json::Deserializer::from_str(text)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(serde_json::Error::custom("no JSON value")))
+}
+
 /// What one boot's console said: the tests dom0 reported, and the
 /// hypervisor's trouble lines.
 #[derive(Default)]
@@ -396,5 +409,14 @@ mod tests {
             ]
         );
         assert_eq!(console.trouble.len(), 1);
+    }
+
+    #[test]
+    fn first_json_ignores_what_the_hypervisor_appended() {
+        let line = r#"{"kind":"part","rtt_ms":[2.6,3.5]}(XEN) [  133.0] burn_budget, ATTENTION"#;
+        let v = first_json(line).unwrap();
+        assert_eq!(v["rtt_ms"][1], 3.5);
+        assert!(first_json(r#"{"kind":"part","rtt_ms":[2.6,(XEN) [ 1.0] x 3.5]}"#).is_err());
+        assert!(first_json("  ").is_err());
     }
 }

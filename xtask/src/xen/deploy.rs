@@ -164,7 +164,7 @@ pub fn bench() -> Result<()> {
         if let Some(json) = line.split(DATA_MARKER).nth(1) {
             // A line the console mangled leaves its configuration "not
             // measured" in the table; the run then fails below.
-            match serde_json::from_str::<Value>(json.trim()) {
+            match boot::first_json(json) {
                 Ok(v) => runs.push(v),
                 Err(e) => eprintln!("[deploy] unreadable {DATA_MARKER}line ({e}): {json}"),
             }
