@@ -261,6 +261,36 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
     Ok(tests)
 }
 
+/// dom0's console lines, put back together. dom0 and the hypervisor share
+/// the serial console: a hypervisor message (`(XEN) [time] …`, a whole
+/// line) can land in the middle of a line dom0 is writing, whose rest then
+/// starts the next console line. `push` returns the lines as they were
+/// meant: the hypervisor's message, and dom0's line once it is whole.
+#[derive(Default)]
+pub(super) struct Splicer {
+    /// The start of a dom0 line a hypervisor message cut.
+    cut: Option<String>,
+}
+
+impl Splicer {
+    pub fn push(&mut self, text: &str) -> Vec<String> {
+        if text.starts_with("(XEN) ") {
+            return vec![text.to_string()];
+        }
+        let whole = match self.cut.take() {
+            Some(head) => head + text,
+            None => text.to_string(),
+        };
+        match whole.find("(XEN) [") {
+            Some(at) if !whole[..at].trim().is_empty() => {
+                self.cut = Some(whole[..at].to_string());
+                vec![whole[at..].to_string()]
+            }
+            _ => vec![whole],
+        }
+    }
+}
+
 /// The JSON value at the start of `text`, what a dom0 script printed after
 /// its marker. dom0 and the hypervisor share the serial console, so a
 /// hypervisor message can follow dom0's line on the same console line: what
@@ -355,9 +385,12 @@ impl Boot<'_> {
             self.sched
         );
         let mut console = Console::default();
+        let mut splicer = Splicer::default();
         let ended = machine.boot(|text| {
-            console.read(text);
-            line(text);
+            for text in splicer.push(text) {
+                console.read(&text);
+                line(&text);
+            }
             true
         })?;
         eprintln!(
@@ -409,6 +442,31 @@ mod tests {
             ]
         );
         assert_eq!(console.trouble.len(), 1);
+    }
+
+    #[test]
+    fn splicer_puts_back_a_line_a_hypervisor_message_cut() {
+        let mut s = Splicer::default();
+        let mut out = Vec::new();
+        for text in [
+            r#"SMOOTH-XEN-BENCH {"rtt_ms":[2.1,7.4(XEN) [  176.8] burn_budget, ATTENTION"#,
+            "(XEN) [  176.9] another message",
+            r#",6.6]}"#,
+            "  (XEN) [   1.0] xl dmesg, as a script indents it",
+            "SMOOTH-XEN-TEST: PASS whole",
+        ] {
+            out.extend(s.push(text));
+        }
+        assert_eq!(
+            out,
+            [
+                "(XEN) [  176.8] burn_budget, ATTENTION",
+                "(XEN) [  176.9] another message",
+                r#"SMOOTH-XEN-BENCH {"rtt_ms":[2.1,7.4,6.6]}"#,
+                "  (XEN) [   1.0] xl dmesg, as a script indents it",
+                "SMOOTH-XEN-TEST: PASS whole",
+            ]
+        );
     }
 
     #[test]

@@ -160,7 +160,8 @@ pub fn bench() -> Result<()> {
     ));
     let console = std::fs::read_to_string(&log)?;
     let mut runs: Vec<Value> = Vec::new();
-    for line in console.lines() {
+    let mut splicer = boot::Splicer::default();
+    for line in console.lines().flat_map(|l| splicer.push(l)) {
         if let Some(json) = line.split(DATA_MARKER).nth(1) {
             // A line the console mangled leaves its configuration "not
             // measured" in the table; the run then fails below.
