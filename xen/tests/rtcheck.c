@@ -239,6 +239,22 @@ static int cputime(int argc, char **argv)
     return 0;
 }
 
+/* Runs check on the domain DOMID names, with an open interface. */
+static int run_check(int (*check)(xc_interface *, uint32_t), const char *domid)
+{
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    int rc;
+
+    if ( !xch )
+    {
+        perror("rtcheck: xc_interface_open");
+        return 2;
+    }
+    rc = check(xch, strtoul(domid, NULL, 10));
+    xc_interface_close(xch);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     xc_interface *xch;
@@ -251,29 +267,9 @@ int main(int argc, char **argv)
     if ( argc >= 2 && !strcmp(argv[1], "--cputime") )
         return cputime(argc - 2, argv + 2);
     if ( argc == 3 && !strcmp(argv[1], "--admission") )
-    {
-        xch = xc_interface_open(NULL, NULL, 0);
-        if ( !xch )
-        {
-            perror("rtcheck: xc_interface_open");
-            return 2;
-        }
-        i = admission_check(xch, strtoul(argv[2], NULL, 10));
-        xc_interface_close(xch);
-        return i;
-    }
+        return run_check(admission_check, argv[2]);
     if ( argc == 3 && !strcmp(argv[1], "--default-budget") )
-    {
-        xch = xc_interface_open(NULL, NULL, 0);
-        if ( !xch )
-        {
-            perror("rtcheck: xc_interface_open");
-            return 2;
-        }
-        i = default_budget_check(xch, strtoul(argv[2], NULL, 10));
-        xc_interface_close(xch);
-        return i;
-    }
+        return run_check(default_budget_check, argv[2]);
     if ( argc == 3 && !strcmp(argv[1], "--info") )
     {
         xch = xc_interface_open(NULL, NULL, 0);
