@@ -131,19 +131,19 @@ pub fn bench() -> Result<()> {
     // Where the run came from, as it starts.
     let command = "cargo xtask xen --bench-deploy";
     let provenance = format!(
-        "{}; Xen {} (patched, debug=y) on 1 pCPU, dom0 and every guest on it",
+        "{}; Xen {} (patched, debug=y) on 2 pCPUs: dom0 pinned to pCPU 0, every guest on pCPU 1",
         kernel.provenance(command),
         xen.dir.display()
     );
     let initrd = boot::dom0_initramfs(&work, &xen.tools, &kernel, true)?;
     // The hook's own checks first (the Xen stage's dom0-vif.sh), then the
     // four configurations, each in a fresh boot.
-    let one_boot = |script: &str, timeout: u64| {
+    let one_boot = |script: &str, cpus: u32, timeout: u64| {
         boot::Boot {
             hypervisor: &xen.xen_debug,
             kernel: &kernel,
             initrd: &initrd,
-            cpus: 1,
+            cpus,
             sched: "credit",
             script,
             args: String::new(),
@@ -152,8 +152,8 @@ pub fn bench() -> Result<()> {
         }
         .run(|_| ())
     };
-    let mut tests = one_boot("dom0-vif.sh", 1200)?;
-    tests.extend(one_boot(BENCH_SCRIPT, 2400)?);
+    let mut tests = one_boot("dom0-vif.sh", 1, 1200)?;
+    tests.extend(one_boot(BENCH_SCRIPT, 2, 2400)?);
     let log = work.join(format!(
         "console-{}.log",
         BENCH_SCRIPT.trim_end_matches(".sh")
