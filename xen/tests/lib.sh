@@ -9,7 +9,8 @@ fail() { echo "SMOOTH-XEN-TEST: FAIL ${TEST_PREFIX-}$*"; fails=$((fails + 1)); }
 # net_cfg NAME ROLE IP [xl.cfg lines…]: a 64 MB PV guest running the same
 # kernel as dom0, with a vif on xenbr0 if IP is not empty. ROLE (the
 # guest's /init): hog spins forever; waker spins 200 us by the clock and
-# sleeps 3 ms, over and over; anything else idles.
+# sleeps 3 ms, over and over (`smooth_wake=SPIN_US:SLEEP_US` added to the
+# guest's extra= line changes both); anything else idles.
 net_cfg() {
     local name=$1 role=$2 ip=$3
     shift 3

@@ -172,9 +172,15 @@ fn sender_row(config: String, sim: &Sim, v: usize, work: Ns, end: Ns) -> SenderR
 /// One Fig 6 run: a sender weighted to 60 % (768 against two hogs of 256);
 /// `deadline`: periodic real-time (period 10 ms), else stock credit.
 pub fn fig6_one(deadline: Option<Ns>, seconds: u64, seed: u64) -> SenderRow {
+    fig6_with_work(deadline, SEND_WORK, seconds, seed)
+}
+
+/// [`fig6_one`] with `work` of CPU per datagram instead of
+/// [`SEND_WORK`] (the budget: min(deadline, work)).
+pub fn fig6_with_work(deadline: Option<Ns>, work: Ns, seconds: u64, seed: u64) -> SenderRow {
     let b = Behaviour::Sender {
         period: 10 * MS,
-        work: SEND_WORK,
+        work,
         grid: None,
         from: WARMUP,
     };
@@ -183,14 +189,14 @@ pub fn fig6_one(deadline: Option<Ns>, seconds: u64, seed: u64) -> SenderRow {
         Some(d) => {
             // The budget covers the send if the deadline allows it (budget ≤
             // deadline) and the bound does (≤ 50 % of 10 ms).
-            g = g.rt(Rt::periodic(10 * MS, d, d.min(SEND_WORK)));
+            g = g.rt(Rt::periodic(10 * MS, d, d.min(work)));
             Params::patched()
         }
         None => Params::stock(),
     };
     let end = seconds * SEC;
     let sim = run(p, std::iter::once(g).chain(hogs(2)).collect(), end, seed).expect("admitted");
-    sender_row(sched_name(deadline, "periodic"), &sim, 0, SEND_WORK, end)
+    sender_row(sched_name(deadline, "periodic"), &sim, 0, work, end)
 }
 
 pub fn fig6(o: &Opts) -> SenderFig {

@@ -1,18 +1,22 @@
-//! `cargo xtask bench-xen [--quick] [--report-only]`: issue 15's Fig 7 in
-//! Xen under QEMU. Stock Xen 4.17.5 (credit, credit2, RTDS) and the patched
-//! one (credit with nothing set, aperiodic real-time with D = 3, 5, 8 ms) in
-//! one run, one boot per hypervisor and scheduler, each running
-//! `xen/tests/bench-fig7.sh` in dom0: dom0 alone on pCPU 0 pings a guest on
-//! pCPU 1 every 100 ms beside 1, 3 and 5 CPU hogs, the guest either blocked
-//! between pings or CPU-bound. What dom0 reports is kept with the run's
-//! provenance in one JSON record (`docs/results/bench-xen.json`; `--quick`:
-//! `target/bench-xen/quick/`), from which `docs/results-xen.md` and
-//! `docs/img/bench-xen-fig7.png` are written with the simulator's Fig 7
-//! (`xen-sched-sim`) beside the measurement and the issue's bar judged.
-//! `--report-only` rewrites them from the record.
+//! `cargo xtask bench-xen [--quick] [--report-only]`: issue 15's figures
+//! in Xen under QEMU. Fig 7: stock Xen 4.17.5 (credit, credit2, RTDS) and
+//! the patched one (credit with nothing set, aperiodic real-time with
+//! D = 3, 5, 8 ms) in one run, one boot per hypervisor and scheduler, each
+//! running `xen/tests/bench-fig7.sh` in dom0: dom0 alone on pCPU 0 pings a
+//! guest on pCPU 1 every 100 ms beside 1, 3 and 5 CPU hogs, the guest either
+//! blocked between pings or CPU-bound. Figs 6, 2 and 12 and the reserve: a
+//! boot of stock and one of patched credit running `xen/tests/bench-figs.sh`
+//! (`figs`).
+//! What dom0 reports is kept with the run's provenance in one JSON record
+//! (`docs/results/bench-xen.json`; `--quick`: `target/bench-xen/quick/`),
+//! from which `docs/results-xen.md` and `docs/img/bench-xen-fig7.png` are
+//! written with the simulator's figures (`xen-sched-sim`) beside the
+//! measurement and the issue's bars judged. `--report-only` rewrites them
+//! from the record.
 
 use super::boot::{self, Boot, XenTest};
 use super::build;
+use super::figs::{self, Figs};
 use crate::kernel;
 use crate::util::repo_root;
 use anyhow::{bail, Context, Result};
@@ -180,6 +184,9 @@ pub struct Record {
     /// Every check the boots reported: (name, passed).
     pub checks: Vec<(String, bool)>,
     pub measurements: Vec<Measurement>,
+    /// Figs 6, 2 and 12 and the reserve (absent from older records).
+    #[serde(default)]
+    pub figs: Figs,
 }
 
 /// `cargo xtask bench-xen`: runs (unless `report_only`) and reports.
@@ -275,6 +282,13 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
             }
         }));
     }
+    let figs = run_figs(
+        opts.quick,
+        &kernel,
+        [(&stock, &stock_initrd), (&patched, &patched_initrd)],
+        paths,
+        &mut tests,
+    )?;
     let measurements = assemble(&lines)?;
     if measurements.is_empty() {
         let failed: Vec<&str> = tests
@@ -320,8 +334,107 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
         pings,
         checks: tests.iter().map(|t| (t.name.clone(), t.ok)).collect(),
         measurements,
+        figs,
     };
     Ok((record, tests))
+}
+
+/// Figs 6, 2 and 12 and the reserve (`xen/tests/bench-figs.sh`): a boot of
+/// stock credit and one of patched credit; checks that every planned
+/// figure was filed.
+fn run_figs(
+    quick: bool,
+    kernel: &kernel::Kernel,
+    builds: [(&build::XenBuild, &PathBuf); 2],
+    paths: &Paths,
+    tests: &mut Vec<XenTest>,
+) -> Result<Figs> {
+    let plan = figs::plan(quick);
+    let mut figs = Figs::default();
+    for ((xen, initrd), hv) in builds.into_iter().zip(["stock", "patched"]) {
+        let (configs, step) = if hv == "stock" {
+            (plan.stock_fig6, 0)
+        } else {
+            (plan.patched_fig6, plan.step_s)
+        };
+        let args = plan.args(hv);
+        let spec = Boot {
+            hypervisor: &xen.xen_release,
+            kernel,
+            initrd,
+            cpus: 2,
+            sched: "credit",
+            script: "bench-figs.sh",
+            args,
+            log: paths.work.join(format!("console-{hv}-figs.log")),
+            timeout: Duration::from_secs(3600),
+        };
+        let mut unreadable = Vec::new();
+        let boot_tests = spec.run(|line| {
+            if let Some(json) = line.split("SMOOTH-XEN-FIG ").nth(1) {
+                if let Err(e) = figs.push(json) {
+                    unreadable.push(format!("{e:#}"));
+                }
+            }
+        })?;
+        for e in &unreadable {
+            eprintln!("[bench-xen] unreadable figure: {e}");
+        }
+        tests.extend(boot_tests.into_iter().map(|t| {
+            let name = t.name.strip_prefix("xen: ").unwrap_or(&t.name);
+            let name = if name.starts_with("bench-figs (") {
+                name.to_string()
+            } else {
+                format!("bench-figs ({hv} credit): {name}")
+            };
+            XenTest {
+                name: format!("bench-xen: {name}"),
+                ok: t.ok,
+            }
+        }));
+        tests.push(XenTest {
+            name: format!("bench-xen: bench-figs ({hv} credit): every figure line readable"),
+            ok: unreadable.is_empty(),
+        });
+        for c in configs {
+            tests.push(XenTest {
+                name: format!("bench-xen: Fig 6, {c} ({hv}): the sender's run filed"),
+                ok: figs
+                    .senders
+                    .iter()
+                    .any(|r| r.fig == "fig6" && r.hv == hv && r.config == *c && r.received > 0),
+            });
+        }
+        if step > 0 {
+            tests.push(XenTest {
+                name: format!("bench-xen: Fig 12 ({hv}): ten steps filed"),
+                ok: figs.shares.iter().filter(|s| s.hv == hv).count() == 10,
+            });
+        }
+        if hv == "stock" {
+            for g in plan.fig2_grids_ms {
+                tests.push(XenTest {
+                    name: format!("bench-xen: Fig 2, grid {g} ms ({hv}): the sender's run filed"),
+                    ok: figs.senders.iter().any(|r| {
+                        r.fig == "fig2"
+                            && r.hv == hv
+                            && r.config == format!("g{g}")
+                            && r.received > 0
+                    }),
+                });
+            }
+        } else {
+            tests.push(XenTest {
+                name: format!(
+                    "bench-xen: reserve ({hv}): every run filed ({} runs)",
+                    plan.reserves_pct.len()
+                ),
+                ok: figs.reserve.len() == plan.reserves_pct.len()
+                    && figs.reserve.iter().all(|r| r.received > 0),
+            });
+        }
+    }
+    Ok(figs)
 }
 
 fn dir_name(p: &Path) -> String {
@@ -364,10 +477,10 @@ fn assemble(lines: &[String]) -> Result<Vec<Measurement>> {
 
 /// A bar, judged.
 #[derive(Debug, Serialize)]
-struct Bar {
-    what: String,
-    measured: String,
-    verdict: &'static str,
+pub(super) struct Bar {
+    pub what: String,
+    pub measured: String,
+    pub verdict: &'static str,
 }
 
 /// A measurement with its figures, as the JSON report carries it.
@@ -481,7 +594,8 @@ fn report(paths: &Paths) -> Result<()> {
     let record: Record = serde_json::from_str(&text)
         .with_context(|| format!("parsing {}", paths.record.display()))?;
     let sim = sim_rows(&record);
-    let bars = bars(&record);
+    let mut bars = bars(&record);
+    bars.extend(record.figs.bars());
     let rows: Vec<Row> = record
         .measurements
         .iter()
@@ -494,11 +608,16 @@ fn report(paths: &Paths) -> Result<()> {
     std::fs::create_dir_all(&paths.plots)?;
     let png = paths.plots.join("bench-xen-fig7.png");
     super::plot::fig7(&png, &record, &sim)?;
+    let fig12_png = paths.plots.join("bench-xen-fig12.png");
+    if !record.figs.shares.is_empty() {
+        super::plot::fig12(&fig12_png, &record.figs.shares)?;
+    }
     let summary = serde_json::json!({
         "provenance": record.provenance,
         "bars": bars,
         "rows": rows,
         "sim": sim,
+        "figs": record.figs,
     });
     let summary_path = paths.record.with_file_name(format!(
         "{}-summary.json",
@@ -549,7 +668,7 @@ fn markdown(
             .map_or_else(|_| p.display().to_string(), |r| r.display().to_string())
     };
     let mut s = String::new();
-    s += "# Xen benchmark results: Fig 7 in Xen under QEMU\n\n";
+    s += "# Xen benchmark results: Figs 6, 7 and 12 in Xen under QEMU\n\n";
     s += "Written by `cargo xtask bench-xen` from its record; do not edit. ";
     s += &format!("Run: {}.\n\n", record.provenance);
     s += &format!(
@@ -576,9 +695,9 @@ fn markdown(
             record.pings
         );
     }
-    s += "## The bar\n\n";
+    s += "## The bars\n\n";
     if bars.is_empty() {
-        s += "* not measured: the run has no five-hog measurement of both stock credit and aperiodic real-time\n";
+        s += "* not measured: the run has none of the figures a bar needs\n";
     }
     for b in bars {
         s += &format!(
@@ -646,6 +765,9 @@ fn markdown(
         );
     }
     s += &effects(record, sim);
+    s += &record
+        .figs
+        .markdown(&rel(&paths.plots.join("bench-xen-fig12.png")));
     s += "\n## Checks\n\nWhat the boots asserted (behaviour, not performance; part of `cargo xtask test` with `--quick`):\n\n";
     let failed = record.checks.iter().filter(|c| !c.1).count();
     s += &format!("{} checks, {} failed.\n\n", record.checks.len(), failed);
@@ -795,6 +917,7 @@ mod tests {
                 meas("stock", "credit", "blocked", 100.0),
                 meas("patched", "ap3", "blocked", 20.5),
             ],
+            figs: Figs::default(),
         };
         let b = bars(&record);
         assert_eq!(b.len(), 2);

@@ -62,8 +62,11 @@ echo "smooth-domu: role $role addr $addr"
 # The periodic sender, started by a request from dom0 (xen/tests/udpclock.c).
 if [ -n "$addr" ]; then udpclock serve & fi
 if [ "$role" = hog ]; then while :; do :; done; fi
-# Blocks and wakes all the time: spins 200 us by the clock, sleeps 3 ms.
-if [ "$role" = waker ]; then exec udpclock wake 200 3000; fi
+# Blocks and wakes all the time: spins SPIN us by the clock, sleeps SLEEP us
+# (smooth_wake=SPIN:SLEEP; 200 us and 3 ms if not given).
+wake=$(sed -n 's/.*smooth_wake=\([0-9]*:[0-9]*\).*/\1/p' /proc/cmdline)
+wake=${wake:-200:3000}
+if [ "$role" = waker ]; then exec udpclock wake "${wake%:*}" "${wake#*:}"; fi
 while :; do sleep 3600; done
 "#;
 /// dom0's init: the toolstack, the bridge, then the test script the kernel

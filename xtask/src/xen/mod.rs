@@ -4,13 +4,14 @@
 //! builds on its own; `boot` boots the patched debug hypervisor in QEMU with
 //! a Linux PV dom0 that runs `xen/tests/` (the Xen stage of
 //! `cargo xtask test`, whose tally is `test.rs`'s); `bench` runs issue 15's
-//! Fig 7 on stock and patched Xen (`cargo xtask bench-xen`) and `plot`
-//! draws it.
+//! figures on stock and patched Xen (`cargo xtask bench-xen`): Fig 7 itself,
+//! Figs 6, 2, 12 and the reserve through `figs`; `plot` draws Fig 7.
 
 mod bench;
 mod boot;
 mod build;
 mod deploy;
+mod figs;
 mod plot;
 
 pub use bench::{bench_xen, Options as BenchOptions};

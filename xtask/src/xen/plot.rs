@@ -1,9 +1,9 @@
-//! `bench-xen`'s figure: Fig 7 as the paper draws it — the pinged guest's
+//! `bench-xen`'s figures. Fig 7 as the paper draws it — the pinged guest's
 //! latency (p50 above, p99 below) against the number of CPU hogs, one line
 //! per scheduler configuration — one column per target guest, the measurement in solid
 //! lines, the simulator's credit rows dashed, TCG's noise floor (no hogs)
-//! as a grey line. plotters' bitmap backend with DejaVu Sans, as
-//! smooth-sim's plots.
+//! as a grey line; and Fig 12, the hogs' shares over time. plotters'
+//! bitmap backend with DejaVu Sans, as smooth-sim's plots.
 
 use super::bench::Record;
 use anyhow::{anyhow, Result};
@@ -194,5 +194,94 @@ pub fn fig7(path: &Path, record: &Record, sim: &[super::bench::SimPoint]) -> Res
             .draw()
             .map_err(err)?;
     }
+    root.present().map_err(err)
+}
+
+/// Draws `path`: Fig 12 as the paper draws it — each hog's share of the
+/// pCPU over time (a step per window), the real-time sender's, and the
+/// ideal share of each hog that is on (dashed).
+pub fn fig12(path: &Path, steps: &[super::figs::ShareStep]) -> Result<()> {
+    init_font()?;
+    let root = BitMapBackend::new(path, (1200, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let step_s = steps.first().map_or(1.0, |s| s.wall_ns as f64 / 1e9);
+    let end = steps.len() as f64 * step_s;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Fig 12: five equal hogs started and stopped beside a periodic real-time guest (Xen 4.17.5 + series, QEMU)",
+            ("sans-serif", 17),
+        )
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..end, 0.0..105.0)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc("share of the pCPU (%)")
+        .label_style(("sans-serif", 12))
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(err)?;
+    // A value per window, drawn flat across it; None breaks the line.
+    let staircase = |value: &dyn Fn(&super::figs::ShareStep) -> Option<f64>| {
+        let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+        for (i, s) in steps.iter().enumerate() {
+            match value(s) {
+                Some(v) => {
+                    let run = runs.last_mut().expect("one run at least");
+                    run.push((i as f64 * step_s, v));
+                    run.push(((i + 1) as f64 * step_s, v));
+                }
+                None => runs.push(Vec::new()),
+            }
+        }
+        runs.into_iter()
+            .filter(|r| !r.is_empty())
+            .collect::<Vec<_>>()
+    };
+    let ideal = RGBColor(0, 0, 0);
+    for (k, run) in staircase(&|s| Some(s.shares().2)).into_iter().enumerate() {
+        let series = chart
+            .draw_series(DashedLineSeries::new(run, 6, 4, ideal.stroke_width(2)))
+            .map_err(err)?;
+        if k == 0 {
+            series
+                .label("ideal: the hogs' equal split")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], ideal));
+        }
+    }
+    for (hog, &c) in COLORS.iter().take(5).enumerate() {
+        for (k, run) in staircase(&|s| s.shares().3[hog]).into_iter().enumerate() {
+            let series = chart
+                .draw_series(LineSeries::new(run, c.stroke_width(2)))
+                .map_err(err)?;
+            if k == 0 {
+                series
+                    .label(format!("hog {}", hog + 1))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+            }
+        }
+    }
+    let rt = COLORS[5];
+    for (k, run) in staircase(&|s| Some(s.shares().0)).into_iter().enumerate() {
+        let series = chart
+            .draw_series(LineSeries::new(run, rt.stroke_width(3)))
+            .map_err(err)?;
+        if k == 0 {
+            series
+                .label("periodic real-time sender")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], rt));
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 11))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
     root.present().map_err(err)
 }
