@@ -22,9 +22,9 @@
 # sender as a periodic real-time guest (500 µs every 10 ms; period 10 ms,
 # D = 5 ms, budget 1 ms); every guest's CPU time over each step.
 #
-# Reserve (patched): an I/O guest computing 2 ms every 40 ms (5 %; with
-# its kernel's overhead under TCG, about 10 points more, just under its
-# sixth) and answering dom0's pings every 100 ms, beside five hogs, no
+# Reserve (patched): an I/O guest computing 2 ms every 40 ms (5 %, plus
+# its kernel's overhead under TCG, near its sixth of the pCPU) and
+# answering dom0's pings every 100 ms, beside five hogs, no
 # real-time domain; its credit reserve R % (`xl sched-credit -R`), the
 # first setting measured again last as the noise floor.
 #

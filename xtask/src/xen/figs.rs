@@ -373,12 +373,12 @@ impl Figs {
     fn reserve_markdown(&self) -> String {
         let mut s = String::from("\n## The I/O credit reserve\n\n");
         s += "The patched boot of `xen/tests/bench-figs.sh`: on pCPU 1 an I/O guest that computes 2 ms every 40 ms \
-              (`udpclock wake 2000 38000`: 5 %, and with its kernel's overhead under TCG about 10 points more: just \
-              under its sixth of the pCPU, **guest CPU** below) beside five hogs, no real-time domain; dom0 pings it \
+              (`udpclock wake 2000 38000`: 5 %, plus its kernel's overhead under TCG; its whole use is **guest CPU** \
+              below, against a sixth of the pCPU, 16.7 %) beside five hogs, no real-time domain; dom0 pings it \
               every 100 ms. Its reserve R % (`xl sched-credit -R`) is set before each run; the first setting is \
               measured again last, and the two runs' difference is the noise floor. The simulator's reserve scenario \
-              ([xen-sim.md](xen-sim.md), 60 s, seed 1) is the same situation without TCG: a guest just under its \
-              share, there by computing 6 ms every 40 ms, as it has no kernel overhead.\n\n";
+              ([xen-sim.md](xen-sim.md), 60 s, seed 1) has no kernel overhead: its guest computes 6 ms every 40 ms, \
+              15 %, just under its share.\n\n";
         s += "| run | reserve | replies | p50 | p90 | p99 | max (ms) | guest CPU | simulated p50 | p99 (ms) |\n";
         s += "|---|---|---|---|---|---|---|---|---|---|\n";
         let mut runs: Vec<&ReserveRun> = self.reserve.iter().collect();

@@ -277,7 +277,7 @@ pub fn fig12(path: &Path, steps: &[super::figs::ShareStep]) -> Result<()> {
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::UpperMiddle)
         .label_font(("sans-serif", 11))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
