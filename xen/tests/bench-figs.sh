@@ -28,6 +28,14 @@
 # real-time domain; its credit reserve R % (`xl sched-credit -R`), the
 # first setting measured again last as the noise floor.
 #
+# Placement (patched): dom0 made the driver domain (2 ms per 10 ms) and
+# kept busy, three hogs on pCPU 1, and a waking real-time guest (spins
+# 200 us, sleeps 3 ms; aperiodic, D = 2 ms, budget 500 us) free to run on
+# either pCPU: the series keeps it off the driver domain's pCPU ("apart"),
+# or its affinity puts it there as if the rule were off ("beside"); apart,
+# beside, apart again (the noise floor). Its jobs and how many started
+# late, from the hypervisor's own counters ('r' dump), per case.
+#
 # The kernel command line says what to run:
 #   smooth_hv=stock|patched   whose tools these are
 #   smooth_fig6=C[:C…]        credit | pD (periodic, deadline D ms)
@@ -36,6 +44,7 @@
 #   smooth_fig2=G[:G…]        Fig 2's grids, ms (0: none); empty: no Fig 2
 #   smooth_reserve=R[:R…]     the reserves, %; empty: no reserve runs
 #   smooth_pings=N            pings per reserve run (at 100 ms)
+#   smooth_placement=S        seconds per placement case; 0: none
 # Results: `SMOOTH-XEN-FIG <json>` lines; checks as `SMOOTH-XEN-TEST` lines.
 set -u
 . /smooth/tests/lib.sh
@@ -47,6 +56,7 @@ STEP=$(arg step)
 FIG2=$(arg fig2 | tr : ' ')
 RESERVES=$(arg reserve | tr : ' ')
 PINGS=$(arg pings)
+PLACEMENT=$(arg placement)
 IO_IP=10.0.0.5
 SCHED=$(xl info | awk '$1 == "xen_scheduler" { print $3 }')
 TEST_PREFIX="bench-figs ($HV $SCHED): "
@@ -208,6 +218,50 @@ if [ -n "$RESERVES" ] && [ "$HV" = patched ]; then
         fi
     done
     xl destroy tio
+fi
+
+if [ "${PLACEMENT:-0}" -gt 0 ] && [ "$HV" = patched ]; then
+    echo "== Placement: a waking real-time guest beside a busy driver domain, or apart from it"
+    stop tsend
+    for i in 1 2 3; do go "hog$i"; done
+    for i in 4 5; do stop "hog$i"; done
+    xl sched-credit -d 0 -M driver -P 10000 -b 2000 && [ "$(params 0 | cut -d' ' -f1)" = driver ] &&
+        pass "placement: dom0 is the driver domain (2 ms per 10 ms)" ||
+        fail "placement: dom0 is the driver domain (2 ms per 10 ms)"
+    cfg trt waker 'rtmode="aperiodic"' 'deadline=2000' 'rtbudget=500'
+    create trt && pass "placement: the real-time guest is created, free to use either pCPU" ||
+        fail "placement: the real-time guest is created, free to use either pCPU"
+    dom0cpu=$(xl vcpu-list 0 | awk 'NR == 2 { print $4 }')
+    ( while :; do :; done ) &
+    spinner=$!
+    n=0
+    for case in apart beside apart; do
+        n=$((n + 1))
+        if [ "$case" = beside ]; then xl vcpu-pin trt 0 "$dom0cpu"; else xl vcpu-pin trt 0 all; fi
+        sleep 2
+        s0=$(job_stats)
+        on=0 samples=0 end=$(($(date +%s) + PLACEMENT))
+        while [ "$(date +%s)" -lt "$end" ]; do
+            [ "$(xl vcpu-list trt | awk 'NR == 2 { print $4 }')" = "$dom0cpu" ] && on=$((on + 1))
+            samples=$((samples + 1))
+            sleep 0.5
+        done
+        s1=$(job_stats)
+        counts=$(echo "$s0 $s1" | awk 'NF == 10 { print $6 - $1 "," $7 - $2 "," $8 - $3 "," $9 - $4 }')
+        if [ -n "$counts" ]; then
+            IFS=, read -r jobs l100 l1 l10 <<< "$counts"
+            fig "\"fig\":\"placement\",\"run\":$n,\"case\":\"$case\",\"samples\":$samples,\"on_driver_pcpu\":$on,\"jobs\":$jobs,\"late_100us\":$l100,\"late_1ms\":$l1,\"late_10ms\":$l10"
+            pass "placement, $case (run $n): jobs counted and filed"
+        else
+            fail "placement, $case (run $n): jobs counted and filed"
+        fi
+        echo "  $case: on the driver's pCPU in $on of $samples samples; jobs, late > 100 us, > 1 ms, > 10 ms: $counts"
+    done
+    kill "$spinner"
+    wait "$spinner" 2>/dev/null
+    xl destroy trt
+    xl sched-credit -d 0 -M none && [ "$(params 0)" = "none 0 0 0 0" ] &&
+        pass "placement: dom0 is plain credit again" || fail "placement: dom0 is plain credit again"
 fi
 
 for d in tsend hog1 hog2 hog3 hog4 hog5; do xl destroy "$d"; done

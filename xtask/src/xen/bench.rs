@@ -4,9 +4,9 @@
 //! D = 3, 5, 8 ms) in one run, one boot per hypervisor and scheduler, each
 //! running `xen/tests/bench-fig7.sh` in dom0: dom0 alone on pCPU 0 pings a
 //! guest on pCPU 1 every 100 ms beside 1, 3 and 5 CPU hogs, the guest either
-//! blocked between pings or CPU-bound. Figs 6, 2 and 12 and the reserve: a
-//! boot of stock and one of patched credit running `xen/tests/bench-figs.sh`
-//! (`figs`).
+//! blocked between pings or CPU-bound. Figs 6, 2, 12, the reserve and the
+//! placement: a boot of stock and one of patched credit running
+//! `xen/tests/bench-figs.sh` (`figs`).
 //! What dom0 reports is kept with the run's provenance in one JSON record
 //! (`docs/results/bench-xen.json`; `--quick`: `target/bench-xen/quick/`),
 //! from which `docs/results-xen.md` and `docs/img/bench-xen-fig7.png` are
@@ -184,7 +184,8 @@ pub struct Record {
     /// Every check the boots reported: (name, passed).
     pub checks: Vec<(String, bool)>,
     pub measurements: Vec<Measurement>,
-    /// Figs 6, 2 and 12 and the reserve (absent from older records).
+    /// Figs 6, 2, 12, the reserve and the placement (absent from older
+    /// records).
     #[serde(default)]
     pub figs: Figs,
 }
@@ -339,9 +340,9 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
     Ok((record, tests))
 }
 
-/// Figs 6, 2 and 12 and the reserve (`xen/tests/bench-figs.sh`): a boot of
-/// stock credit and one of patched credit; checks that every planned
-/// figure was filed.
+/// Figs 6, 2, 12, the reserve and the placement (`xen/tests/bench-figs.sh`):
+/// a boot of stock credit and one of patched credit; checks that every
+/// planned figure was filed.
 fn run_figs(
     quick: bool,
     kernel: &kernel::Kernel,
@@ -431,6 +432,10 @@ fn run_figs(
                 ),
                 ok: figs.reserve.len() == plan.reserves_pct.len()
                     && figs.reserve.iter().all(|r| r.received > 0),
+            });
+            tests.push(XenTest {
+                name: format!("bench-xen: placement ({hv}): three cases filed, each with jobs"),
+                ok: figs.placement.len() == 3 && figs.placement.iter().all(|p| p.jobs > 0),
             });
         }
     }

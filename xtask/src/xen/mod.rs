@@ -5,7 +5,8 @@
 //! a Linux PV dom0 that runs `xen/tests/` (the Xen stage of
 //! `cargo xtask test`, whose tally is `test.rs`'s); `bench` runs issue 15's
 //! figures on stock and patched Xen (`cargo xtask bench-xen`): Fig 7 itself,
-//! Figs 6, 2, 12 and the reserve through `figs`; `plot` draws Fig 7.
+//! Figs 6, 2, 12, the reserve and the placement through `figs`; `plot`
+//! draws Figs 7 and 12.
 
 mod bench;
 mod boot;
