@@ -72,16 +72,34 @@ pub struct Fig7 {
     pub rows: Vec<Fig7Row>,
 }
 
+/// The tick of the guests `bench-xen` boots, as their CPU sees it under
+/// QEMU's TCG: a 1 kHz periodic tick (no `NO_HZ`), each costing the vCPU
+/// 170 µs. Calibrated once, from bench-xen's Fig 12: the periodic sender's
+/// share of the pCPU less its own work, about 17 points.
+pub const TCG_TICK: (Ns, Ns) = (MS, 170 * US);
+
 /// One Fig 7 run: ping latency of a guest beside `n` hogs; `deadline`:
 /// aperiodic real-time (patched), else stock credit.
 pub fn fig7_one(n: usize, busy: bool, deadline: Option<Ns>, seconds: u64, seed: u64) -> Fig7Row {
+    fig7_ticking(n, busy, deadline, None, seconds, seed)
+}
+
+/// [`fig7_one`] with the guest's kernel tick (`tick`: period, CPU each).
+pub fn fig7_ticking(
+    n: usize,
+    busy: bool,
+    deadline: Option<Ns>,
+    tick: Option<(Ns, Ns)>,
+    seconds: u64,
+    seed: u64,
+) -> Fig7Row {
     let b = Behaviour::Responder {
         interval: 100 * MS,
         work: PING_WORK,
         busy,
         from: WARMUP,
     };
-    let mut g = VcpuSpec::new("guest", b);
+    let mut g = VcpuSpec::new("guest", b).tick(tick);
     let p = match deadline {
         Some(d) => {
             g = g.rt(Rt::aperiodic(d, AP_BUDGET));
@@ -172,19 +190,26 @@ fn sender_row(config: String, sim: &Sim, v: usize, work: Ns, end: Ns) -> SenderR
 /// One Fig 6 run: a sender weighted to 60 % (768 against two hogs of 256);
 /// `deadline`: periodic real-time (period 10 ms), else stock credit.
 pub fn fig6_one(deadline: Option<Ns>, seconds: u64, seed: u64) -> SenderRow {
-    fig6_with_work(deadline, SEND_WORK, seconds, seed)
+    fig6_with_work(deadline, SEND_WORK, None, seconds, seed)
 }
 
 /// [`fig6_one`] with `work` of CPU per datagram instead of
-/// [`SEND_WORK`] (the budget: min(deadline, work)).
-pub fn fig6_with_work(deadline: Option<Ns>, work: Ns, seconds: u64, seed: u64) -> SenderRow {
+/// [`SEND_WORK`] (the budget: min(deadline, work)), and the sender's
+/// kernel tick (`tick`: period, CPU each).
+pub fn fig6_with_work(
+    deadline: Option<Ns>,
+    work: Ns,
+    tick: Option<(Ns, Ns)>,
+    seconds: u64,
+    seed: u64,
+) -> SenderRow {
     let b = Behaviour::Sender {
         period: 10 * MS,
         work,
         grid: None,
         from: WARMUP,
     };
-    let mut g = VcpuSpec::new("sender", b).weight(768);
+    let mut g = VcpuSpec::new("sender", b).weight(768).tick(tick);
     let p = match deadline {
         Some(d) => {
             // The budget covers the send if the deadline allows it (budget ≤
@@ -361,14 +386,26 @@ pub struct Reserve {
 /// guest that computes 6 ms every 40 ms (15 %, just under its 1/6 share)
 /// and answers a ping every 100 ms, beside five hogs.
 pub fn reserve_one(pct: u32, seconds: u64, seed: u64) -> ReserveRow {
+    reserve_with(pct, 6 * MS, None, seconds, seed)
+}
+
+/// [`reserve_one`] with `burst` of computation every 40 ms instead of 6 ms,
+/// and the guest's kernel tick (`tick`: period, CPU each).
+pub fn reserve_with(
+    pct: u32,
+    burst: Ns,
+    tick: Option<(Ns, Ns)>,
+    seconds: u64,
+    seed: u64,
+) -> ReserveRow {
     let b = Behaviour::ComputeResponder {
         interval: 100 * MS,
         work: PING_WORK,
-        burst: 6 * MS,
+        burst,
         every: 40 * MS,
         from: WARMUP,
     };
-    let specs = std::iter::once(VcpuSpec::new("io", b).reserve(pct))
+    let specs = std::iter::once(VcpuSpec::new("io", b).reserve(pct).tick(tick))
         .chain(hogs(5))
         .collect();
     let end = seconds * SEC;

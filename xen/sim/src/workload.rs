@@ -13,6 +13,8 @@ pub enum Stream {
     Send,
     /// CPU work of the guest's own (a compute burst, a waker's spin).
     Compute,
+    /// The guest kernel's periodic tick (`VcpuSpec::tick`).
+    Tick,
 }
 
 /// A guest's behaviour.
@@ -107,6 +109,13 @@ fn pings(sim: &mut Sim, v: usize, interval: Ns, work: Ns, from: Ns, end: Ns, rng
 /// Schedules vCPU `v`'s open-loop actions up to `end`.
 pub fn install(sim: &mut Sim, v: usize, end: Ns, rng: &mut Rng) {
     let b = sim.vcpus[v].spec.behaviour.clone();
+    // A guest that blocks also wakes for its own kernel's tick (a CPU-bound
+    // one handles it in its running time).
+    let blocks = !matches!(
+        b,
+        Behaviour::Idle | Behaviour::Hog | Behaviour::HogPattern(_)
+    );
+    let tick = sim.vcpus[v].spec.tick.filter(|_| blocks);
     match b {
         Behaviour::Idle => {}
         Behaviour::Hog => sim.at(0, v, Action::Start),
@@ -163,6 +172,15 @@ pub fn install(sim: &mut Sim, v: usize, end: Ns, rng: &mut Rng) {
         Behaviour::Waker { spin, .. } => {
             let t = rng.below(spin.max(1));
             arrive(sim, t, v, spin, t, Stream::Compute, 0);
+        }
+    }
+    if let Some((period, cost)) = tick {
+        let mut t = rng.below(period);
+        let mut seq = 0;
+        while t < end {
+            arrive(sim, t, v, cost, t, Stream::Tick, seq);
+            seq += 1;
+            t += period;
         }
     }
 }

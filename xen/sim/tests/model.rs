@@ -349,3 +349,36 @@ fn fig7_bar_five_hogs_cpu_bound_guest() {
         );
     }
 }
+
+#[test]
+fn a_tick_costs_a_blocking_guest_its_share_and_nothing_else() {
+    // A waker alone spinning 1 ms every 10 ms, with a tick of 100 µs every
+    // 1 ms: its CPU is the spins plus the ticks, and the ticks do not add
+    // spins (a waker re-arms after its own computation only).
+    let waker = Behaviour::Waker {
+        spin: MS,
+        sleep: 9 * MS,
+    };
+    let g = VcpuSpec::new("w", waker).tick(Some((MS, 100 * US)));
+    let sim = run(Params::stock(), vec![g], 10 * SEC, 1).unwrap();
+    let spins = sim
+        .done
+        .iter()
+        .filter(|d| d.stream == Stream::Compute)
+        .count();
+    let ticks = sim.done.iter().filter(|d| d.stream == Stream::Tick).count();
+    assert!((9_000..=10_000).contains(&ticks), "{ticks} ticks in 10 s");
+    // A spin every 10 ms at most, longer when ticks cut in.
+    assert!((800..=1_000).contains(&spins), "{spins} spins in 10 s");
+    let s = share(&sim, 0, 10 * SEC);
+    assert!((0.17..=0.21).contains(&s), "share {s}");
+    // A hog is CPU-bound: no tick is scheduled for it.
+    let sim = run(
+        Params::stock(),
+        vec![hog("h").tick(Some((MS, 100 * US)))],
+        SEC,
+        1,
+    )
+    .unwrap();
+    assert!(sim.done.iter().all(|d| d.stream != Stream::Tick));
+}

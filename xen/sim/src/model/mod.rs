@@ -135,6 +135,9 @@ pub struct VcpuSpec {
     /// The hardware domain (the driver rule applies to it).
     pub dom0: bool,
     pub behaviour: Behaviour,
+    /// The guest kernel's periodic tick, (period, CPU per tick): a guest
+    /// that blocks wakes for it too. None: no tick (a tickless guest).
+    pub tick: Option<(Ns, Ns)>,
 }
 
 impl VcpuSpec {
@@ -146,6 +149,7 @@ impl VcpuSpec {
             reserve_pct: 0,
             dom0: false,
             behaviour,
+            tick: None,
         }
     }
     pub fn weight(mut self, w: u32) -> Self {
@@ -158,6 +162,10 @@ impl VcpuSpec {
     }
     pub fn reserve(mut self, pct: u32) -> Self {
         self.reserve_pct = pct;
+        self
+    }
+    pub fn tick(mut self, tick: Option<(Ns, Ns)>) -> Self {
+        self.tick = tick;
         self
     }
 }
@@ -508,6 +516,11 @@ impl Sim {
                 // took it if there was nothing else).
                 self.advance_work(v);
                 let vc = &mut self.vcpus[v];
+                // A tick still pending absorbs the next (a kernel that ran
+                // late catches up its jiffies at once, not tick by tick).
+                if w.stream == Stream::Tick && vc.work.iter().any(|o| o.stream == Stream::Tick) {
+                    return;
+                }
                 // An interrupt's work (a ping, a send) runs before the
                 // guest's own computation.
                 let pos = match w.stream {
@@ -571,7 +584,10 @@ impl Sim {
                 at: t,
             });
             // A waker sleeps after its spin, then computes again.
-            if let Behaviour::Waker { spin, sleep } = vc.spec.behaviour {
+            if let (Behaviour::Waker { spin, sleep }, Stream::Compute) =
+                (&vc.spec.behaviour, w.stream)
+            {
+                let (spin, sleep) = (*spin, *sleep);
                 let at = t + sleep;
                 let w = Work {
                     left: spin,
