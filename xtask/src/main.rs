@@ -111,14 +111,16 @@ enum Cmd {
         #[arg(long)]
         report_only: bool,
     },
-    /// Issue 15's Fig 7 in Xen under QEMU: stock Xen 4.17.5 (credit,
-    /// credit2, RTDS) and the patched one (credit, aperiodic real-time with
-    /// D = 3, 5, 8 ms), a pinged guest beside 1, 3, 5 CPU hogs; writes
-    /// docs/results-xen.md, docs/results/bench-xen.json and
-    /// docs/img/bench-xen-fig7.png (with --quick: target/bench-xen/quick/).
+    /// Issue 15's figures in Xen under QEMU: Fig 7 on stock Xen 4.17.5
+    /// (credit, credit2, RTDS) and the patched one (credit, aperiodic
+    /// real-time with D = 3, 5, 8 ms), a pinged guest beside 1, 3, 5 CPU
+    /// hogs; Figs 6, 2 and 12, the reserve and the placement; writes
+    /// docs/results-xen.md, docs/results/bench-xen.json and its plots in
+    /// docs/img/ (with --quick: target/bench-xen/quick/).
     BenchXen {
-        /// Five hogs, 100 pings, stock credit and aperiodic D = 5 ms only
-        /// (part of `cargo xtask test`).
+        /// Fig 7 with five hogs, 100 pings, stock credit and aperiodic
+        /// D = 5 ms only; the other figures shorter (part of `cargo xtask
+        /// test`).
         #[arg(long)]
         quick: bool,
         /// Rewrite the report from the record; run nothing.

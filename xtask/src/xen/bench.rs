@@ -30,8 +30,9 @@ use xen_sched_sim::scenario::{fig7_one, fig7_ticking, TCG_TICK};
 
 /// What to run.
 pub struct Options {
-    /// Five hogs, fewer pings, stock credit and aperiodic D = 5 ms only;
-    /// results under target/bench-xen/quick/.
+    /// Fig 7 with five hogs, fewer pings, stock credit and aperiodic
+    /// D = 5 ms only, the other figures shorter (`figs::plan`); results
+    /// under target/bench-xen/quick/.
     pub quick: bool,
     /// Rewrite the report from the record; run nothing.
     pub report_only: bool,
