@@ -1,7 +1,9 @@
 #!/bin/bash
-# Issue 15's Figs 6, 2 and 12 and the reserve in Xen under QEMU (`cargo
-# xtask bench-xen`), one boot per hypervisor: dom0, the measuring side,
-# alone on pCPU 0 and never a driver domain; the guests on pCPU 1.
+# Issue 15's Figs 6, 2 and 12, the reserve and the placement in Xen under
+# QEMU (`cargo xtask bench-xen`), one boot per hypervisor: dom0, the
+# measuring side, alone on pCPU 0 and plain credit (the driver domain only
+# in the placement cases, which measure with the hypervisor's counters);
+# the guests on pCPU 1 unless said otherwise.
 #
 # Fig 6: a periodic sender (`udpclock serve`: a datagram due every 10 ms;
 # once awake it computes 2 ms by the clock, then sends, stamped with its
