@@ -5,7 +5,7 @@
  *   udpclock serve
  *       (guest) waits on UDP port 5001 for
  *       "go RUN COUNT INTERVAL_US [SIZE [WORK_US [GRID_US]]]" and sends COUNT
- *       datagrams of SIZE bytes (default the header alone, 20; at most
+ *       datagrams of SIZE bytes (default the header alone, 24; at most
  *       1472) back to the requester: datagram k is due at
  *       start + k * INTERVAL_US (absolute CLOCK_MONOTONIC sleeps, so a late
  *       wake-up does not shift the later ones); with GRID_US the wake-up is
@@ -168,7 +168,7 @@ static int recv_run(const char *label, const char *ip, unsigned int count,
     unsigned int run = (unsigned int)(now_ns() / 1000) | 1, got = 0, nl = 0,
                  nj = 0, k;
     int s = socket(AF_INET, SOCK_DGRAM, 0);
-    char go[64];
+    char go[96];
 
     if (s < 0 || !arr || !late || !jit || !sent_late || inet_pton(AF_INET, ip, &to.sin_addr) != 1) {
         perror("udpclock recv");
