@@ -190,15 +190,16 @@ fn sender_row(config: String, sim: &Sim, v: usize, work: Ns, end: Ns) -> SenderR
 /// One Fig 6 run: a sender weighted to 60 % (768 against two hogs of 256);
 /// `deadline`: periodic real-time (period 10 ms), else stock credit.
 pub fn fig6_one(deadline: Option<Ns>, seconds: u64, seed: u64) -> SenderRow {
-    fig6_with_work(deadline, SEND_WORK, None, seconds, seed)
+    fig6_with_work(deadline, SEND_WORK, SEND_WORK, None, seconds, seed)
 }
 
 /// [`fig6_one`] with `work` of CPU per datagram instead of
-/// [`SEND_WORK`] (the budget: min(deadline, work)), and the sender's
+/// [`SEND_WORK`], the budget min(deadline, `budget`), and the sender's
 /// kernel tick (`tick`: period, CPU each).
 pub fn fig6_with_work(
     deadline: Option<Ns>,
     work: Ns,
+    budget: Ns,
     tick: Option<(Ns, Ns)>,
     seconds: u64,
     seed: u64,
@@ -214,7 +215,7 @@ pub fn fig6_with_work(
         Some(d) => {
             // The budget covers the send if the deadline allows it (budget ≤
             // deadline) and the bound does (≤ 50 % of 10 ms).
-            g = g.rt(Rt::periodic(10 * MS, d, d.min(work)));
+            g = g.rt(Rt::periodic(10 * MS, d, d.min(budget)));
             Params::patched()
         }
         None => Params::stock(),

@@ -99,6 +99,9 @@ impl Plan {
 /// times stock credit's, and its p50 at most credit's plus `P50_SLACK_MS`.
 const P99_RATIO: f64 = 0.25;
 const P50_SLACK_MS: f64 = 1.0;
+/// The periodic sender's budget cap in Fig 6, µs (the budget is
+/// min(D, this); `FIG6_BUDGET_US` in xen/tests/bench-figs.sh).
+const FIG6_BUDGET_US: u64 = 4000;
 /// Fig 12's bar: every hog within this many points of its ideal share.
 const SHARE_ERR_PCT: f64 = 2.0;
 
@@ -553,7 +556,7 @@ impl Figs {
         }
         s += &format!(
             "\nThe simulator's Fig 6 ([xen-sim.md](xen-sim.md): one pCPU, the same weights, work and periods, the \
-             budget min(D, work), 60 s, seed 1; lateness is the same quantity, without TCG, the guest's tick or the \
+             same budgets, 60 s, seed 1; lateness is the same quantity, without TCG, the guest's tick or the \
              packet path; **with the tick**, the sender's kernel also wakes every 1 ms for {} µs of CPU, as TCG runs \
              it):\n\n",
             TCG_TICK.1 / 1000
@@ -565,8 +568,9 @@ impl Figs {
                 .config
                 .strip_prefix('p')
                 .map(|_| deadline_ms(&r.config) * MS);
-            let sim: SenderRow = fig6_with_work(d, r.work_us * US, None, 60, 1);
-            let ticking = fig6_with_work(d, r.work_us * US, Some(TCG_TICK), 60, 1);
+            let (work, budget) = (r.work_us * US, FIG6_BUDGET_US * US);
+            let sim: SenderRow = fig6_with_work(d, work, budget, None, 60, 1);
+            let ticking = fig6_with_work(d, work, budget, Some(TCG_TICK), 60, 1);
             s += &format!(
                 "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |\n",
                 sim.config,
