@@ -199,6 +199,9 @@ fn main() -> Result<()> {
                 report_only,
                 pings,
             })?;
+            for detail in tests.iter().filter_map(|t| t.detail.as_deref()) {
+                println!("{}", detail.trim_end());
+            }
             let failed = xen::failed_tests(&tests);
             if !failed.is_empty() {
                 anyhow::bail!("bench-xen: failed checks: {}", failed.join(", "));

@@ -2,7 +2,8 @@
 //! with its dom0 (`xen/boot.rs`): one command line (TCG, serial console on
 //! stdout, no network, no reboot) and one console reader that echoes and logs
 //! the console, hands each line to the caller, reads the guest's exit marker
-//! and kills a guest that has not finished within its timeout.
+//! and kills a guest that has not finished within its timeout (after asking
+//! it, if the caller says how, to dump its state on the console).
 
 use crate::util::forward_lines;
 use anyhow::{Context, Result};
@@ -10,6 +11,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// How long a timed-out guest is given to answer each of `dump_keys`.
+const DUMP_PACE: Duration = Duration::from_secs(5);
 
 /// One QEMU boot.
 pub struct Machine<'a> {
@@ -35,6 +39,12 @@ pub struct Machine<'a> {
     pub halt_marker: Option<&'a str>,
     /// After this the guest is killed.
     pub timeout: Duration,
+    /// Typed on the console when the timeout strikes, one every
+    /// `DUMP_PACE` (e.g. Xen's debug keys: one queued while the last is
+    /// handled would be lost), so that a hung guest leaves its own account
+    /// of where it hangs in the log; QEMU is killed `DUMP_PACE` after the
+    /// last.
+    pub dump_keys: &'a [&'a [u8]],
     /// Where the console is written, if anywhere.
     pub log: Option<PathBuf>,
 }
@@ -45,6 +55,11 @@ pub struct Ended {
     pub exit: Option<i32>,
     /// The guest was killed at its timeout.
     pub timed_out: bool,
+    /// When the last console line before the timeout came (from the start).
+    pub last_line_at: Duration,
+    /// The console lines read before the timeout (all of them if none):
+    /// what follows answers `dump_keys`.
+    pub lines_before_timeout: usize,
     pub elapsed: Duration,
 }
 
@@ -60,7 +75,11 @@ impl Machine<'_> {
             .arg(self.kernel)
             .args(["-initrd", &self.initrd])
             .args(["-append", &self.append])
-            .stdin(Stdio::null())
+            .stdin(if !self.dump_keys.is_empty() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         qemu
@@ -84,15 +103,25 @@ impl Machine<'_> {
             ),
             None => None,
         };
+        // Kept open (if piped) for the dump keys: QEMU must not see EOF.
+        let mut keys_in = child.stdin.take();
         let mut ended = Ended {
             exit: None,
             timed_out: false,
+            last_line_at: Duration::ZERO,
+            lines_before_timeout: 0,
             elapsed: Duration::ZERO,
         };
+        let mut deadline = self.timeout;
+        let mut keys = self.dump_keys.iter();
         loop {
-            let left = self.timeout.saturating_sub(start.elapsed());
+            let left = deadline.saturating_sub(start.elapsed());
             match rx.recv_timeout(left.min(Duration::from_secs(1))) {
                 Ok(text) => {
+                    if !ended.timed_out {
+                        ended.last_line_at = start.elapsed();
+                        ended.lines_before_timeout += 1;
+                    }
                     if let Some(log) = &mut log {
                         writeln!(log, "{text}")?;
                     }
@@ -110,12 +139,21 @@ impl Machine<'_> {
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            if start.elapsed() >= self.timeout {
+            if start.elapsed() >= deadline {
                 ended.timed_out = true;
-                let _ = child.kill();
-                break;
+                match (keys_in.as_mut(), keys.next()) {
+                    (Some(input), Some(key)) => {
+                        let _ = input.write_all(key).and_then(|()| input.flush());
+                        deadline += DUMP_PACE;
+                    }
+                    _ => {
+                        let _ = child.kill();
+                        break;
+                    }
+                }
             }
         }
+        drop(keys_in);
         let _ = child.wait();
         reader.join().ok();
         ended.elapsed = start.elapsed();

@@ -18,13 +18,19 @@ struct Tally {
     passed: u64,
     failed: u64,
     failures: Vec<String>,
+    /// What failed checks left for the reader (a hung boot's diagnosis).
+    details: Vec<String>,
     /// Every check recorded by name: (name, passed, seconds).
     checks: Vec<(String, bool, f64)>,
 }
 
 impl Tally {
-    /// The closing lines: what failed, then `N passed, N failed`.
+    /// The closing lines: what failed checks left (a hung boot's diagnosis),
+    /// what failed, then `N passed, N failed`.
     fn summary(&self) {
+        for detail in &self.details {
+            println!("{}", detail.trim_end());
+        }
         if !self.failures.is_empty() {
             println!("failed: {}", self.failures.join(", "));
         }
@@ -304,6 +310,7 @@ fn xen_stage(tally: &mut Tally) {
         Ok(tests) => {
             for x in tests {
                 tally.record(&x.name, x.ok, t.elapsed().as_secs_f64());
+                tally.details.extend(x.detail);
             }
         }
         Err(e) => {
@@ -327,6 +334,7 @@ fn bench_xen_stage(tally: &mut Tally) {
         Ok(tests) => {
             for x in tests {
                 tally.record(&x.name, x.ok, t.elapsed().as_secs_f64());
+                tally.details.extend(x.detail);
             }
         }
         Err(e) => {

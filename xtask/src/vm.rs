@@ -193,6 +193,7 @@ impl Guest<'_> {
             exit_marker: EXIT_MARKER,
             halt_marker: None,
             timeout: self.timeout,
+            dump_keys: &[],
             log: None,
         };
         let mut data = Vec::new();

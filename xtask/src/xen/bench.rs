@@ -280,7 +280,7 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
             };
             XenTest {
                 name: format!("bench-xen: {name}"),
-                ok: t.ok,
+                ..t
             }
         }));
     }
@@ -327,6 +327,7 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
                     step.sched
                 ),
                 ok: got.is_some_and(|m| m.received > 0 && m.rtt_ms.len() == m.received as usize),
+                detail: None,
             });
         }
     }
@@ -391,12 +392,13 @@ fn run_figs(
             };
             XenTest {
                 name: format!("bench-xen: {name}"),
-                ok: t.ok,
+                ..t
             }
         }));
         tests.push(XenTest {
             name: format!("bench-xen: bench-figs ({hv} credit): every figure line readable"),
             ok: unreadable.is_empty(),
+            detail: None,
         });
         for c in configs {
             tests.push(XenTest {
@@ -405,12 +407,14 @@ fn run_figs(
                     .senders
                     .iter()
                     .any(|r| r.fig == "fig6" && r.hv == hv && r.config == *c && r.received > 0),
+                detail: None,
             });
         }
         if step > 0 {
             tests.push(XenTest {
                 name: format!("bench-xen: Fig 12 ({hv}): ten steps filed"),
                 ok: figs.shares.iter().filter(|s| s.hv == hv).count() == 10,
+                detail: None,
             });
         }
         if hv == "stock" {
@@ -423,6 +427,7 @@ fn run_figs(
                             && r.config == format!("g{g}")
                             && r.received > 0
                     }),
+                    detail: None,
                 });
             }
         } else {
@@ -433,10 +438,12 @@ fn run_figs(
                 ),
                 ok: figs.reserve.len() == plan.reserves_pct.len()
                     && figs.reserve.iter().all(|r| r.received > 0),
+                detail: None,
             });
             tests.push(XenTest {
                 name: format!("bench-xen: placement ({hv}): three cases filed, each with jobs"),
                 ok: figs.placement.len() == 3 && figs.placement.iter().all(|p| p.jobs > 0),
+                detail: None,
             });
         }
     }

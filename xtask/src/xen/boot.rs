@@ -6,7 +6,7 @@
 use super::build::{self, XenBuild};
 use crate::image::Image;
 use crate::kernel::{self, Kernel};
-use crate::qemu::Machine;
+use crate::qemu::{Ended, Machine};
 use crate::util::{output, repo_root, run};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -38,6 +38,16 @@ const BOOTS: &[(u32, &str)] = &[
 
 /// Printed by dom0's init after the script; carries its status.
 const EXIT_MARKER: &str = "SMOOTH-XEN-EXIT:";
+/// Typed on the console of a boot that has hung until its timeout: three
+/// Ctrl-A give Xen the serial input, then its debug keys: `r` the run
+/// queues (the series' EDF queues and driver domain included), `q` the
+/// domains and their vCPUs, `0` dom0's vCPU, `d` every pCPU's registers and
+/// stack.
+const XEN_DUMP_KEYS: &[&[u8]] = &[b"\x01\x01\x01r", b"q", b"0", b"d"];
+/// Console lines before a hang that its diagnosis quotes.
+const HANG_CONTEXT: usize = 12;
+/// The hypervisor dump's lines the diagnosis quotes at most.
+const HANG_DUMP: usize = 150;
 /// Printed by the dom0 scripts: `SMOOTH-XEN-TEST: PASS|FAIL <name>`.
 const TEST_MARKER: &str = "SMOOTH-XEN-TEST: ";
 
@@ -197,6 +207,9 @@ pub(super) fn dom0_initramfs(
 pub struct XenTest {
     pub name: String,
     pub ok: bool,
+    /// What a failure leaves for the reader beyond its name (a hung boot's
+    /// last lines and the hypervisor's dump), printed with the summary.
+    pub detail: Option<String>,
 }
 
 /// The names of the tests that failed.
@@ -264,6 +277,77 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
     Ok(tests)
 }
 
+/// What a boot killed at its timeout leaves for the summary: how long the
+/// console had been silent, its last lines, and what Xen's debug keys
+/// dumped, less the memory, register and raw stack lines (the whole dump is
+/// in the log).
+fn hang_diagnosis(script: &str, ended: &Ended, raw: &[String], log: &Path) -> String {
+    let before = ended.lines_before_timeout.min(raw.len());
+    let mut text = format!(
+        "{script} timed out after {:.0} s, its console silent for the last {:.0} s ({}); \
+         its last lines:\n",
+        ended.elapsed.as_secs_f64(),
+        ended
+            .elapsed
+            .saturating_sub(ended.last_line_at)
+            .as_secs_f64(),
+        log.display()
+    );
+    for line in &raw[before.saturating_sub(HANG_CONTEXT)..before] {
+        text += &format!("    | {line}\n");
+    }
+    let dump: Vec<&String> = raw[before..].iter().filter(|l| !dump_noise(l)).collect();
+    text += &format!(
+        "  the hypervisor's dump (debug keys r q 0 d), {} lines{}:\n",
+        dump.len(),
+        if dump.len() > HANG_DUMP {
+            ", the first shown"
+        } else {
+            ""
+        }
+    );
+    for line in dump.into_iter().take(HANG_DUMP) {
+        text += &format!("    | {line}\n");
+    }
+    text
+}
+
+/// A line of Xen's debug dump that says nothing about where a boot hangs:
+/// a domain's memory and rangesets, a register or a raw stack word.
+fn dump_noise(line: &str) -> bool {
+    const NOISE: &[&str] = &[
+        "Rangesets",
+        "Interrupts {",
+        "I/O Memory",
+        "I/O Ports",
+        "log-dirty",
+        "Memory pages",
+        "DomPage",
+        "XenPage",
+        "NODE affinity",
+        "refcnt=",
+        "nr_pages=",
+        "handle=",
+        "rax:",
+        "rdx:",
+        "rbp:",
+        "r9:",
+        "r12:",
+        "r15:",
+        "cr3:",
+        "fsb:",
+        "ds:",
+        "code around",
+        " <48>",
+    ];
+    let body = line.split_once("] ").map_or(line, |(_, b)| b).trim();
+    NOISE.iter().any(|n| body.contains(n))
+        || (!body.is_empty()
+            && body
+                .split(' ')
+                .all(|w| w.len() == 16 && w.bytes().all(|b| b.is_ascii_hexdigit())))
+}
+
 /// dom0's console lines, put back together. dom0 and the hypervisor share
 /// the serial console: a hypervisor message (`(XEN) [time] …`, a whole
 /// line) can land in the middle of a line dom0 is writing, whose rest then
@@ -322,6 +406,7 @@ impl Console {
                 self.tests.push(XenTest {
                     name: format!("xen: {name}"),
                     ok: verdict == "PASS",
+                    detail: None,
                 });
             }
         }
@@ -380,6 +465,7 @@ impl Boot<'_> {
             // Xen has panicked and halts (`noreboot`).
             halt_marker: Some("Manual reset required"),
             timeout: self.timeout,
+            dump_keys: XEN_DUMP_KEYS,
             log: Some(self.log.clone()),
         };
         eprintln!(
@@ -389,7 +475,9 @@ impl Boot<'_> {
         );
         let mut console = Console::default();
         let mut splicer = Splicer::default();
+        let mut raw = Vec::new();
         let ended = machine.boot(|text| {
+            raw.push(text.to_string());
             for text in splicer.push(text) {
                 console.read(&text);
                 line(&text);
@@ -405,6 +493,9 @@ impl Boot<'_> {
         tests.push(XenTest {
             name: format!("xen: {script} ran to its end"),
             ok: ended.exit.is_some() && !ended.timed_out,
+            detail: ended
+                .timed_out
+                .then(|| hang_diagnosis(script, &ended, &raw, &self.log)),
         });
         for t in &console.trouble {
             println!("  hypervisor trouble: {t}");
@@ -412,6 +503,7 @@ impl Boot<'_> {
         tests.push(XenTest {
             name: format!("xen: {script}: no assertion, BUG, WARN or panic in the hypervisor"),
             ok: console.trouble.is_empty() && ended.exit.is_some(),
+            detail: None,
         });
         Ok(tests)
     }
@@ -420,6 +512,50 @@ impl Boot<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hang_is_diagnosed_from_its_last_lines_and_the_dump() {
+        let raw: Vec<String> = [
+            "SMOOTH-XEN-TEST: PASS placement: two pCPUs",
+            "SMOOTH-XEN-TEST: PASS placement: dom0 made the pool's driver domain",
+            "(XEN) [  89.59] *** Serial input to Xen (type 'CTRL-a' three times to switch input)",
+            "(XEN) [  89.60] CPU[00] current=d0v0, curr=d0v0, prev=NULL",
+            "(XEN) [  89.61]     XenPage 000000000007fbca: caf=c000000000000002",
+            "(XEN) [  89.62]    ffff82d0403fa5ef ffff82d0405f45a2 00000014dc2b567d",
+            "(XEN) [  89.63]    [<ffff82d0402621ff>] F printk+0x4d/0x53",
+        ]
+        .map(String::from)
+        .to_vec();
+        let ended = Ended {
+            exit: None,
+            timed_out: true,
+            last_line_at: Duration::from_secs(100),
+            lines_before_timeout: 2,
+            elapsed: Duration::from_secs(1220),
+        };
+        let text = hang_diagnosis("dom0-placement.sh", &ended, &raw, Path::new("x.log"));
+        assert!(
+            text.starts_with("dom0-placement.sh timed out after 1220 s"),
+            "{text}"
+        );
+        assert!(text.contains("silent for the last 1120 s"), "{text}");
+        assert!(
+            text.contains("| SMOOTH-XEN-TEST: PASS placement: dom0 made"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dump (debug keys r q 0 d), 3 lines:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("CPU[00] current=d0v0") && text.contains("F printk"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("XenPage") && !text.contains("ffff82d0403fa5ef"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn console_reports_tests_and_trouble() {

@@ -173,6 +173,9 @@ pub fn bench() -> Result<()> {
     }
     for t in &tests {
         println!("{} {}", if t.ok { "PASS" } else { "FAIL" }, t.name);
+        if let Some(detail) = &t.detail {
+            println!("{}", detail.trim_end());
+        }
     }
     let page = markdown(&runs, &provenance)?;
     let json = serde_json::json!({ "provenance": provenance, "runs": runs });
