@@ -78,18 +78,63 @@ pub struct Fig7 {
 /// share of the pCPU less its own work, about 17 points.
 pub const TCG_TICK: (Ns, Ns) = (MS, 170 * US);
 
+/// The machine a scenario's guests run on, where the QEMU benchmarks differ
+/// from the paper's host.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Host {
+    /// The guests' kernel tick (period, CPU each; [`VcpuSpec::tick`]), or
+    /// none (tickless, as on real hardware).
+    pub tick: Option<(Ns, Ns)>,
+    /// pCPUs in the cpupool ([`Params::pool_pcpus`]).
+    pub pool_pcpus: u32,
+}
+
+impl Host {
+    /// The paper's: one pCPU, tickless guests.
+    pub const PAPER: Host = Host {
+        tick: None,
+        pool_pcpus: 1,
+    };
+    /// `bench-xen`'s: the guests pinned to pCPU 1 of a two-pCPU pool whose
+    /// pCPU 0 holds dom0 alone (idle, off the active list, but its pCPU's
+    /// credit handed out all the same), their tick as TCG runs it.
+    pub const QEMU: Host = Host {
+        tick: Some(TCG_TICK),
+        pool_pcpus: 2,
+    };
+
+    /// [`Host::QEMU`] with another tick cost (a measured one).
+    pub fn qemu_with_tick(cost: Ns) -> Host {
+        Host {
+            tick: Some((TCG_TICK.0, cost)),
+            ..Host::QEMU
+        }
+    }
+
+    fn params(self, patched: bool) -> Params {
+        Params {
+            pool_pcpus: self.pool_pcpus,
+            ..if patched {
+                Params::patched()
+            } else {
+                Params::stock()
+            }
+        }
+    }
+}
+
 /// One Fig 7 run: ping latency of a guest beside `n` hogs; `deadline`:
 /// aperiodic real-time (patched), else stock credit.
 pub fn fig7_one(n: usize, busy: bool, deadline: Option<Ns>, seconds: u64, seed: u64) -> Fig7Row {
-    fig7_ticking(n, busy, deadline, None, seconds, seed)
+    fig7_on(Host::PAPER, n, busy, deadline, seconds, seed)
 }
 
-/// [`fig7_one`] with the guest's kernel tick (`tick`: period, CPU each).
-pub fn fig7_ticking(
+/// [`fig7_one`] on `host`.
+pub fn fig7_on(
+    host: Host,
     n: usize,
     busy: bool,
     deadline: Option<Ns>,
-    tick: Option<(Ns, Ns)>,
     seconds: u64,
     seed: u64,
 ) -> Fig7Row {
@@ -99,14 +144,11 @@ pub fn fig7_ticking(
         busy,
         from: WARMUP,
     };
-    let mut g = VcpuSpec::new("guest", b).tick(tick);
-    let p = match deadline {
-        Some(d) => {
-            g = g.rt(Rt::aperiodic(d, AP_BUDGET));
-            Params::patched()
-        }
-        None => Params::stock(),
-    };
+    let mut g = VcpuSpec::new("guest", b).tick(host.tick);
+    if let Some(d) = deadline {
+        g = g.rt(Rt::aperiodic(d, AP_BUDGET));
+    }
+    let p = host.params(deadline.is_some());
     let specs = std::iter::once(g).chain(hogs(n)).collect();
     let sim = run(p, specs, seconds * SEC, seed).expect("admitted");
     Fig7Row {
@@ -190,17 +232,16 @@ fn sender_row(config: String, sim: &Sim, v: usize, work: Ns, end: Ns) -> SenderR
 /// One Fig 6 run: a sender weighted to 60 % (768 against two hogs of 256);
 /// `deadline`: periodic real-time (period 10 ms), else stock credit.
 pub fn fig6_one(deadline: Option<Ns>, seconds: u64, seed: u64) -> SenderRow {
-    fig6_with_work(deadline, SEND_WORK, SEND_WORK, None, seconds, seed)
+    fig6_with_work(Host::PAPER, deadline, SEND_WORK, SEND_WORK, seconds, seed)
 }
 
-/// [`fig6_one`] with `work` of CPU per datagram instead of
-/// [`SEND_WORK`], the budget min(deadline, `budget`), and the sender's
-/// kernel tick (`tick`: period, CPU each).
+/// [`fig6_one`] on `host`, with `work` of CPU per datagram instead of
+/// [`SEND_WORK`] and the budget min(deadline, `budget`).
 pub fn fig6_with_work(
+    host: Host,
     deadline: Option<Ns>,
     work: Ns,
     budget: Ns,
-    tick: Option<(Ns, Ns)>,
     seconds: u64,
     seed: u64,
 ) -> SenderRow {
@@ -210,16 +251,13 @@ pub fn fig6_with_work(
         grid: None,
         from: WARMUP,
     };
-    let mut g = VcpuSpec::new("sender", b).weight(768).tick(tick);
-    let p = match deadline {
-        Some(d) => {
-            // The budget covers the send if the deadline allows it (budget ≤
-            // deadline) and the bound does (≤ 50 % of 10 ms).
-            g = g.rt(Rt::periodic(10 * MS, d, d.min(budget)));
-            Params::patched()
-        }
-        None => Params::stock(),
-    };
+    let mut g = VcpuSpec::new("sender", b).weight(768).tick(host.tick);
+    if let Some(d) = deadline {
+        // The budget covers the send if the deadline allows it (budget ≤
+        // deadline) and the bound does (≤ 50 % of 10 ms).
+        g = g.rt(Rt::periodic(10 * MS, d, d.min(budget)));
+    }
+    let p = host.params(deadline.is_some());
     let end = seconds * SEC;
     let sim = run(p, std::iter::once(g).chain(hogs(2)).collect(), end, seed).expect("admitted");
     sender_row(sched_name(deadline, "periodic"), &sim, 0, work, end)
@@ -387,18 +425,12 @@ pub struct Reserve {
 /// guest that computes 6 ms every 40 ms (15 %, just under its 1/6 share)
 /// and answers a ping every 100 ms, beside five hogs.
 pub fn reserve_one(pct: u32, seconds: u64, seed: u64) -> ReserveRow {
-    reserve_with(pct, 6 * MS, None, seconds, seed)
+    reserve_with(Host::PAPER, pct, 6 * MS, seconds, seed)
 }
 
-/// [`reserve_one`] with `burst` of computation every 40 ms instead of 6 ms,
-/// and the guest's kernel tick (`tick`: period, CPU each).
-pub fn reserve_with(
-    pct: u32,
-    burst: Ns,
-    tick: Option<(Ns, Ns)>,
-    seconds: u64,
-    seed: u64,
-) -> ReserveRow {
+/// [`reserve_one`] on `host`, with `burst` of computation every 40 ms
+/// instead of 6 ms.
+pub fn reserve_with(host: Host, pct: u32, burst: Ns, seconds: u64, seed: u64) -> ReserveRow {
     let b = Behaviour::ComputeResponder {
         interval: 100 * MS,
         work: PING_WORK,
@@ -406,11 +438,11 @@ pub fn reserve_with(
         every: 40 * MS,
         from: WARMUP,
     };
-    let specs = std::iter::once(VcpuSpec::new("io", b).reserve(pct).tick(tick))
+    let specs = std::iter::once(VcpuSpec::new("io", b).reserve(pct).tick(host.tick))
         .chain(hogs(5))
         .collect();
     let end = seconds * SEC;
-    let sim = run(Params::patched(), specs, end, seed).expect("admitted");
+    let sim = run(host.params(true), specs, end, seed).expect("admitted");
     ReserveRow {
         reserve_pct: pct,
         latency: Dist::of(delays(&sim, 0, Stream::Ping, 0)),

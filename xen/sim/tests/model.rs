@@ -2,7 +2,7 @@
 //! series' EDF service, budgets, the reserve, and the bar.
 
 use xen_sched_sim::model::{Action, Ns, Params, Pri, Rt, Sim, State, VcpuSpec, Work, MS, SEC, US};
-use xen_sched_sim::scenario::{fig7_one, run};
+use xen_sched_sim::scenario::{fig6_one, fig7_on, fig7_one, run, Host};
 use xen_sched_sim::workload::{Behaviour, Stream};
 
 fn hog(name: &str) -> VcpuSpec {
@@ -381,4 +381,29 @@ fn a_tick_costs_a_blocking_guest_its_share_and_nothing_else() {
     )
     .unwrap();
     assert!(sim.done.iter().all(|d| d.stream != Stream::Tick));
+}
+
+#[test]
+fn a_periodic_job_descheduled_after_the_next_release_is_not_skipped() {
+    // Fig 6 at D = 5 ms: the budget (5 ms) is the send's CPU, so a job
+    // dispatched at its deadline ends exactly at the next release. That
+    // release's job must be the one served next: skipping it (as 0001 did,
+    // advancing to the first release after now) leaves the sender a period
+    // without EDF service and its sends fall behind by whole periods.
+    let row = fig6_one(Some(5 * MS), 60, 1);
+    assert!(row.late.max_ms <= 5.0 + 1e-6, "{:?}", row.late);
+}
+
+#[test]
+fn credit_hands_out_the_whole_pools_credit() {
+    // A CPU-bound guest beside a hog on one pCPU. Alone in its pool the two
+    // earn, on average, what they burn, and an accounting can find the one
+    // running UNDER and the other OVER: the first keeps the pCPU for a
+    // second slice. On the QEMU host (a second, idle pCPU in the pool) each
+    // earns twice what it burns: both stay UNDER, the turns alternate, and a
+    // ping waits at most the hog's one slice.
+    let paper = fig7_on(Host::PAPER, 1, true, None, 60, 1);
+    let qemu = fig7_on(Host::QEMU, 1, true, None, 60, 1);
+    assert!(paper.latency.max_ms > 31.0, "{:?}", paper.latency);
+    assert!(qemu.latency.max_ms <= 31.0, "{:?}", qemu.latency);
 }

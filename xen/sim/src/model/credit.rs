@@ -96,7 +96,7 @@ impl Sim {
             }
         }
         self.csched_runq_sort();
-        let t = self.now + self.p.tick;
+        let t = self.now + self.p.tick + self.p.timer_late;
         self.set_tick(Some(t));
     }
 
@@ -106,7 +106,7 @@ impl Sim {
     pub(crate) fn csched_acct(&mut self) {
         let cpt = self.p.credits_per_tslice();
         let weight_total = self.prv.weight as i64;
-        let mut credit_total = cpt as i64; // prv->credit: one pCPU
+        let mut credit_total = cpt as i64 * i64::from(self.p.pool_pcpus); // prv->credit
         if self.prv.credit_balance < 0 {
             credit_total -= self.prv.credit_balance as i64;
         }

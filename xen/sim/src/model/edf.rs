@@ -118,9 +118,16 @@ impl Sim {
                 if now < vc.release {
                     vc.job_ran = 0;
                 } else {
+                    // Descheduled a period or more after the release: the
+                    // latest release's job is the one running now.
+                    let over = (now - vc.release) / period * period;
+                    if over > 0 {
+                        vc.release += over;
+                        vc.job_ran = 0;
+                    }
                     vc.job_ran += ran.min(now - vc.release);
                     if !runnable || vc.job_ran >= budget {
-                        vc.release += ((now - vc.release) / period + 1) * period;
+                        vc.release += period;
                         vc.job_ran = 0;
                     }
                 }

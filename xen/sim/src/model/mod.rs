@@ -26,6 +26,10 @@ pub type Ns = u64;
 pub const US: Ns = 1_000;
 pub const MS: Ns = 1_000_000;
 pub const SEC: Ns = 1_000_000_000;
+/// [`Params::timer_late`]'s default: interrupt and softirq latency, a
+/// fraction of Xen's `timer_slop` (50 µs). What matters is that it is not
+/// zero; the tick's phase sweeps a 1 ms guest tick every 50 ticks.
+pub const TIMER_LATE: Ns = 20 * US;
 
 /// Credit's priorities (`CSCHED_PRI_*`); the series adds `Driver` (0011).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,6 +104,19 @@ pub struct Params {
     pub driver_priority: bool,
     /// `sched_credit_rt_util=` (percent of a pCPU, 0007), at most 90.
     pub rt_util_pct: u64,
+    /// How late credit's tick and accounting timers fire. Both are re-armed
+    /// from their handler's `NOW()`, so the lateness carries over and
+    /// credit's 10 ms tick drifts against a guest's own periodic tick (re-armed
+    /// from its last deadline): without it, the tick would sample that
+    /// guest at one phase for ever, finding it always or never running.
+    pub timer_late: Ns,
+    /// pCPUs in the simulated pCPU's cpupool. Credit hands out a slice's
+    /// worth of credit per pCPU of the pool every tslice (`prv->credit`),
+    /// to the active units wherever they run: guests pinned to one pCPU of
+    /// a two-pCPU pool whose other pCPU idles (the QEMU benchmarks: dom0
+    /// alone on pCPU 0) earn twice what that pCPU can burn. The other
+    /// pCPUs' units are not simulated (idle, so off the active list).
+    pub pool_pcpus: u32,
 }
 
 impl Params {
@@ -111,6 +128,8 @@ impl Params {
             patched: false,
             driver_priority: false,
             rt_util_pct: 50,
+            timer_late: TIMER_LATE,
+            pool_pcpus: 1,
         }
     }
     pub fn patched() -> Params {
@@ -477,7 +496,7 @@ impl Sim {
             Ev::Tick(g) if g == self.pcpu.tick_gen => self.csched_tick(),
             Ev::Acct => {
                 self.csched_acct();
-                let t = now + self.p.tslice;
+                let t = now + self.p.tslice + self.p.timer_late;
                 self.push(t, Ev::Acct);
             }
             Ev::Slice(g) if g == self.pcpu.slice_gen => self.pcpu.need_resched = true,
