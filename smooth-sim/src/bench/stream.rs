@@ -88,6 +88,14 @@ pub struct Measured {
     pub simulated: Option<Metrics>,
     /// The optimum's mean J at the σ this run's output needed (tbf, smooth).
     pub optimum_jitter: Option<f64>,
+    /// The longest any FIFO shaper at this rate and bucket must hold a
+    /// packet of the arrivals received (tbf, smooth), ns: the earliest
+    /// schedule that conforms to the token bucket (a TBF whose queue never
+    /// drops). A lower bound for the whole offered stream, whose lost
+    /// packets are missing here; beyond the 200 ms queue, the stream is not
+    /// sub-rate at this rate and some loss is the trace's.
+    #[serde(default)]
+    pub conforming_wait_max: Option<u64>,
 }
 
 /// The arrivals a receiver saw (send times relative to the first), in send
@@ -156,6 +164,22 @@ pub fn measure(run: &RawRun) -> Result<Measured, String> {
         }
         _ => None,
     };
+    let conforming_wait_max = match run.family.as_str() {
+        "tbf" | "smooth" if !trace.is_empty() => {
+            let greedy = ShaperSpec::Tbf {
+                rate: run.rate,
+                burst: run.bucket.min(u64::from(u32::MAX)) as u32,
+                limit: u64::MAX,
+            };
+            Some(
+                simulate(&greedy, &Offered::Open(trace.clone()), end, 0)
+                    .metrics
+                    .delay
+                    .max,
+            )
+        }
+        _ => None,
+    };
     Ok(Measured {
         trace: run.trace.clone(),
         family: run.family.clone(),
@@ -168,6 +192,7 @@ pub fn measure(run: &RawRun) -> Result<Measured, String> {
         kernel,
         simulated,
         optimum_jitter,
+        conforming_wait_max,
     })
 }
 
@@ -206,6 +231,9 @@ pub struct Bars {
     /// The same for TBF (with the same 200 ms queue): whether a loss is
     /// smooth's or the trace's at this rate.
     pub tbf_lossless: (usize, usize),
+    /// Where a smooth run lost packets: the least, over its lossy runs, of
+    /// [`Measured::conforming_wait_max`] and that run's bucket (ns, bytes).
+    pub conforming_wait: Option<(u64, u64)>,
 }
 
 /// The bars for every trace in `runs`.
@@ -269,6 +297,11 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 let runs: Vec<&&Measured> = of.iter().filter(|r| r.family == family).collect();
                 (runs.iter().filter(|r| r.lost == 0).count(), runs.len())
             };
+            let conforming_wait = of
+                .iter()
+                .filter(|r| r.family == "smooth" && r.lost > 0)
+                .filter_map(|r| Some((r.conforming_wait_max?, r.bucket)))
+                .min();
             Bars {
                 trace: t.to_string(),
                 noise_floor: noise,
@@ -276,6 +309,7 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 ratios,
                 lossless: lossless("smooth"),
                 tbf_lossless: lossless("tbf"),
+                conforming_wait,
             }
         })
         .collect()
@@ -311,8 +345,21 @@ pub fn summary(bars: &[Bars]) -> Vec<super::Bar> {
             experiment: "E1",
             what: format!("{}: smooth loses nothing", b.trace),
             measured: format!(
-                "{} of {} runs lossless (TBF, whose queue also holds 200 ms: {} of {})",
-                b.lossless.0, b.lossless.1, b.tbf_lossless.0, b.tbf_lossless.1
+                "{} of {} runs lossless (TBF, whose queue also holds 200 ms: {} of {}){}",
+                b.lossless.0,
+                b.lossless.1,
+                b.tbf_lossless.0,
+                b.tbf_lossless.1,
+                b.conforming_wait.map_or(String::new(), |(wait, bucket)| format!(
+                    "; at bucket {bucket} B the earliest schedule conforming to the rate holds the \
+                     packets received up to {} ms, so {}",
+                    super::ms(wait as f64),
+                    if wait > 200 * NSEC_PER_MSEC {
+                        "no FIFO shaper with a 200 ms queue is lossless on it: the trace is not sub-rate here"
+                    } else {
+                        "the loss is the shaper's"
+                    }
+                ))
             ),
             verdict: verdict(b.lossless.0 == b.lossless.1),
         });
@@ -393,7 +440,10 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
          depth at the rate the received stream needs (sup over all windows), `sim J` what smooth-sim predicts \
          for the same arrivals and settings, `opt J` the offline optimum at that σ (delay ceiling 200 ms, or the run's own \
          largest delay where that is larger). Times in ms. The `none` row \
-         is the noise floor of the emulated path: differences below it are not claimed.\n"
+         is the noise floor of the emulated path: differences below it are not claimed. Where smooth loses \
+         packets, its loss bar gives the longest wait of the earliest schedule that conforms to the rate and \
+         bucket (a token bucket that never drops) on the packets received: beyond the 200 ms that smooth's and \
+         TBF's queues hold, no FIFO shaper at this rate is lossless on the trace.\n"
     );
     for b in bars {
         let _ = writeln!(s, "### {}\n", b.trace);
@@ -467,4 +517,66 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bars(lossless: (usize, usize), conforming_wait: Option<(u64, u64)>) -> Bars {
+        Bars {
+            trace: "x".into(),
+            noise_floor: 0.0,
+            agree: (1, 1),
+            ratios: Vec::new(),
+            lossless,
+            tbf_lossless: (0, 2),
+            conforming_wait,
+        }
+    }
+
+    #[test]
+    fn a_loss_bar_says_whether_the_trace_is_sub_rate() {
+        let loss = |b: &Bars| summary(std::slice::from_ref(b)).pop().expect("a loss bar");
+        let beyond = loss(&bars((0, 2), Some((430 * NSEC_PER_MSEC, 50_000))));
+        assert_eq!(beyond.verdict, "MISSED");
+        assert!(beyond.measured.contains("up to 430"), "{}", beyond.measured);
+        assert!(
+            beyond.measured.contains("not sub-rate"),
+            "{}",
+            beyond.measured
+        );
+        let within = loss(&bars((1, 2), Some((150 * NSEC_PER_MSEC, 50_000))));
+        assert!(
+            within.measured.contains("the loss is the shaper's"),
+            "{}",
+            within.measured
+        );
+        let none = loss(&bars((2, 2), None));
+        assert_eq!(none.verdict, "met");
+        assert!(!none.measured.contains("conforming"), "{}", none.measured);
+    }
+
+    #[test]
+    fn the_conforming_wait_is_a_lossless_token_buckets_longest() {
+        // Three 1000 B packets at once through 1000 B/s with a 1000 B
+        // bucket: the third waits 2 s for its tokens.
+        let packets: Vec<Received> = (0..3).map(|i| (i, 0, 1, 1000)).collect();
+        let run = RawRun {
+            trace: "x".into(),
+            family: "tbf".into(),
+            bucket: 1000,
+            window: 0,
+            qdisc: "tbf".into(),
+            rate: 1000,
+            sender: SentJson {
+                sent: 3,
+                late_p99: 0,
+                late_max: 0,
+            },
+            packets,
+        };
+        let m = measure(&run).unwrap();
+        assert_eq!(m.conforming_wait_max, Some(2_000_000_000));
+    }
 }
