@@ -281,16 +281,19 @@ pub fn run_tests(timeout: Duration) -> Result<Vec<XenTest>> {
 /// console had been silent, its last lines, and what Xen's debug keys
 /// dumped, less the memory, register and raw stack lines (the whole dump is
 /// in the log).
-fn hang_diagnosis(script: &str, ended: &Ended, raw: &[String], log: &Path) -> String {
+fn hang_diagnosis(
+    script: &str,
+    timeout: Duration,
+    ended: &Ended,
+    raw: &[String],
+    log: &Path,
+) -> String {
     let before = ended.lines_before_timeout.min(raw.len());
     let mut text = format!(
         "{script} timed out after {:.0} s, its console silent for the last {:.0} s ({}); \
          its last lines:\n",
-        ended.elapsed.as_secs_f64(),
-        ended
-            .elapsed
-            .saturating_sub(ended.last_line_at)
-            .as_secs_f64(),
+        timeout.as_secs_f64(),
+        timeout.saturating_sub(ended.last_line_at).as_secs_f64(),
         log.display()
     );
     for line in &raw[before.saturating_sub(HANG_CONTEXT)..before] {
@@ -495,7 +498,7 @@ impl Boot<'_> {
             ok: ended.exit.is_some() && !ended.timed_out,
             detail: ended
                 .timed_out
-                .then(|| hang_diagnosis(script, &ended, &raw, &self.log)),
+                .then(|| hang_diagnosis(script, self.timeout, &ended, &raw, &self.log)),
         });
         for t in &console.trouble {
             println!("  hypervisor trouble: {t}");
@@ -533,12 +536,18 @@ mod tests {
             lines_before_timeout: 2,
             elapsed: Duration::from_secs(1220),
         };
-        let text = hang_diagnosis("dom0-placement.sh", &ended, &raw, Path::new("x.log"));
+        let text = hang_diagnosis(
+            "dom0-placement.sh",
+            Duration::from_secs(1200),
+            &ended,
+            &raw,
+            Path::new("x.log"),
+        );
         assert!(
-            text.starts_with("dom0-placement.sh timed out after 1220 s"),
+            text.starts_with("dom0-placement.sh timed out after 1200 s"),
             "{text}"
         );
-        assert!(text.contains("silent for the last 1120 s"), "{text}");
+        assert!(text.contains("silent for the last 1100 s"), "{text}");
         assert!(
             text.contains("| SMOOTH-XEN-TEST: PASS placement: dom0 made"),
             "{text}"
