@@ -814,9 +814,9 @@ fn markdown(
          CPU; the measured RTT adds the emulated path (the `no hogs` rows). Where the measured difference between \
          configurations is well above that floor, TCG resolves the effect and the two can be compared; below it \
          only the simulator speaks.\n\n\
-         **Calibrated**: the guest blocked between pings spends, under TCG, most of its CPU on its own tick, and sits \
-         close to what credit gives it, where a few points decide whether credit finds it OVER (no BOOST on \
-         wake-up: it waits out the hogs' 30 ms slices). So each blocked row is simulated on the QEMU host again \
+         **Calibrated**: the guest blocked between pings spends, under TCG, most of its CPU on its own tick, and \
+         that share decides whether credit ever finds it OVER (no BOOST on wake-up: it waits out the hogs' 30 ms \
+         slices). So each blocked row is simulated on the QEMU host again \
          with the tick cost that gives the simulated guest the CPU share this row's guest used over its pings (its \
          CPU time from `xl vcpu-list`, 0.1 s resolution, less the pings' {} µs each), over seeds {}–{}; the busy \
          guest keeps `TCG_TICK` (its tick runs in its own running time). A row **agrees** when its measured p99 \
