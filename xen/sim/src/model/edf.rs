@@ -32,12 +32,19 @@ impl Sim {
         self.p.driver_priority && self.vcpus[v].spec.dom0
     }
 
-    /// `driver_pri()` (0011).
+    /// `driver_pri()` (0011): falling back, OVER only with negative credit
+    /// on the active list, as `csched_acct()` would make it.
     pub(crate) fn driver_pri(&mut self, v: usize) {
-        if self.is_driver(v) {
-            self.vcpus[v].pri = Pri::Driver;
-        } else if self.vcpus[v].pri == Pri::Driver {
-            self.vcpus[v].pri = Pri::Under;
+        let driver = self.is_driver(v);
+        let vc = &mut self.vcpus[v];
+        if driver {
+            vc.pri = Pri::Driver;
+        } else if vc.pri == Pri::Driver {
+            vc.pri = if vc.credit < 0 && vc.active {
+                Pri::Over
+            } else {
+                Pri::Under
+            };
         }
     }
 
