@@ -21,11 +21,11 @@
 //!   output really carries.
 
 use crate::model::Departure;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use smooth_core::time::{credit_bytes, NSEC_PER_MSEC, NSEC_PER_SEC};
 
 /// Delay percentiles (ns).
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq)]
 pub struct DelayStats {
     /// Smallest delay.
     pub min: u64,
@@ -42,7 +42,7 @@ pub struct DelayStats {
 }
 
 /// Min and max of delivered/configured rate over windows.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
 pub struct RateRange {
     /// Window length, ns.
     pub window: u64,
@@ -55,7 +55,7 @@ pub struct RateRange {
 }
 
 /// Everything measured for one (shaper, workload).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 pub struct Metrics {
     /// Packets offered.
     pub offered: u64,

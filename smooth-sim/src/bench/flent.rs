@@ -51,7 +51,7 @@ pub struct Raw {
 }
 
 /// flent `voip` through one shaper.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Voip {
     /// The shaper.
     pub spec: Spec,
@@ -73,7 +73,7 @@ pub struct Voip {
 }
 
 /// flent `rrul` through one shaper.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Rrul {
     /// The shaper.
     pub spec: Spec,

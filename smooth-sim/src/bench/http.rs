@@ -22,7 +22,7 @@ pub struct Raw {
 }
 
 /// One shaper, measured (ms: ab's resolution).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Measured {
     /// The shaper.
     pub spec: Spec,

@@ -62,7 +62,7 @@ pub fn percentile(values: &[u64], q: f64) -> u64 {
 
 /// Milliseconds with two decimals, from ns.
 /// Percentiles, ns.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
 pub struct Spread {
     /// Median.
     pub p50: u64,
@@ -119,7 +119,7 @@ pub struct Provenance {
 }
 
 /// Everything read from the runs, measured.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 pub struct Report {
     /// One per experiment present.
     pub provenance: Vec<Provenance>,
@@ -145,6 +145,44 @@ pub struct Report {
     pub pps: Vec<cost::Pps>,
     /// E6, 1000 idle instances.
     pub scale: Option<cost::Scale>,
+}
+
+impl Report {
+    /// Takes from `previous` (the last report written, e.g. the committed
+    /// `docs/results/bench.json`) every experiment these runs lack, with its
+    /// provenance: `--only` on a machine that has no runs of the others
+    /// (a fresh clone) reports them as last measured instead of dropping
+    /// them. An experiment is carried whole or not at all.
+    pub fn carry_over(&mut self, mut previous: Report) {
+        for p in std::mem::take(&mut previous.provenance) {
+            if self.provenance.iter().any(|q| q.experiment == p.experiment) {
+                continue;
+            }
+            match p.experiment.as_str() {
+                "stream" => self.stream = std::mem::take(&mut previous.stream),
+                "irtt" => self.irtt = std::mem::take(&mut previous.irtt),
+                "flent" => {
+                    self.flent_voip = std::mem::take(&mut previous.flent_voip);
+                    self.flent_rrul = std::mem::take(&mut previous.flent_rrul);
+                }
+                "http" => self.http = std::mem::take(&mut previous.http),
+                "window" => {
+                    self.window = previous.window.take();
+                    self.step = previous.step.take();
+                }
+                "rate" => self.rate = std::mem::take(&mut previous.rate),
+                "mixed" => self.mixed = std::mem::take(&mut previous.mixed),
+                "cost" => {
+                    self.pps = std::mem::take(&mut previous.pps);
+                    self.scale = previous.scale.take();
+                }
+                _ => continue,
+            }
+            self.provenance.push(p);
+        }
+        let rank = |p: &Provenance| EXPERIMENTS.iter().position(|e| *e == p.experiment);
+        self.provenance.sort_by_key(rank);
+    }
 }
 
 /// Kept in [`Report`] for the window plot: the raw E3 run.
@@ -234,7 +272,8 @@ pub fn markdown(report: &Report) -> String {
     let mut s = String::from(
         "# Benchmark results\n\nWritten by `cargo xtask bench`; do not edit. `cargo xtask bench` runs every \
          experiment; `cargo xtask bench --only <experiment>` reruns one and reports it with the others' \
-         last runs, so each experiment says where its runs came from:\n\n| experiment | runs |\n|---|---|\n",
+         last runs (this machine's, else the committed `docs/results/bench.json`'s), so each experiment says \
+         where its runs came from:\n\n| experiment | runs |\n|---|---|\n",
     );
     for p in &report.provenance {
         s.push_str(&format!("| {} | {} |\n", p.experiment, p.text));
@@ -316,6 +355,50 @@ pub fn plots(dir: &Path, report: &Report, raw: &Raw) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn experiments_not_run_here_keep_their_last_report() {
+        let provenance = |e: &str, text: &str| Provenance {
+            experiment: e.into(),
+            text: text.into(),
+        };
+        let rate_run = |configured_bps: u64| rate::Run {
+            tool: "netperf".into(),
+            proto: "TCP".into(),
+            configured_bps,
+            delivered_bps: configured_bps,
+            secs: 60,
+            goodput_bps: None,
+        };
+        let mut now = Report::default();
+        now.provenance.push(provenance("rate", "this run"));
+        now.rate.push(rate_run(1));
+        let mut previous = Report::default();
+        previous.provenance.push(provenance("rate", "older"));
+        previous.rate.push(rate_run(2));
+        previous.provenance.push(provenance("stream", "committed"));
+        previous.provenance.push(provenance("http", "committed"));
+        let json = serde_json::to_value(&previous).unwrap();
+        now.carry_over(serde_json::from_value(json).unwrap());
+        // This run's experiment is kept, the others are carried, in the
+        // page's order.
+        let order: Vec<_> = now.provenance.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(order, ["committed", "committed", "this run"]);
+        assert_eq!(now.rate.len(), 1);
+        assert_eq!(now.rate[0].configured_bps, 1);
+        assert!(markdown(&now).contains("| http | committed |"));
+    }
+
+    #[test]
+    fn the_committed_report_reads_back() {
+        // What `carry_over` is given on a fresh clone: a change to the
+        // measured types must keep reading it (or regenerate it).
+        let text = include_str!("../../../docs/results/bench.json");
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        let report: Report = serde_json::from_value(json["report"].clone()).unwrap();
+        assert!(!report.provenance.is_empty());
+        assert!(!report.stream.is_empty());
+    }
 
     #[test]
     fn an_experiment_without_runs_is_listed_as_such() {

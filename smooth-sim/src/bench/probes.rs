@@ -21,7 +21,7 @@ pub struct Raw {
 }
 
 /// One shaper, measured.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Measured {
     /// The shaper.
     pub spec: Spec,

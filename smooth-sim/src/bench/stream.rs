@@ -63,7 +63,7 @@ impl From<Sent> for SentJson {
 }
 
 /// One run, measured.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Measured {
     /// Corpus entry.
     pub trace: String,

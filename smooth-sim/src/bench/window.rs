@@ -32,7 +32,7 @@ pub struct RawWindow {
 }
 
 /// The window run, measured.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Measured {
     /// The shaper.
     pub spec: Spec,
@@ -123,7 +123,7 @@ pub struct RawSteps {
 }
 
 /// How the delivered rate followed one step.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Step {
     /// Seconds from the first sample.
     pub at_s: f64,
@@ -141,7 +141,7 @@ pub struct Step {
 }
 
 /// The rate-step run, measured.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Steps {
     /// The qdisc.
     pub qdisc: String,
