@@ -144,6 +144,28 @@ pub(crate) struct Arrival {
     pub(crate) bytes: u32,
 }
 
+/// The head of the FIFO, as dequeue finds it.
+pub(crate) enum Head {
+    /// Nothing is queued.
+    Empty,
+    /// The head must wait until `release` (ns, monotonic).
+    Waiting {
+        /// Its release time.
+        release: u64,
+    },
+    /// The head's time has come: it is dequeued.
+    Due {
+        /// The packet, now ours.
+        skb: Skb,
+        /// The time it was judged at.
+        now: u64,
+        /// Its release time.
+        release: u64,
+        /// When it arrived.
+        arrival: u64,
+    },
+}
+
 impl Queue<'_> {
     /// Monotonic time in ns (the watchdog's clock).
     pub(crate) fn now(&self) -> u64 {
@@ -171,7 +193,7 @@ impl Queue<'_> {
     }
 
     /// Appends `skb` to the FIFO with its release and arrival times
-    /// (read back by [`Queue::head_stamps`]), counting an overlimit if it
+    /// (read back by [`Queue::dequeue_due`]), counting an overlimit if it
     /// has to wait.
     pub(crate) fn push_stamped(
         &mut self,
@@ -213,19 +235,28 @@ impl Queue<'_> {
         Enqueued(NET_XMIT_SUCCESS)
     }
 
-    /// The head's release and arrival times, if any packet is queued.
-    pub(crate) fn head_stamps(&self) -> Option<(u64, u64)> {
-        let (mut release, mut arrival) = (0, 0);
-        // SAFETY: root lock held; the helper only reads the head's cb,
-        // which [`Queue::push_stamped`] wrote.
-        let some = unsafe { b::rsch_head_stamps(self.sch, &mut release, &mut arrival) };
-        some.then_some((release, arrival))
-    }
-
-    /// Removes the head.
-    pub(crate) fn pop(&mut self) -> Option<Skb> {
-        // SAFETY: root lock held; the dequeued skb becomes ours.
-        unsafe { Skb::from_raw(b::rsch_dequeue_head(self.sch)) }
+    /// Takes the head if its release time has come; one call, and the
+    /// clock is read only when a packet is queued.
+    pub(crate) fn dequeue_due(&mut self) -> Head {
+        let mut h = MaybeUninit::<b::rsch_head>::uninit();
+        // SAFETY: root lock held; the helper writes every field of `h`; a
+        // dequeued skb becomes ours.
+        let (skb, h) = unsafe {
+            let skb = b::rsch_dequeue_due(self.sch, h.as_mut_ptr());
+            (Skb::from_raw(skb), h.assume_init())
+        };
+        if !h.queued {
+            return Head::Empty;
+        }
+        match skb {
+            Some(skb) => Head::Due {
+                skb,
+                now: h.now,
+                release: h.release,
+                arrival: h.arrival,
+            },
+            None => Head::Waiting { release: h.release },
+        }
     }
 
     /// Arms the watchdog to run dequeue again at `at` (ns, monotonic).
@@ -416,9 +447,11 @@ struct Private<T> {
 ///
 /// `sch` is a live qdisc of kind `T` (its private area is a `Private<T>`).
 unsafe fn private<'a, T>(sch: *mut b::Qdisc) -> &'a mut Private<T> {
-    // SAFETY: by the caller's contract; the area was zeroed by the core and
-    // is sized and (cache-line) aligned for `Private<T>`.
-    unsafe { &mut *b::rsch_priv(sch).cast::<Private<T>>() }
+    // SAFETY: by the caller's contract; `qdisc_priv()` is the flexible
+    // array that ends `struct Qdisc`, at its size (`check_layout`); the
+    // area was zeroed by the core and is sized and (cache-line) aligned for
+    // `Private<T>`.
+    unsafe { &mut *sch.byte_add(size_of::<b::Qdisc>()).cast::<Private<T>>() }
 }
 
 fn queue<'a>(
@@ -708,6 +741,9 @@ fn check_layout() -> Result {
         offset_of!(b::Qdisc_ops, owner),
         size_of::<b::qdisc_watchdog>(),
         offset_of!(b::Qdisc_ops, priv_size),
+        // `qdisc_priv()`, computed in Rust as the end of `struct Qdisc`.
+        size_of::<b::Qdisc>(),
+        size_of::<b::Qdisc>(),
     ];
     for (what, want) in want.into_iter().enumerate() {
         // SAFETY: no preconditions.

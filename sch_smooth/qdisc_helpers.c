@@ -10,7 +10,6 @@
 
 #include "qdisc_helpers.h"
 
-void *rsch_priv(struct Qdisc *sch) { return qdisc_priv(sch); }
 u64 rsch_now_ns(void) { return ktime_get_ns(); }
 void rsch_tree_lock(struct Qdisc *sch) { sch_tree_lock(sch); }
 void rsch_tree_unlock(struct Qdisc *sch) { sch_tree_unlock(sch); }
@@ -45,20 +44,27 @@ int rsch_enqueue_stamped(struct sk_buff *skb, struct Qdisc *sch,
 	return qdisc_enqueue_tail(skb, sch);
 }
 
-bool rsch_head_stamps(struct Qdisc *sch, u64 *release, u64 *arrival)
+struct sk_buff *rsch_dequeue_due(struct Qdisc *sch, struct rsch_head *out)
 {
 	struct sk_buff *head = qdisc_peek_head(sch);
+	const u64 *stamps;
 
-	if (!head)
-		return false;
-	*release = rsch_stamps(head)[0];
-	*arrival = rsch_stamps(head)[1];
-	return true;
+	if (!head) {
+		*out = (struct rsch_head){ .queued = false };
+		return NULL;
+	}
+	stamps = rsch_stamps(head);
+	out->queued = true;
+	out->release = stamps[0];
+	out->arrival = stamps[1];
+	out->now = ktime_get_ns();
+	if (out->release > out->now)
+		return NULL;
+	return qdisc_dequeue_head(sch);
 }
 
 void rsch_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
 
-struct sk_buff *rsch_dequeue_head(struct Qdisc *sch) { return qdisc_dequeue_head(sch); }
 struct sk_buff *rsch_peek_dequeued(struct Qdisc *sch) { return qdisc_peek_dequeued(sch); }
 int rsch_drop(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
 {
@@ -122,6 +128,8 @@ size_t rsch_layout(int what)
 	case 3: return offsetof(struct Qdisc_ops, owner);
 	case 4: return sizeof(struct qdisc_watchdog);
 	case 5: return offsetof(struct Qdisc_ops, priv_size);
+	case 6: return offsetof(struct Qdisc, privdata);
+	case 7: return sizeof(struct Qdisc);
 	}
 	return 0;
 }

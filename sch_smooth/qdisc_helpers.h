@@ -14,7 +14,6 @@ struct sk_buff;
 struct nlattr;
 struct netlink_ext_ack;
 
-void *rsch_priv(struct Qdisc *sch);
 u64 rsch_now_ns(void);
 void rsch_tree_lock(struct Qdisc *sch);
 void rsch_tree_unlock(struct Qdisc *sch);
@@ -34,10 +33,20 @@ void rsch_arrival(const struct Qdisc *sch, const struct sk_buff *skb,
 		  struct rsch_arrival *out);
 int rsch_enqueue_stamped(struct sk_buff *skb, struct Qdisc *sch,
 			 u64 release, u64 arrival, bool overlimit);
-bool rsch_head_stamps(struct Qdisc *sch, u64 *release, u64 *arrival);
+/*
+ * Dequeue: the head if its release time has come. Writes every field of
+ * *out: with a packet queued, the head's stamps and the time (read once,
+ * only then), so a head not yet due says when to wake; else zeroes.
+ */
+struct rsch_head {
+	bool queued;		/* a packet is queued */
+	u64 release;		/* its release time */
+	u64 arrival;		/* its arrival time */
+	u64 now;		/* ktime_get_ns() */
+};
+struct sk_buff *rsch_dequeue_due(struct Qdisc *sch, struct rsch_head *out);
 void rsch_kfree_skb(struct sk_buff *skb);
 
-struct sk_buff *rsch_dequeue_head(struct Qdisc *sch);
 struct sk_buff *rsch_peek_dequeued(struct Qdisc *sch);
 int rsch_drop(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free);
 void rsch_reset_queue(struct Qdisc *sch);

@@ -44,7 +44,9 @@ mod qdisc;
 #[path = "../smooth-core/src/lib.rs"]
 mod smooth_core;
 
-use qdisc::{Arrival, AttrWriter, Attrs, Enqueued, ExtAck, QdiscOps, Queue, Registration, Skb};
+use qdisc::{
+    Arrival, AttrWriter, Attrs, Enqueued, ExtAck, Head, QdiscOps, Queue, Registration, Skb,
+};
 use smooth_core::config::Config;
 use smooth_core::shaper::{Backlog, Decision, Shaper};
 use smooth_core::uapi::{self, OptionError, Value, XStats};
@@ -184,15 +186,22 @@ impl QdiscOps for Smooth {
     }
 
     fn dequeue(&mut self, q: &mut Queue<'_>) -> Option<Skb> {
-        let (release, enqueued) = q.head_stamps()?;
-        let now = q.now();
-        if release > now {
-            q.wake_at(release, TIMER_SLACK_NS);
-            return None;
+        match q.dequeue_due() {
+            Head::Empty => None,
+            Head::Waiting { release } => {
+                q.wake_at(release, TIMER_SLACK_NS);
+                None
+            }
+            Head::Due {
+                skb,
+                now,
+                release,
+                arrival,
+            } => {
+                self.shaper.dequeued(now, arrival, release);
+                Some(skb)
+            }
         }
-        let skb = q.pop()?;
-        self.shaper.dequeued(now, enqueued, release);
-        Some(skb)
     }
 
     fn reset(&mut self, q: &mut Queue<'_>) {

@@ -388,7 +388,7 @@ watchdog_timers() { grep -c qdisc_watchdog /proc/timer_list || true; }
 
 bench_cost() {
     # /proc/stat counts USER_HZ ticks: 100 per second on x86.
-    local count=300000 rounds=5 round spec hz=100
+    local count=300000 rounds=10 round spec hz=100
     [ "$QUICK" = 1 ] && { count=100000; rounds=2; }
     say "cost: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
     ip link add pg0 type dummy
