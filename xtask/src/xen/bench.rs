@@ -744,7 +744,16 @@ fn markdown(
     let mut s = String::new();
     s += "# Xen benchmark results: Figs 6, 7 and 12 in Xen under QEMU\n\n";
     s += "Written by `cargo xtask bench-xen` from its record; do not edit. ";
-    s += &format!("Run: {}.\n\n", record.provenance);
+    s += &format!(
+        "Run: {}. This page, its bars and its simulator figures written at {}.\n\n",
+        record.provenance,
+        crate::util::output(
+            std::process::Command::new("git")
+                .current_dir(repo_root())
+                .args(["describe", "--always", "--dirty"]),
+        )
+        .unwrap_or_else(|_| "unknown".into())
+    );
     s += &format!(
         "**Set-up.** One boot per hypervisor and scheduler, QEMU TCG with two pCPUs. dom0 — the measuring side — \
          is alone on pCPU 0 (`dom0_max_vcpus=1 dom0_vcpus_pin`) and is *not* a driver domain: with the series it is a \
@@ -810,7 +819,9 @@ fn markdown(
          {} µs of guest CPU, no guest tick; and **on the QEMU host** (`Host::QEMU`): the guests on one pCPU of a \
          two-pCPU pool whose other pCPU holds dom0 alone (credit hands out both pCPUs' worth to the active \
          guests), and the guest kernel's 1 kHz tick costing {} µs of CPU each, as TCG runs it (`TCG_TICK`, \
-         calibrated once from the Fig 12 sender's share less its work). Its latency is the guest's wait for the \
+         calibrated once from the Fig 12 sender's share less its work), credit's tick and accounting timers late \
+         at random as TCG fires them (`TCG_TIMER_LATE`: a histogram of credit's tick lateness on the guests' pCPU, \
+         measured once with a debug hypervisor; median about 70 µs). Its latency is the guest's wait for the \
          CPU; the measured RTT adds the emulated path (the `no hogs` rows). Where the measured difference between \
          configurations is well above that floor, TCG resolves the effect and the two can be compared; below it \
          only the simulator speaks.\n\n\

@@ -96,7 +96,7 @@ impl Sim {
             }
         }
         self.csched_runq_sort();
-        let t = self.now + self.p.tick + self.p.timer_late;
+        let t = self.now + self.p.tick + self.timer_late();
         self.set_tick(Some(t));
     }
 

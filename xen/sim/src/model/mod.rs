@@ -17,7 +17,7 @@
 pub mod credit;
 pub mod edf;
 
-use crate::workload::{Behaviour, Stream};
+use crate::workload::{Behaviour, Rng, Stream};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -30,6 +30,39 @@ pub const SEC: Ns = 1_000_000_000;
 /// fraction of Xen's `timer_slop` (50 µs). What matters is that it is not
 /// zero; the tick's phase sweeps a 1 ms guest tick every 50 ticks.
 pub const TIMER_LATE: Ns = 20 * US;
+
+/// How late credit's tick and accounting timers fire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimerLate {
+    /// The same every time (real hardware's interrupt and softirq latency).
+    Fixed(Ns),
+    /// Drawn anew at every firing (seeded) from a measured histogram:
+    /// `(upper edge, count)` buckets in increasing order, the first from 0,
+    /// uniform within each.
+    Drawn(&'static [(Ns, u32)]),
+}
+
+impl TimerLate {
+    /// One firing's lateness.
+    pub fn draw(self, rng: &mut Rng) -> Ns {
+        match self {
+            TimerLate::Fixed(late) => late,
+            TimerLate::Drawn(buckets) => {
+                let total: u64 = buckets.iter().map(|&(_, n)| u64::from(n)).sum();
+                let mut pick = rng.below(total.max(1));
+                let mut low = 0;
+                for &(high, n) in buckets {
+                    if pick < u64::from(n) {
+                        return low + rng.below((high - low).max(1));
+                    }
+                    pick -= u64::from(n);
+                    low = high;
+                }
+                low
+            }
+        }
+    }
+}
 
 /// Credit's priorities (`CSCHED_PRI_*`); the series adds `Driver` (0011).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,8 +141,10 @@ pub struct Params {
     /// from their handler's `NOW()`, so the lateness carries over and
     /// credit's 10 ms tick drifts against a guest's own periodic tick (re-armed
     /// from its last deadline): without it, the tick would sample that
-    /// guest at one phase for ever, finding it always or never running.
-    pub timer_late: Ns,
+    /// guest at one phase for ever, finding it always or never running. A
+    /// fixed lateness sweeps that phase slowly and regularly; a drawn one
+    /// (QEMU's, measured) samples it at random, as TCG does.
+    pub timer_late: TimerLate,
     /// pCPUs in the simulated pCPU's cpupool. Credit hands out a slice's
     /// worth of credit per pCPU of the pool every tslice (`prv->credit`),
     /// to the active units wherever they run: guests pinned to one pCPU of
@@ -128,7 +163,7 @@ impl Params {
             patched: false,
             driver_priority: false,
             rt_util_pct: 50,
-            timer_late: TIMER_LATE,
+            timer_late: TimerLate::Fixed(TIMER_LATE),
             pool_pcpus: 1,
         }
     }
@@ -377,6 +412,8 @@ pub struct Sim {
     /// Per vCPU CPU time at each sample (`sample_every`).
     pub samples: Vec<(Ns, Vec<Ns>)>,
     sample_every: Ns,
+    /// Draws [`TimerLate::Drawn`] lateness ([`Sim::seed_timers`]).
+    timer_rng: Rng,
     /// Every dispatch, when `trace` is on.
     pub trace: Option<Vec<Dispatch>>,
 }
@@ -421,6 +458,7 @@ impl Sim {
             done: Vec::new(),
             samples: Vec::new(),
             sample_every: 0,
+            timer_rng: Rng::new(0),
             trace: None,
         };
         // init_pdata(): the tick and the master ticker start with the pCPU.
@@ -496,7 +534,7 @@ impl Sim {
             Ev::Tick(g) if g == self.pcpu.tick_gen => self.csched_tick(),
             Ev::Acct => {
                 self.csched_acct();
-                let t = now + self.p.tslice + self.p.timer_late;
+                let t = now + self.p.tslice + self.timer_late();
                 self.push(t, Ev::Acct);
             }
             Ev::Slice(g) if g == self.pcpu.slice_gen => self.pcpu.need_resched = true,
@@ -640,6 +678,17 @@ impl Sim {
             let (t, g) = (self.now + s, self.pcpu.slice_gen);
             self.push(t, Ev::Slice(g));
         }
+    }
+
+    /// Seeds the draws of credit's timer lateness.
+    pub fn seed_timers(&mut self, seed: u64) {
+        // Not the workloads' sequence (they are seeded with `seed` too).
+        self.timer_rng = Rng::new(seed.rotate_left(32) ^ 0x7469_6d65_725f_6c61);
+    }
+
+    /// How late credit's timer that fires now is ([`Params::timer_late`]).
+    pub(crate) fn timer_late(&mut self) -> Ns {
+        self.p.timer_late.draw(&mut self.timer_rng)
     }
 
     fn set_tick(&mut self, at: Option<Ns>) {
