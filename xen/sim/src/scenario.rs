@@ -85,8 +85,8 @@ pub const TCG_TICK: (Ns, Ns) = (MS, 170 * US);
 /// hypervisor counting `NOW()` − the timer's expiry in `csched_tick()`.
 /// Median about 70 µs, mean about 110 µs, 2 % over 500 µs; the open
 /// bucket (4 ticks at 5 ms or more) is taken as 5–10 ms. At random, not at
-/// a fixed 20 µs: what decides how often the tick finds a 1 kHz guest
-/// running (docs/xen-sim.md).
+/// a fixed 20 µs: part of what decides how often the tick finds a 1 kHz
+/// guest running (docs/xen-sim.md).
 pub const TCG_TIMER_LATE: &[(Ns, u32)] = &[
     (10 * US, 47),
     (20 * US, 147),
