@@ -202,6 +202,14 @@ pub struct Record {
 /// Returns the checks of the boots (empty with `report_only`).
 pub fn bench_xen(opts: &Options) -> Result<Vec<XenTest>> {
     let paths = paths(opts.quick);
+    // The source the report is computed from, read before the run files its
+    // record (which dirties the tree).
+    let source = crate::util::output(
+        std::process::Command::new("git")
+            .current_dir(repo_root())
+            .args(["describe", "--always", "--dirty"]),
+    )
+    .unwrap_or_else(|_| "unknown".into());
     let mut tests = Vec::new();
     if !opts.report_only {
         let (record, t) = run(opts, &paths)?;
@@ -212,7 +220,7 @@ pub fn bench_xen(opts: &Options) -> Result<Vec<XenTest>> {
         std::fs::write(&paths.record, serde_json::to_string_pretty(&record)? + "\n")
             .with_context(|| format!("writing {}", paths.record.display()))?;
     }
-    report(&paths)?;
+    report(&paths, &source)?;
     Ok(tests)
 }
 
@@ -657,7 +665,7 @@ fn bars(record: &Record) -> Vec<Bar> {
     bars
 }
 
-fn report(paths: &Paths) -> Result<()> {
+fn report(paths: &Paths, source: &str) -> Result<()> {
     let text = std::fs::read_to_string(&paths.record).with_context(|| {
         format!(
             "reading {} (run `cargo xtask bench-xen` first)",
@@ -705,7 +713,7 @@ fn report(paths: &Paths) -> Result<()> {
         &summary_path,
         serde_json::to_string_pretty(&summary)? + "\n",
     )?;
-    let md = markdown(&record, &rows, &sim, &bars, &png, paths)?;
+    let md = markdown(&record, &rows, &sim, &bars, &png, paths, source)?;
     std::fs::write(&paths.markdown, md)
         .with_context(|| format!("writing {}", paths.markdown.display()))?;
     for b in &bars {
@@ -735,6 +743,7 @@ fn markdown(
     bars: &[Bar],
     png: &Path,
     paths: &Paths,
+    source: &str,
 ) -> Result<String> {
     let rel = |p: &Path| -> String {
         let base = paths.markdown.parent().unwrap_or(Path::new("."));
@@ -746,13 +755,7 @@ fn markdown(
     s += "Written by `cargo xtask bench-xen` from its record; do not edit. ";
     s += &format!(
         "Run: {}. This page, its bars and its simulator figures written at {}.\n\n",
-        record.provenance,
-        crate::util::output(
-            std::process::Command::new("git")
-                .current_dir(repo_root())
-                .args(["describe", "--always", "--dirty"]),
-        )
-        .unwrap_or_else(|_| "unknown".into())
+        record.provenance, source
     );
     s += &format!(
         "**Set-up.** One boot per hypervisor and scheduler, QEMU TCG with two pCPUs. dom0 — the measuring side — \
