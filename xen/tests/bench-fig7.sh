@@ -103,10 +103,11 @@ vcpu_time() { xl vcpu-list "$1" | awk 'NR == 2 { print $6 }'; }
 
 # measure CONFIG GUEST HOGS: pings to the unpaused target with the first
 # HOGS hogs running; the RTTs in chunks of 20, then the summary with the
-# target's CPU time and the wall time over the pings (what the simulator's
-# guest is given, see bench.rs).
+# target's and dom0's CPU time and the wall time over the pings (what the
+# simulator's guest and dom0 are given, see bench.rs).
 measure() {
     local config=$1 guest=$2 n=$3 ip dom i got id e0 e1 edf=null c0 c1 w0 w1 cpu=null
+    local d0 d1 dom0_cpu=null
     if [ "$guest" = busy ]; then ip=$BUSY_IP dom=tbusy; else ip=$BLOCKED_IP dom=tblocked; fi
     for i in 1 2 3 4 5; do
         if [ "$i" -le "$n" ]; then go "hog$i"; else stop "hog$i"; fi
@@ -114,18 +115,19 @@ measure() {
     sleep 2
     id=$(xl domid "$dom")
     e0=$(edf_disp "$id")
-    c0=$(vcpu_time "$dom"); w0=$(cut -d" " -f1 /proc/uptime)
+    c0=$(vcpu_time "$dom"); d0=$(vcpu_time Domain-0); w0=$(cut -d" " -f1 /proc/uptime)
     ping -c "$PINGS" -i 0.1 -W 2 "$ip" > /tmp/ping.out 2>&1
-    w1=$(cut -d" " -f1 /proc/uptime); c1=$(vcpu_time "$dom")
+    w1=$(cut -d" " -f1 /proc/uptime); d1=$(vcpu_time Domain-0); c1=$(vcpu_time "$dom")
     e1=$(edf_disp "$id")
     [ -n "$e0" ] && [ -n "$e1" ] && edf=$((e1 - e0))
     [ -n "$c0" ] && [ -n "$c1" ] && cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", b - a }')
+    [ -n "$d0" ] && [ -n "$d1" ] && dom0_cpu=$(awk -v a="$d0" -v b="$d1" 'BEGIN { printf "%.1f", b - a }')
     grep -o 'time=[0-9.]*' /tmp/ping.out | cut -d= -f2 > /tmp/rtt
     got=$(wc -l < /tmp/rtt)
     local key="\"config\":\"$config\",\"guest\":\"$guest\",\"hogs\":$n"
     awk 'NR % 20 == 1 { if (s != "") print s; s = $1; next } { s = s "," $1 } END { if (s != "") print s }' /tmp/rtt |
         while read -r part; do bench "$key,\"kind\":\"part\",\"rtt_ms\":[$part]"; done
-    bench "$key,\"kind\":\"run\",\"sent\":$PINGS,\"received\":$got,\"edf_dispatches\":$edf,\"cpu_s\":$cpu,\"wall_s\":$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.2f", b - a }')"
+    bench "$key,\"kind\":\"run\",\"sent\":$PINGS,\"received\":$got,\"edf_dispatches\":$edf,\"cpu_s\":$cpu,\"dom0_cpu_s\":$dom0_cpu,\"wall_s\":$(awk -v a="$w0" -v b="$w1" 'BEGIN { printf "%.2f", b - a }')"
     echo "  $config $guest $n hogs: $got/$PINGS replies, $(sort -n /tmp/rtt | awk '{ a[NR] = $1 } END { if (NR) print "median", a[int(NR / 2) + 1], "max", a[NR], "ms" }')"
     [ "$got" -gt 0 ] && pass "$config, $guest guest, $n hogs: pings answered" ||
         fail "$config, $guest guest, $n hogs: pings answered"

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use xen_sched_sim::model::{Ns, MS};
 use xen_sched_sim::report::Dist;
-use xen_sched_sim::scenario::{fig7_on, fig7_one, Host, PING_WORK, TCG_TICK};
+use xen_sched_sim::scenario::{fig7_on, fig7_one, Host, PING_WORK, TCG_DOM0, TCG_TICK};
 
 /// What to run.
 pub struct Options {
@@ -148,6 +148,9 @@ pub struct Measurement {
     /// absent from older records).
     #[serde(default)]
     pub cpu_s: Option<f64>,
+    /// dom0's CPU time over the pings, s (absent from older records).
+    #[serde(default)]
+    pub dom0_cpu_s: Option<f64>,
     /// The wall time over the pings, s.
     #[serde(default)]
     pub wall_s: Option<f64>,
@@ -494,6 +497,7 @@ fn assemble(lines: &[String]) -> Result<Vec<Measurement>> {
                 received: v["received"].as_u64().unwrap_or_default() as u32,
                 edf_dispatches: v["edf_dispatches"].as_u64(),
                 cpu_s: v["cpu_s"].as_f64(),
+                dom0_cpu_s: v["dom0_cpu_s"].as_f64(),
                 wall_s: v["wall_s"].as_f64(),
                 rtt_ms: std::mem::take(&mut parts),
             }),
@@ -540,6 +544,11 @@ pub struct SimPoint {
     pub tick_us: f64,
     /// Where that tick came from: `measured` or `TCG_TICK`.
     pub tick_from: &'static str,
+    /// dom0's share of its pCPU in those runs, per mille: measured over the
+    /// same pings, else `TCG_DOM0`'s.
+    pub dom0_busy_permille: u32,
+    /// Where that share came from: `measured` or `TCG_DOM0`.
+    pub dom0_from: &'static str,
     /// p99 with that tick over `SEEDS`, lowest and highest, ms: the
     /// simulator's own spread (a guest at its share is OVER or not by a
     /// hair, and its rare OVER spells make the tail).
@@ -567,6 +576,17 @@ fn measured_tick(m: &Measurement) -> Option<Ns> {
     Some((share * TCG_TICK.0 as f64).round() as Ns)
 }
 
+/// dom0's share of its pCPU over the pings, per mille (the simulator's
+/// `OtherPcpu`): what credit's accounting sees of it, measured in the
+/// same run instead of assumed. `None` without the measurement.
+fn measured_dom0(m: &Measurement) -> Option<u32> {
+    let (cpu, wall) = (m.dom0_cpu_s?, m.wall_s?);
+    if wall <= 0.0 {
+        return None;
+    }
+    Some((cpu / wall * 1000.0).clamp(0.0, 1000.0).round() as u32)
+}
+
 fn sim_rows(record: &Record) -> Vec<SimPoint> {
     let mut rows = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -591,6 +611,10 @@ fn sim_rows(record: &Record) -> Vec<SimPoint> {
             Some(cost) => (Host::qemu_with_tick(cost), "measured"),
             None => (Host::QEMU, "TCG_TICK"),
         };
+        let (host, dom0_from) = match measured_dom0(m) {
+            Some(permille) => (host.with_dom0_busy(permille), "measured"),
+            None => (host, "TCG_DOM0"),
+        };
         let p99s: Vec<f64> = SEEDS
             .map(|seed| {
                 fig7_on(host, hogs, busy, deadline, SIM_SECONDS, seed)
@@ -607,6 +631,8 @@ fn sim_rows(record: &Record) -> Vec<SimPoint> {
             ticking: ticking.latency,
             tick_us: host.tick.map_or(0, |t| t.1) as f64 / 1e3,
             tick_from,
+            dom0_busy_permille: host.other_pcpu.map_or(0, |o| o.busy_permille),
+            dom0_from,
             seeds_p99_ms: (
                 p99s.iter().copied().fold(f64::INFINITY, f64::min),
                 p99s.iter().copied().fold(0.0, f64::max),
@@ -821,7 +847,8 @@ fn markdown(
          ({SIM_SECONDS} s simulated, seed 1), on the paper's host: one pCPU, no dom0 or packet path, a ping costing \
          {} µs of guest CPU, no guest tick; and **on the QEMU host** (`Host::QEMU`): the guests on one pCPU of a \
          two-pCPU pool whose other pCPU holds dom0 alone (credit hands out both pCPUs' worth to the active \
-         guests), and the guest kernel's 1 kHz tick costing {} µs of CPU each, as TCG runs it (`TCG_TICK`, \
+         units; dom0, busy {}‰ of its pCPU as it pings (`TCG_DOM0`, from `xl vcpu-list`), is debited that share \
+         and joins the active list when its own tick finds it running), and the guest kernel's 1 kHz tick costing {} µs of CPU each, as TCG runs it (`TCG_TICK`, \
          calibrated once from the Fig 12 sender's share less its work), credit's tick and accounting timers late \
          at random as TCG fires them (`TCG_TIMER_LATE`: a histogram of credit's tick lateness on the guests' pCPU, \
          measured once with a debug hypervisor; median about 70 µs). Its latency is the guest's wait for the \
@@ -833,18 +860,20 @@ fn markdown(
          slices). So each blocked row is simulated on the QEMU host again \
          with the tick cost that gives the simulated guest the CPU share this row's guest used over its pings (its \
          CPU time from `xl vcpu-list`, 0.1 s resolution, less the pings' {} µs each), over seeds {}–{}; the busy \
-         guest keeps `TCG_TICK` (its tick runs in its own running time). A row **agrees** when its measured p99 \
+         guest keeps `TCG_TICK` (its tick runs in its own running time). dom0 is given the share of its pCPU \
+         it used over the same pings where the run measured it, else `TCG_DOM0`'s. A row **agrees** when its measured p99 \
          lies within the seeds' p99 range widened by the run's noise floor ({} ms, the largest p99 of the no-hogs \
          rows).\n\n",
         PING_WORK / 1000,
+        TCG_DOM0.busy_permille,
         TCG_TICK.1 / 1000,
         PING_WORK / 1000,
         SEEDS.start(),
         SEEDS.end(),
         f2(noise_floor(record)),
     );
-    s += "| guest | hogs | scheduler (simulated) | p50 | p99 | max (ms) | EDF dispatches | QEMU host: p50 | p99 (ms) | calibrated tick (µs) | its p99, 5 seeds (ms) | measured p50 | measured p99 (ms) | agrees |\n";
-    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    s += "| guest | hogs | scheduler (simulated) | p50 | p99 | max (ms) | EDF dispatches | QEMU host: p50 | p99 (ms) | calibrated tick (µs) | dom0 busy (‰) | its p99, 5 seeds (ms) | measured p50 | measured p99 (ms) | agrees |\n";
+    s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     let floor = noise_floor(record);
     let mut by_key: BTreeMap<(String, u32, String), &SimPoint> = BTreeMap::new();
     for r in sim {
@@ -853,7 +882,7 @@ fn markdown(
     for r in by_key.into_values() {
         let measured = measured_for(record, r).map(Measurement::dist);
         s += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} ({}) | {}–{} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} ({}) | {} ({}) | {}–{} | {} | {} | {} |\n",
             r.guest,
             r.hogs,
             r.scheduler,
@@ -865,6 +894,8 @@ fn markdown(
             f2(r.ticking.p99_ms),
             r.tick_us,
             r.tick_from,
+            r.dom0_busy_permille,
+            r.dom0_from,
             f2(r.seeds_p99_ms.0),
             f2(r.seeds_p99_ms.1),
             measured.as_ref().map_or("—".into(), |d| f2(d.p50_ms)),
@@ -1079,6 +1110,7 @@ mod tests {
             received: 1,
             edf_dispatches: None,
             cpu_s: None,
+            dom0_cpu_s: None,
             wall_s: None,
             rtt_ms: vec![rtt],
         }
@@ -1103,5 +1135,27 @@ mod tests {
         assert_eq!(b.len(), 2);
         assert_eq!((b[0].verdict, b[1].verdict), ("met", "MISSED"));
         assert!(b[0].measured.ends_with(": 0.20"), "{}", b[0].measured);
+    }
+
+    #[test]
+    fn dom0s_measured_share_calibrates_the_simulated_dom0() {
+        // bench-fig7.sh's summary line carries dom0's CPU time over the pings
+        // beside the target's; the simulator is given that share, per mille.
+        let part = r#"{"hv":"stock","sched":"credit","config":"credit","guest":"blocked","hogs":5,"kind":"part","rtt_ms":[1.5,2.5]}"#;
+        let run = r#"{"hv":"stock","sched":"credit","config":"credit","guest":"blocked","hogs":5,"kind":"run","sent":2,"received":2,"edf_dispatches":null,"cpu_s":4.5,"dom0_cpu_s":3.3,"wall_s":30.00}"#;
+        let m = assemble(&[part.into(), run.into()]).unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].dom0_cpu_s, m[0].rtt_ms.len()), (Some(3.3), 2));
+        assert_eq!(measured_dom0(&m[0]), Some(110));
+        // An older record without it keeps TCG_DOM0; no wall time, no share.
+        let old = run.replace(r#""dom0_cpu_s":3.3,"#, "");
+        let m = assemble(&[old]).unwrap();
+        assert_eq!(measured_dom0(&m[0]), None);
+        let no_wall = Measurement {
+            dom0_cpu_s: Some(1.0),
+            wall_s: Some(0.0),
+            ..meas("stock", "credit", "blocked", 1.0)
+        };
+        assert_eq!(measured_dom0(&no_wall), None);
     }
 }

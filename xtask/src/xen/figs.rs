@@ -492,8 +492,8 @@ impl Figs {
               ([xen-sim.md](xen-sim.md), 60 s, seed 1) has no kernel overhead: its guest computes 6 ms every 40 ms, \
               15 %, just under its share; **on the QEMU host** (`Host::QEMU`) is the QEMU guest as the simulator sees \
               it: 2 ms every 40 ms, the kernel's tick as TCG runs it (`TCG_TICK`), on one pCPU of a two-pCPU pool \
-              (credit hands out both pCPUs' worth), credit's timers late at random as TCG fires them \
-              (`TCG_TIMER_LATE`).\n\n";
+              (credit hands out both pCPUs' worth, dom0 on the other pCPU taking its share when active, \
+              `TCG_DOM0`), credit's timers late at random as TCG fires them (`TCG_TIMER_LATE`).\n\n";
         s += "| run | reserve | replies | p50 | p90 | p99 | max (ms) | guest CPU | simulated p50 | p99 | on the QEMU host (2 ms bursts): p50 | p99 (ms) |\n";
         s += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
         let mut runs: Vec<&ReserveRun> = self.reserve.iter().collect();
@@ -560,8 +560,9 @@ impl Figs {
             "\nThe simulator's Fig 6 ([xen-sim.md](xen-sim.md): one pCPU, the same weights, work and periods, the \
              same budgets, 60 s, seed 1; lateness is the same quantity, without TCG, the guest's tick or the \
              packet path; **on the QEMU host** (`Host::QEMU`), the sender's kernel also wakes every 1 ms for {} µs \
-             of CPU, as TCG runs it, its pCPU is one of a two-pCPU pool whose credit is handed out whole, and \
-             credit's timers are late at random as TCG fires them, `TCG_TIMER_LATE`):\n\n",
+             of CPU, as TCG runs it, its pCPU is one of a two-pCPU pool whose credit is handed out whole (dom0 on \
+             the other pCPU taking its share when active, `TCG_DOM0`), and credit's timers are late at random as \
+             TCG fires them, `TCG_TIMER_LATE`):\n\n",
             TCG_TICK.1 / 1000
         );
         s += "| configuration (simulated) | lateness p50 | p90 | p99 | max (ms) | J mean (ms) | on the QEMU host: p50 | p99 (ms) | measured p50 | measured p99 (ms) |\n";

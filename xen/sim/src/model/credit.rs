@@ -65,7 +65,7 @@ impl Sim {
 
     /// `__csched_unit_acct_start()`: onto the active list (head), its
     /// weight into the total.
-    fn acct_start(&mut self, v: usize) {
+    pub(crate) fn acct_start(&mut self, v: usize) {
         self.vcpus[v].active = true;
         self.prv.active.insert(0, v);
         self.prv.weight += self.vcpus[v].spec.weight;

@@ -10,9 +10,9 @@
 //! checks that).
 //!
 //! What is not modelled: more than one pCPU (load balancing, `_csched_cpu_pick()`,
-//! `csched_runq_steal()`, the placement rule), caps and parking, yield,
-//! tasklets, the guest kernel's own tick, context-switch and interrupt
-//! costs. See docs/xen-sim.md.
+//! `csched_runq_steal()`, the placement rule; another pCPU's unit only
+//! through its accounting, [`OtherPcpu`]), caps and parking, yield,
+//! tasklets, context-switch and interrupt costs. See docs/xen-sim.md.
 
 pub mod credit;
 pub mod edf;
@@ -148,10 +148,27 @@ pub struct Params {
     /// pCPUs in the simulated pCPU's cpupool. Credit hands out a slice's
     /// worth of credit per pCPU of the pool every tslice (`prv->credit`),
     /// to the active units wherever they run: guests pinned to one pCPU of
-    /// a two-pCPU pool whose other pCPU idles (the QEMU benchmarks: dom0
-    /// alone on pCPU 0) earn twice what that pCPU can burn. The other
-    /// pCPUs' units are not simulated (idle, so off the active list).
+    /// a two-pCPU pool whose other pCPU idles earn twice what that pCPU can
+    /// burn. The other pCPUs' units are not run; one of them can be modelled
+    /// by its accounting alone (`other_pcpu`).
     pub pool_pcpus: u32,
+    /// The unit alone on the pool's other pCPU (dom0 in the QEMU
+    /// benchmarks), seen only through credit's accounting; None: that pCPU
+    /// idles.
+    pub other_pcpu: Option<OtherPcpu>,
+}
+
+/// A unit alone on another pCPU of the pool (dom0 in the QEMU benchmarks),
+/// which the simulated pCPU never runs but whose weight and credit credit's
+/// accounting shares with the guests there. It runs `busy_permille` of the
+/// time: it is debited that share of a pCPU's credit, and each of its pCPU's
+/// 10 ms ticks finds it running with that probability and puts it back on
+/// the active list (`csched_tick()` → `csched_unit_acct()`; its pCPU stops
+/// the tick while idle, so a short burst seldom meets one).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OtherPcpu {
+    pub weight: u32,
+    pub busy_permille: u32,
 }
 
 impl Params {
@@ -165,6 +182,7 @@ impl Params {
             rt_util_pct: 50,
             timer_late: TimerLate::Fixed(TIMER_LATE),
             pool_pcpus: 1,
+            other_pcpu: None,
         }
     }
     pub fn patched() -> Params {
@@ -361,6 +379,8 @@ enum Ev {
     Workload(usize, usize),
     /// A CPU-time sample for the share windows.
     Sample,
+    /// The other pCPU's tick ([`Params::other_pcpu`]).
+    OtherTick,
 }
 
 /// One dispatch, for tests and tracing.
@@ -416,6 +436,10 @@ pub struct Sim {
     timer_rng: Rng,
     /// Every dispatch, when `trace` is on.
     pub trace: Option<Vec<Dispatch>>,
+    /// The unit of [`Params::other_pcpu`], after the scenario's.
+    pub other: Option<usize>,
+    other_rng: Rng,
+    other_burnt: Ns,
 }
 
 impl Sim {
@@ -445,7 +469,13 @@ impl Sim {
                 ));
             }
         }
-        let vcpus = specs.into_iter().map(Vcpu::new).collect();
+        let mut vcpus: Vec<Vcpu> = specs.into_iter().map(Vcpu::new).collect();
+        let other = p.other_pcpu.map(|o| {
+            vcpus.push(Vcpu::new(
+                VcpuSpec::new("other pCPU", Behaviour::Idle).weight(o.weight),
+            ));
+            vcpus.len() - 1
+        });
         let mut sim = Sim {
             p,
             now: 0,
@@ -460,11 +490,17 @@ impl Sim {
             sample_every: 0,
             timer_rng: Rng::new(0),
             trace: None,
+            other,
+            other_rng: Rng::new(1),
+            other_burnt: 0,
         };
         // init_pdata(): the tick and the master ticker start with the pCPU.
         let (tick, tslice) = (sim.p.tick, sim.p.tslice);
         sim.push(tick, Ev::Tick(0));
         sim.push(tslice, Ev::Acct);
+        if other.is_some() {
+            sim.push(tick, Ev::OtherTick);
+        }
         Ok(sim)
     }
 
@@ -562,7 +598,27 @@ impl Sim {
                 let t = now + self.sample_every;
                 self.push(t, Ev::Sample);
             }
+            Ev::OtherTick => {
+                self.other_tick();
+                let t = now + self.p.tick + self.timer_late();
+                self.push(t, Ev::OtherTick);
+            }
             _ => {} // a cancelled timer
+        }
+    }
+
+    /// The other pCPU's unit: debited for the time since, and onto the
+    /// active list if its tick finds it running.
+    fn other_tick(&mut self) {
+        let (Some(v), Some(o)) = (self.other, self.p.other_pcpu) else {
+            return;
+        };
+        let busy = u64::from(o.busy_permille);
+        let owed = self.now * busy * credit::CREDITS_PER_MSEC as u64 / (1000 * MS);
+        self.vcpus[v].credit -= (owed - self.other_burnt) as i32;
+        self.other_burnt = owed;
+        if self.other_rng.below(1000) < busy && !self.vcpus[v].active {
+            self.acct_start(v);
         }
     }
 
@@ -684,6 +740,7 @@ impl Sim {
     pub fn seed_timers(&mut self, seed: u64) {
         // Not the workloads' sequence (they are seeded with `seed` too).
         self.timer_rng = Rng::new(seed.rotate_left(32) ^ 0x7469_6d65_725f_6c61);
+        self.other_rng = Rng::new(seed.rotate_left(16) ^ 0x6f74_6865_725f_7063);
     }
 
     /// How late credit's timer that fires now is ([`Params::timer_late`]).
