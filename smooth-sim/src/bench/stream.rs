@@ -205,11 +205,13 @@ pub struct Ratio {
     pub kernel: f64,
     /// The same in the simulator, on the same arrivals.
     pub simulated: f64,
-    /// The optimum's J / TBF's J.
+    /// The optimum's J / TBF's J, the optimum at the σ TBF's output needed:
+    /// the best any shaper can do at that burst allowance.
     pub optimum: f64,
-    /// `met` (≤ 0.35), `MISSED`, or `within the noise floor` when smooth's J
+    /// `met` (≤ 0.35), `MISSED`, `within the noise floor` when smooth's J
     /// exceeds 0.35 × TBF's by less than the noise floor (not claimed
-    /// either way).
+    /// either way), or `not applicable` where the optimum itself is above
+    /// 0.35 × TBF's.
     pub verdict: &'static str,
 }
 
@@ -223,8 +225,7 @@ pub struct Bars {
     /// Runs where kernel and simulator agree (within 20 % or the noise
     /// floor), of those with a model.
     pub agree: (usize, usize),
-    /// Every bucket both smooth and TBF ran with, where the optimum is
-    /// below 0.35 × TBF's J.
+    /// Every bucket both smooth and TBF ran with.
     pub ratios: Vec<Ratio>,
     /// smooth runs that lost nothing, of all of them.
     pub lossless: (usize, usize),
@@ -272,12 +273,17 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 else {
                     continue;
                 };
+                // Equal σ: the optimum at the σ TBF's output needed (its
+                // bucket; smooth's measured σ carries the emulated path's
+                // bunching on top of the same configured bucket).
                 let tj = tbf.kernel.jitter_mean;
-                let oj = s.optimum_jitter.unwrap_or(f64::MAX);
-                if tj > 0.0 && oj <= 0.35 * tj {
+                let oj = tbf.optimum_jitter.unwrap_or(f64::MAX);
+                if tj > 0.0 {
                     let sj = s.kernel.jitter_mean;
                     let sim = |r: &Measured| r.simulated.as_ref().map_or(0.0, |m| m.jitter_mean);
-                    let verdict = if sj <= 0.35 * tj {
+                    let verdict = if oj > 0.35 * tj {
+                        "not applicable"
+                    } else if sj <= 0.35 * tj {
                         "met"
                     } else if sj - 0.35 * tj <= noise {
                         "within the noise floor"
@@ -330,15 +336,37 @@ pub fn summary(bars: &[Bars]) -> Vec<super::Bar> {
             measured: format!("{} of {} runs", b.agree.0, b.agree.1),
             verdict: verdict(b.agree.0 == b.agree.1),
         });
-        for r in &b.ratios {
+        let (open, closed): (Vec<&Ratio>, Vec<&Ratio>) =
+            b.ratios.iter().partition(|r| r.verdict != "not applicable");
+        for r in open {
             out.push(super::Bar {
                 experiment: "E1",
                 what: format!(
-                    "{}, bucket {} B: smooth J ≤ 0.35 × TBF's (the optimum allows {:.2})",
+                    "{}, bucket {} B: smooth J ≤ 0.35 × TBF's (the optimum at TBF's σ allows {:.2})",
                     b.trace, r.bucket, r.optimum
                 ),
                 measured: format!("{:.2} (simulator {:.2})", r.kernel, r.simulated),
                 verdict: r.verdict,
+            });
+        }
+        if !closed.is_empty() {
+            let list: Vec<String> = closed
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} B: optimum {:.2}, smooth {:.2}",
+                        r.bucket, r.optimum, r.kernel
+                    )
+                })
+                .collect();
+            out.push(super::Bar {
+                experiment: "E1",
+                what: format!(
+                    "{}: smooth J ≤ 0.35 × TBF's where even the optimum at TBF's σ is above 0.35 × TBF's J",
+                    b.trace
+                ),
+                measured: list.join("; "),
+                verdict: "not applicable",
             });
         }
         out.push(super::Bar {
@@ -440,7 +468,10 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
          depth at the rate the received stream needs (sup over all windows), `sim J` what smooth-sim predicts \
          for the same arrivals and settings, `opt J` the offline optimum at that σ (delay ceiling 200 ms, or the run's own \
          largest delay where that is larger). Times in ms. The `none` row \
-         is the noise floor of the emulated path: differences below it are not claimed. Where smooth loses \
+         is the noise floor of the emulated path: differences below it are not claimed. smooth and TBF are \
+         compared at equal bucket; the bar applies where the optimum at the σ TBF's output needed (the equal-σ \
+         point: smooth's measured σ adds the emulated path's bunching to the same configured bucket) is itself \
+         within 0.35 × TBF's J. Where smooth loses \
          packets, its loss bar gives the longest wait of the earliest schedule that conforms to the rate and \
          bucket (a token bucket that never drops) on the packets received: beyond the 200 ms that smooth's and \
          TBF's queues hold, no FIFO shaper at this rate is lossless on the trace.\n"
@@ -492,7 +523,7 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
         if b.ratios.is_empty() {
             let _ = writeln!(
                 s,
-                "* smooth J ≤ 0.35 × TBF's at equal bucket: no bucket here where the optimum is below 0.35 × TBF"
+                "* smooth J ≤ 0.35 × TBF's at equal bucket: no bucket here that both ran with"
             );
         }
         for r in &b.ratios {
@@ -578,5 +609,62 @@ mod tests {
         };
         let m = measure(&run).unwrap();
         assert_eq!(m.conforming_wait_max, Some(2_000_000_000));
+    }
+
+    /// A run with only what [`bars`] reads set: J in the kernel and the
+    /// simulator, and the optimum at its σ (ms).
+    fn run(family: &str, bucket: u64, j: f64, opt: Option<f64>) -> Measured {
+        let metrics = serde_json::json!({
+            "offered": 1, "packets": 1, "drops": 0, "bytes": 1,
+            "delay": crate::metrics::DelayStats::default(),
+            "jitter_mean": j * 1e6, "jitter_final": 0.0, "ipdv_p99": 0,
+            "rate_1s": null, "rate_10s": null,
+            "sigma_10ms": 0, "sigma_100ms": 0, "sigma_1s": 0, "sigma": 0
+        });
+        serde_json::from_value(serde_json::json!({
+            "trace": "x", "family": family, "qdisc": family, "bucket": bucket,
+            "window": if family == "smooth" { Config::DEFAULT.window } else { 0 },
+            "sent": 1, "lost": 0, "sender_late_p99": 0,
+            "kernel": metrics, "simulated": metrics,
+            "optimum_jitter": opt.map(|o| o * 1e6),
+        }))
+        .expect("a Measured")
+    }
+
+    #[test]
+    fn the_jitter_bar_applies_where_the_optimum_at_tbfs_sigma_allows_it() {
+        // smooth's output needed more σ than TBF's (the emulated path's
+        // bunching), where the optimum is far lower: equal σ is TBF's, and
+        // at bucket 6000 the optimum there reaches only 0.42 × TBF's J.
+        let runs = [
+            run("none", 0, 0.1, None),
+            run("tbf", 6000, 5.0, Some(2.1)),
+            run("smooth", 6000, 2.5, Some(0.6)),
+            run("tbf", 12500, 4.0, Some(0.4)),
+            run("smooth", 12500, 1.6, Some(0.4)),
+        ];
+        let b = &super::bars(&runs)[0];
+        let at = |bucket| {
+            b.ratios
+                .iter()
+                .find(|r| r.bucket == bucket)
+                .expect("a ratio")
+        };
+        assert_eq!(at(6000).verdict, "not applicable");
+        assert!((at(6000).optimum - 0.42).abs() < 1e-9, "{:?}", at(6000));
+        assert_eq!(at(12500).verdict, "MISSED", "1.6 / 4.0 = 0.40");
+        let lines = summary(std::slice::from_ref(b));
+        let closed = lines
+            .iter()
+            .find(|l| l.verdict == "not applicable")
+            .expect("the buckets it does not apply to, listed");
+        assert!(
+            closed.measured.contains("6000 B: optimum 0.42"),
+            "{}",
+            closed.measured
+        );
+        assert!(lines
+            .iter()
+            .any(|l| l.what.contains("bucket 12500 B") && l.verdict == "MISSED"));
     }
 }
