@@ -19,6 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// payload.
 pub const L2_OVERHEAD: u32 = 42;
 const HEADER: usize = 12;
+/// The shortest frame a replay sends (a trace's shorter packets grow to it).
+pub const MIN_FRAME: u32 = L2_OVERHEAD + HEADER as u32;
 
 fn realtime_ns() -> u64 {
     SystemTime::now()

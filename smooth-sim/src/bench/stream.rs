@@ -7,10 +7,11 @@
 //! Everything is computed with the simulator's own metrics
 //! ([`crate::metrics`]), so kernel and simulation are measured alike.
 
+use crate::corpus;
 use crate::metrics::{self, Metrics};
 use crate::model::Departure;
 use crate::optimum;
-use crate::replay::{Received, Sent};
+use crate::replay::{Received, Sent, MIN_FRAME};
 use crate::sim::{simulate, Offered, ShaperSpec};
 use crate::sweep::Point;
 use crate::workload::Trace;
@@ -89,11 +90,12 @@ pub struct Measured {
     /// The optimum's mean J at the σ this run's output needed (tbf, smooth).
     pub optimum_jitter: Option<f64>,
     /// The longest any FIFO shaper at this rate and bucket must hold a
-    /// packet of the arrivals received (tbf, smooth), ns: the earliest
+    /// packet of the offered stream (tbf, smooth), ns: the earliest
     /// schedule that conforms to the token bucket (a TBF whose queue never
-    /// drops). A lower bound for the whole offered stream, whose lost
-    /// packets are missing here; beyond the 200 ms queue, the stream is not
-    /// sub-rate at this rate and some loss is the trace's.
+    /// drops), on the stream rebuilt from the corpus ([`offered`]), else on
+    /// the packets received (a lower bound: the lost ones are missing).
+    /// Beyond the 200 ms queue, the stream is not sub-rate at this rate and
+    /// some loss is the trace's.
     #[serde(default)]
     pub conforming_wait_max: Option<u64>,
 }
@@ -114,6 +116,28 @@ pub(crate) fn departures(packets: &[Received]) -> (Trace, Vec<Departure>) {
         .collect();
     let trace = deps.iter().map(|d| (d.arrival, d.len)).collect();
     (trace, deps)
+}
+
+/// How much of a corpus entry [`offered`] loads: more than any run sends.
+const OFFERED_SPAN: u64 = 300 * 1_000_000_000;
+
+/// The stream the sender offered, lost packets included: the corpus entry as
+/// `replay-send` loads it (the run's rate, seed 1), its first `sent`
+/// packets. `None` unless every packet received is that packet (sequence
+/// number and length).
+fn offered(run: &RawRun) -> Option<Trace> {
+    let sent = usize::try_from(run.sender.sent).ok()?;
+    let mut trace = corpus::load(&run.trace, run.rate, OFFERED_SPAN, 1).ok()?;
+    if trace.len() < sent {
+        return None;
+    }
+    trace.truncate(sent);
+    let matches = run.packets.iter().all(|&(seq, _, _, len)| {
+        trace
+            .get(seq as usize)
+            .is_some_and(|&(_, l)| l.max(MIN_FRAME) == len)
+    });
+    matches.then_some(trace)
 }
 
 /// The simulator's model of a run's shaper, if it has one.
@@ -166,6 +190,10 @@ pub fn measure(run: &RawRun) -> Result<Measured, String> {
     };
     let conforming_wait_max = match run.family.as_str() {
         "tbf" | "smooth" if !trace.is_empty() => {
+            // The whole offered stream where it can be rebuilt; else the
+            // packets received, a lower bound.
+            let trace = offered(run).unwrap_or_else(|| trace.clone());
+            let end = trace.last().map_or(0, |p| p.0 + 1);
             let greedy = ShaperSpec::Tbf {
                 rate: run.rate,
                 burst: run.bucket.min(u64::from(u32::MAX)) as u32,
@@ -233,7 +261,8 @@ pub struct Bars {
     /// smooth's or the trace's at this rate.
     pub tbf_lossless: (usize, usize),
     /// Where a smooth run lost packets: the least, over its lossy runs, of
-    /// [`Measured::conforming_wait_max`] and that run's bucket (ns, bytes).
+    /// the largest [`Measured::conforming_wait_max`] of any run at that
+    /// run's bucket, and the bucket (ns, bytes).
     pub conforming_wait: Option<(u64, u64)>,
 }
 
@@ -303,10 +332,20 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 let runs: Vec<&&Measured> = of.iter().filter(|r| r.family == family).collect();
                 (runs.iter().filter(|r| r.lost == 0).count(), runs.len())
             };
+            // Each run's conforming wait is a lower bound for the whole
+            // offered stream (its lost packets are missing); at one bucket
+            // the best bound is the largest, usually TBF's, whose queue held
+            // more of the stream.
+            let bound = |bucket: u64| {
+                of.iter()
+                    .filter(|r| r.bucket == bucket)
+                    .filter_map(|r| r.conforming_wait_max)
+                    .max()
+            };
             let conforming_wait = of
                 .iter()
                 .filter(|r| r.family == "smooth" && r.lost > 0)
-                .filter_map(|r| Some((r.conforming_wait_max?, r.bucket)))
+                .filter_map(|r| Some((bound(r.bucket)?, r.bucket)))
                 .min();
             Bars {
                 trace: t.to_string(),
@@ -380,12 +419,13 @@ pub fn summary(bars: &[Bars]) -> Vec<super::Bar> {
                 b.tbf_lossless.1,
                 b.conforming_wait.map_or(String::new(), |(wait, bucket)| format!(
                     "; at bucket {bucket} B the earliest schedule conforming to the rate holds the \
-                     packets received up to {} ms, so {}",
+                     stream offered (or, where it cannot be rebuilt, the packets received) up to {} ms, so {}",
                     super::ms(wait as f64),
                     if wait > 200 * NSEC_PER_MSEC {
                         "no FIFO shaper with a 200 ms queue is lossless on it: the trace is not sub-rate here"
                     } else {
-                        "the loss is the shaper's"
+                        "the packets received fit a 200 ms queue (those lost are not counted: the loss may \
+                         still be the trace's)"
                     }
                 ))
             ),
@@ -473,7 +513,8 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
          point: smooth's measured σ adds the emulated path's bunching to the same configured bucket) is itself \
          within 0.35 × TBF's J. Where smooth loses \
          packets, its loss bar gives the longest wait of the earliest schedule that conforms to the rate and \
-         bucket (a token bucket that never drops) on the packets received: beyond the 200 ms that smooth's and \
+         bucket (a token bucket that never drops) on the stream the sender offered, rebuilt from the corpus \
+         (else on the packets received, a lower bound): beyond the 200 ms that smooth's and \
          TBF's queues hold, no FIFO shaper at this rate is lossless on the trace.\n"
     );
     for b in bars {
@@ -579,7 +620,7 @@ mod tests {
         );
         let within = loss(&bars((1, 2), Some((150 * NSEC_PER_MSEC, 50_000))));
         assert!(
-            within.measured.contains("the loss is the shaper's"),
+            within.measured.contains("may still be the trace's"),
             "{}",
             within.measured
         );
@@ -666,5 +707,58 @@ mod tests {
         assert!(lines
             .iter()
             .any(|l| l.what.contains("bucket 12500 B") && l.verdict == "MISSED"));
+    }
+
+    #[test]
+    fn a_loss_is_judged_by_the_best_bound_at_its_bucket() {
+        // smooth dropped the packets that would have waited longest, so its
+        // own received packets fit 200 ms; TBF's queue held them and its
+        // received packets need 390 ms: the stream is not sub-rate there.
+        let mut tbf = run("tbf", 50_000, 2.0, Some(0.1));
+        (tbf.lost, tbf.conforming_wait_max) = (6, Some(390 * NSEC_PER_MSEC));
+        let mut smooth = run("smooth", 50_000, 0.2, Some(0.1));
+        (smooth.lost, smooth.conforming_wait_max) = (47, Some(199 * NSEC_PER_MSEC));
+        let b = &super::bars(&[run("none", 0, 0.1, None), tbf, smooth])[0];
+        assert_eq!(b.conforming_wait, Some((390 * NSEC_PER_MSEC, 50_000)));
+        let loss = summary(std::slice::from_ref(b)).pop().expect("a loss bar");
+        assert!(loss.measured.contains("not sub-rate"), "{}", loss.measured);
+    }
+
+    #[test]
+    fn the_offered_stream_is_rebuilt_from_the_corpus() {
+        // What replay-send sent for 20 s is the start of a longer load, so
+        // the lost packets can be put back; a received length that is not
+        // the trace's refuses the rebuild.
+        for name in [
+            "paper-vbr",
+            "gop12-25fps",
+            "x264-mandel-30fps",
+            "vp8-testsrc2-25fps",
+        ] {
+            let sent = corpus::load(name, 250_000, 20 * 1_000_000_000, 1).unwrap();
+            let packets: Vec<Received> = sent
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 3 != 0)
+                .map(|(i, &(at, len))| (i as u32, at, at + 1, len.max(MIN_FRAME)))
+                .collect();
+            let mut run = RawRun {
+                trace: name.into(),
+                family: "tbf".into(),
+                bucket: 1514,
+                window: 0,
+                qdisc: "tbf".into(),
+                rate: 250_000,
+                sender: SentJson {
+                    sent: sent.len() as u64,
+                    late_p99: 0,
+                    late_max: 0,
+                },
+                packets,
+            };
+            assert_eq!(offered(&run).as_ref(), Some(&sent), "{name}");
+            run.packets[0].3 += 1;
+            assert_eq!(offered(&run), None, "{name}");
+        }
     }
 }
