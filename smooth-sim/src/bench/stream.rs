@@ -332,10 +332,9 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 let runs: Vec<&&Measured> = of.iter().filter(|r| r.family == family).collect();
                 (runs.iter().filter(|r| r.lost == 0).count(), runs.len())
             };
-            // Each run's conforming wait is a lower bound for the whole
-            // offered stream (its lost packets are missing); at one bucket
-            // the best bound is the largest, usually TBF's, whose queue held
-            // more of the stream.
+            // Each run's conforming wait is on the offered stream, or, where
+            // that could not be rebuilt, a lower bound for it (the lost
+            // packets missing): at one bucket the largest is the best.
             let bound = |bucket: u64| {
                 of.iter()
                     .filter(|r| r.bucket == bucket)
