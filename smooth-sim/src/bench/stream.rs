@@ -233,8 +233,9 @@ pub struct Ratio {
     pub kernel: f64,
     /// The same in the simulator, on the same arrivals.
     pub simulated: f64,
-    /// The optimum's J / TBF's J, the optimum at the σ TBF's output needed:
-    /// the best any shaper can do at that burst allowance.
+    /// The optimum's J / the simulated TBF's J, the optimum at the σ TBF's
+    /// output needed: the best any shaper can do at that burst allowance,
+    /// both on the same arrivals and free of the emulated path's noise.
     pub optimum: f64,
     /// `met` (≤ 0.35), `MISSED`, `within the noise floor` when smooth's J
     /// exceeds 0.35 × TBF's by less than the noise floor (not claimed
@@ -304,13 +305,27 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 };
                 // Equal σ: the optimum at the σ TBF's output needed (its
                 // bucket; smooth's measured σ carries the emulated path's
-                // bunching on top of the same configured bucket).
+                // bunching on top of the same configured bucket). Whether
+                // any shaper can reach 0.35 × TBF's J is asked where the
+                // optimum lives, in the model: against the simulated TBF on
+                // the same arrivals, whose J carries no path noise. The
+                // kernel's TBF J does, and where TBF's own jitter is near the
+                // noise floor that noise, not the shaping, sets the ratio.
                 let tj = tbf.kernel.jitter_mean;
-                let oj = tbf.optimum_jitter.unwrap_or(f64::MAX);
+                let sim = |r: &Measured| r.simulated.as_ref().map_or(0.0, |m| m.jitter_mean);
+                let model_tj = if tbf.simulated.is_some() {
+                    sim(tbf)
+                } else {
+                    tj
+                };
+                let optimum = match tbf.optimum_jitter {
+                    Some(oj) if model_tj > 0.0 => oj / model_tj,
+                    Some(_) => 0.0, // TBF shapes nothing in the model: neither can the optimum
+                    None => f64::MAX,
+                };
                 if tj > 0.0 {
                     let sj = s.kernel.jitter_mean;
-                    let sim = |r: &Measured| r.simulated.as_ref().map_or(0.0, |m| m.jitter_mean);
-                    let verdict = if oj > 0.35 * tj {
+                    let verdict = if optimum > 0.35 {
                         "not applicable"
                     } else if sj <= 0.35 * tj {
                         "met"
@@ -323,7 +338,7 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                         bucket: s.bucket,
                         kernel: sj / tj,
                         simulated: sim(s) / sim(tbf).max(f64::MIN_POSITIVE),
-                        optimum: oj / tj,
+                        optimum,
                         verdict,
                     });
                 }
@@ -510,7 +525,8 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
          is the noise floor of the emulated path: differences below it are not claimed. smooth and TBF are \
          compared at equal bucket; the bar applies where the optimum at the σ TBF's output needed (the equal-σ \
          point: smooth's measured σ adds the emulated path's bunching to the same configured bucket) is itself \
-         within 0.35 × TBF's J. Where smooth loses \
+         within 0.35 × TBF's J, both in the model (`opt J` over TBF's `sim J`: the kernel's J adds the path's \
+         noise, which near the floor sets the ratio). Where smooth loses \
          packets, its loss bar gives the longest wait of the earliest schedule that conforms to the rate and \
          bucket (a token bucket that never drops) on the stream the sender offered, rebuilt from the corpus \
          (else on the packets received, a lower bound): beyond the 200 ms that smooth's and \
@@ -569,7 +585,7 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
         for r in &b.ratios {
             let _ = writeln!(
                 s,
-                "* bucket {} B: smooth J / TBF J = {:.2} in the kernel, {:.2} in the simulator (optimum / TBF = {:.2}); bar 0.35 — {}",
+                "* bucket {} B: smooth J / TBF J = {:.2} in the kernel, {:.2} in the simulator (optimum / TBF = {:.2} in the model); bar 0.35 — {}",
                 r.bucket, r.kernel, r.simulated, r.optimum, r.verdict
             );
         }
@@ -706,6 +722,32 @@ mod tests {
         assert!(lines
             .iter()
             .any(|l| l.what.contains("bucket 12500 B") && l.verdict == "MISSED"));
+    }
+
+    #[test]
+    fn whether_the_optimum_allows_the_bar_is_asked_in_the_model() {
+        // TBF barely shapes: 0.08 ms in the model, twice that in the kernel,
+        // whose path adds 0.07 ms of noise. The optimum's 0.03 ms is 0.38 ×
+        // the modelled TBF's J, so no shaper reaches 0.35 × TBF's here —
+        // although it is only 0.19 × the noisy kernel figure.
+        let mut tbf = run("tbf", 25_000, 0.16, Some(0.03));
+        tbf.simulated.as_mut().expect("simulated").jitter_mean = 0.08e6;
+        let mut smooth = run("smooth", 25_000, 0.14, Some(0.03));
+        smooth.simulated.as_mut().expect("simulated").jitter_mean = 0.06e6;
+        let b = &super::bars(&[run("none", 0, 0.07, None), tbf, smooth])[0];
+        let r = &b.ratios[0];
+        assert_eq!(r.verdict, "not applicable", "{r:?}");
+        assert!((r.optimum - 0.375).abs() < 1e-9, "{r:?}");
+        assert!((r.kernel - 0.875).abs() < 1e-9, "{r:?}");
+        assert!((r.simulated - 0.75).abs() < 1e-9, "{r:?}");
+
+        // The same kernel figures where the model's TBF jitters more: the
+        // optimum allows the bar, and smooth's 0.14 ms misses it.
+        let mut tbf = run("tbf", 25_000, 0.16, Some(0.03));
+        tbf.simulated.as_mut().expect("simulated").jitter_mean = 0.15e6;
+        let smooth = run("smooth", 25_000, 0.14, Some(0.03));
+        let b = &super::bars(&[run("none", 0, 0.07, None), tbf, smooth])[0];
+        assert_eq!(b.ratios[0].verdict, "MISSED", "{:?}", b.ratios[0]);
     }
 
     #[test]
