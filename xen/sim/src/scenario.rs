@@ -63,6 +63,9 @@ pub struct Fig7Row {
     #[serde(flatten)]
     pub latency: Dist,
     pub edf_dispatches: u64,
+    /// The guest's CPU time as a share of the run (its pings and its
+    /// kernel's ticks).
+    pub guest_cpu_share: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -121,7 +124,7 @@ pub struct Host {
     pub tick: Option<(Ns, Ns)>,
     /// pCPUs in the cpupool ([`Params::pool_pcpus`]).
     pub pool_pcpus: u32,
-    /// How late credit's timers fire ([`Params::timer_late`]).
+    /// How late Xen's timers fire, credit's and the guests' ticks ([`Params::timer_late`]).
     pub timer_late: TimerLate,
     /// dom0 on the pool's other pCPU ([`Params::other_pcpu`]).
     pub other_pcpu: Option<OtherPcpu>,
@@ -214,7 +217,40 @@ pub fn fig7_on(
         deadline_ms: deadline.map(|d| d / MS),
         latency: Dist::of(delays(&sim, 0, Stream::Ping, 0)),
         edf_dispatches: sim.vcpus[0].edf_dispatches,
+        guest_cpu_share: sim.vcpus[0].cpu as f64 / (seconds * SEC) as f64,
     }
+}
+
+/// The cost of the blocked guest's kernel tick (at `host`'s tick period,
+/// else [`TCG_TICK`]'s) at which [`fig7_on`]'s guest uses `share` of its
+/// pCPU on `host` (seed 1), to the microsecond: a measured CPU share turned
+/// into the model's tick. It is not the share times the period: a guest
+/// waiting behind a hog runs the ticks that fell due meanwhile as one (a
+/// late kernel catches up its jiffies at once), so it runs fewer ticks the
+/// longer it waits. Bisection, the share growing with the cost; a share
+/// beyond a whole period's cost gives the period.
+pub fn fig7_tick_for_share(
+    host: Host,
+    n: usize,
+    deadline: Option<Ns>,
+    seconds: u64,
+    share: f64,
+) -> Ns {
+    let period = host.tick.map_or(TCG_TICK.0, |t| t.0);
+    let (mut low, mut high) = (0, period);
+    while high - low > US {
+        let cost = (low + high) / 2;
+        let probe = Host {
+            tick: Some((period, cost)),
+            ..host
+        };
+        if fig7_on(probe, n, false, deadline, seconds, 1).guest_cpu_share < share {
+            low = cost;
+        } else {
+            high = cost;
+        }
+    }
+    high
 }
 
 pub fn fig7(o: &Opts) -> Fig7 {

@@ -178,7 +178,11 @@ pub fn install(sim: &mut Sim, v: usize, end: Ns, rng: &mut Rng) {
         let mut t = rng.below(period);
         let mut seq = 0;
         while t < end {
-            arrive(sim, t, v, cost, t, Stream::Tick, seq);
+            // Each tick is a Xen timer on the guest's pCPU, fired as late as
+            // credit's own; the next is armed from the last deadline, so the
+            // lateness does not carry over.
+            let late = sim.p.timer_late.draw(rng);
+            arrive(sim, t + late, v, cost, t, Stream::Tick, seq);
             seq += 1;
             t += period;
         }

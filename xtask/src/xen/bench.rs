@@ -26,7 +26,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use xen_sched_sim::model::{Ns, MS};
 use xen_sched_sim::report::Dist;
-use xen_sched_sim::scenario::{fig7_on, fig7_one, Host, PING_WORK, TCG_DOM0, TCG_TICK};
+use xen_sched_sim::scenario::{
+    fig7_on, fig7_one, fig7_tick_for_share, Host, PING_WORK, TCG_DOM0, TCG_TICK,
+};
 
 /// What to run.
 pub struct Options {
@@ -560,20 +562,17 @@ const SIM_SECONDS: u64 = 60;
 /// The seeds of the calibrated runs.
 const SEEDS: std::ops::RangeInclusive<u64> = 1..=5;
 
-/// The tick cost that makes the simulator's blocked guest use the CPU share
-/// the measured one did over its pings (less the pings' own work, as the
-/// simulator charges it), at `TCG_TICK`'s period: the guest's overhead
-/// under TCG, measured in the same run instead of assumed. `None` for a
-/// busy guest (its tick is handled in its running time) or without the
-/// measurement.
-fn measured_tick(m: &Measurement) -> Option<Ns> {
+/// The blocked guest's share of its pCPU over the pings (its pings' work
+/// and its kernel's ticks), which the simulated guest's tick is calibrated
+/// to reproduce ([`fig7_tick_for_share`]): the guest's overhead under TCG,
+/// measured in the same run instead of assumed. `None` for a busy guest
+/// (its tick is handled in its running time) or without the measurement.
+fn measured_share(m: &Measurement) -> Option<f64> {
     let (cpu, wall) = (m.cpu_s?, m.wall_s?);
     if m.guest != "blocked" || wall <= 0.0 {
         return None;
     }
-    let pings = f64::from(m.received) * PING_WORK as f64 / 1e9;
-    let share = ((cpu - pings) / wall).max(0.0);
-    Some((share * TCG_TICK.0 as f64).round() as Ns)
+    Some(cpu / wall)
 }
 
 /// dom0's share of its pCPU over the pings, per mille (the simulator's
@@ -607,13 +606,17 @@ fn sim_rows(record: &Record) -> Vec<SimPoint> {
         let busy = m.guest == "busy";
         let hogs = m.hogs as usize;
         let ticking = fig7_on(Host::QEMU, hogs, busy, deadline, SIM_SECONDS, 1);
-        let (host, tick_from) = match measured_tick(m) {
-            Some(cost) => (Host::qemu_with_tick(cost), "measured"),
-            None => (Host::QEMU, "TCG_TICK"),
-        };
         let (host, dom0_from) = match measured_dom0(m) {
-            Some(permille) => (host.with_dom0_busy(permille), "measured"),
-            None => (host, "TCG_DOM0"),
+            Some(permille) => (Host::QEMU.with_dom0_busy(permille), "measured"),
+            None => (Host::QEMU, "TCG_DOM0"),
+        };
+        let (host, tick_from) = match measured_share(m) {
+            Some(share) => {
+                let cost = fig7_tick_for_share(host, hogs, deadline, SIM_SECONDS, share);
+                let tick = Some((TCG_TICK.0, cost));
+                (Host { tick, ..host }, "measured")
+            }
+            None => (host, "TCG_TICK"),
         };
         let p99s: Vec<f64> = SEEDS
             .map(|seed| {
@@ -849,17 +852,20 @@ fn markdown(
          two-pCPU pool whose other pCPU holds dom0 alone (credit hands out both pCPUs' worth to the active \
          units; dom0, busy {}‰ of its pCPU as it pings (`TCG_DOM0`, from `xl vcpu-list`), is debited that share \
          and joins the active list when its own tick finds it running), and the guest kernel's 1 kHz tick costing {} µs of CPU each, as TCG runs it (`TCG_TICK`, \
-         calibrated once from the Fig 12 sender's share less its work), credit's tick and accounting timers late \
-         at random as TCG fires them (`TCG_TIMER_LATE`: a histogram of credit's tick lateness on the guests' pCPU, \
-         measured once with a debug hypervisor; median about 70 µs). Its latency is the guest's wait for the \
+         calibrated once from the Fig 12 sender's share less its work), Xen's timers (credit's tick and \
+         accounting, the guest's own tick) late at random as TCG fires them (`TCG_TIMER_LATE`: a histogram of \
+         credit's tick lateness on the guests' pCPU, measured once with a debug hypervisor; median about 70 µs). \
+         Its latency is the guest's wait for the \
          CPU; the measured RTT adds the emulated path (the `no hogs` rows). Where the measured difference between \
          configurations is well above that floor, TCG resolves the effect and the two can be compared; below it \
          only the simulator speaks.\n\n\
          **Calibrated**: the guest blocked between pings spends, under TCG, most of its CPU on its own tick, and \
          that share decides whether credit ever finds it OVER (no BOOST on wake-up: it waits out the hogs' 30 ms \
          slices). So each blocked row is simulated on the QEMU host again \
-         with the tick cost that gives the simulated guest the CPU share this row's guest used over its pings (its \
-         CPU time from `xl vcpu-list`, 0.1 s resolution, less the pings' {} µs each), over seeds {}–{}; the busy \
+         with the tick cost at which the simulated guest, in this row's scenario, uses the CPU share this row's \
+         guest used over its pings (its CPU time from `xl vcpu-list`, 0.1 s resolution; found by bisection at \
+         seed 1, and not the share times the period: a guest that waits behind a hog runs the ticks that fell \
+         due meanwhile as one), over seeds {}–{}; the busy \
          guest keeps `TCG_TICK` (its tick runs in its own running time). dom0 is given the share of its pCPU \
          it used over the same pings where the run measured it, else `TCG_DOM0`'s. A row **agrees** when its measured p99 \
          lies within the seeds' p99 range widened by the run's noise floor ({} ms, the largest p99 of the no-hogs \
@@ -867,7 +873,6 @@ fn markdown(
         PING_WORK / 1000,
         TCG_DOM0.busy_permille,
         TCG_TICK.1 / 1000,
-        PING_WORK / 1000,
         SEEDS.start(),
         SEEDS.end(),
         f2(noise_floor(record)),

@@ -31,7 +31,7 @@ pub const SEC: Ns = 1_000_000_000;
 /// zero; the tick's phase sweeps a 1 ms guest tick every 50 ticks.
 pub const TIMER_LATE: Ns = 20 * US;
 
-/// How late credit's tick and accounting timers fire.
+/// How late Xen's timers fire: credit's, and a guest's own tick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimerLate {
     /// The same every time (real hardware's interrupt and softirq latency).
@@ -137,13 +137,15 @@ pub struct Params {
     pub driver_priority: bool,
     /// `sched_credit_rt_util=` (percent of a pCPU, 0007), at most 90.
     pub rt_util_pct: u64,
-    /// How late credit's tick and accounting timers fire. Both are re-armed
+    /// How late Xen's timers fire: credit's tick and accounting timers, and
+    /// the guests' own tick ([`VcpuSpec::tick`]). Credit's are re-armed
     /// from their handler's `NOW()`, so the lateness carries over and
     /// credit's 10 ms tick drifts against a guest's own periodic tick (re-armed
     /// from its last deadline): without it, the tick would sample that
     /// guest at one phase for ever, finding it always or never running. A
     /// fixed lateness sweeps that phase slowly and regularly; a drawn one
-    /// (QEMU's, measured) samples it at random, as TCG does.
+    /// (QEMU's, measured) samples it at random, as TCG does, and delays
+    /// each of the guest's ticks by its own draw.
     pub timer_late: TimerLate,
     /// pCPUs in the simulated pCPU's cpupool. Credit hands out a slice's
     /// worth of credit per pCPU of the pool every tslice (`prv->credit`),
@@ -208,7 +210,8 @@ pub struct VcpuSpec {
     pub dom0: bool,
     pub behaviour: Behaviour,
     /// The guest kernel's periodic tick, (period, CPU per tick): a guest
-    /// that blocks wakes for it too. None: no tick (a tickless guest).
+    /// that blocks wakes for it too, each tick as late as
+    /// [`Params::timer_late`] draws. None: no tick (a tickless guest).
     pub tick: Option<(Ns, Ns)>,
 }
 
