@@ -1,6 +1,6 @@
 //! vCPU behaviours: what each guest asks of its vCPU, as timed actions.
 
-use crate::model::{Action, Ns, Sim, Work};
+use crate::model::{draw, mean, Action, Ns, Sim, Work};
 use serde::Serialize;
 
 /// What a piece of work is, for the figures.
@@ -175,6 +175,7 @@ pub fn install(sim: &mut Sim, v: usize, end: Ns, rng: &mut Rng) {
         }
     }
     if let Some((period, cost)) = tick {
+        let spread = sim.p.tick_spread.map(|h| (h, mean(h).max(1)));
         let mut t = rng.below(period);
         let mut seq = 0;
         while t < end {
@@ -182,6 +183,7 @@ pub fn install(sim: &mut Sim, v: usize, end: Ns, rng: &mut Rng) {
             // credit's own; the next is armed from the last deadline, so the
             // lateness does not carry over.
             let late = sim.p.timer_late.draw(rng);
+            let cost = spread.map_or(cost, |(h, m)| cost * draw(h, rng) / m);
             arrive(sim, t + late, v, cost, t, Stream::Tick, seq);
             seq += 1;
             t += period;

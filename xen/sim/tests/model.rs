@@ -2,10 +2,12 @@
 //! series' EDF service, budgets, the reserve, and the bar.
 
 use xen_sched_sim::model::{
-    Action, Ns, Params, Pri, Rt, Sim, State, TimerLate, VcpuSpec, Work, MS, SEC, TIMER_LATE, US,
+    draw, mean, Action, Ns, Params, Pri, Rt, Sim, State, TimerLate, VcpuSpec, Work, MS, SEC,
+    TIMER_LATE, US,
 };
 use xen_sched_sim::scenario::{
-    fig6_one, fig7_on, fig7_one, fig7_tick_for_share, run, Host, TCG_DOM0, TCG_TIMER_LATE,
+    fig6_one, fig7_on, fig7_one, fig7_tick_for_share, run, Host, TCG_DOM0, TCG_TICK_SPREAD,
+    TCG_TIMER_LATE,
 };
 use xen_sched_sim::workload::{Behaviour, Rng, Stream};
 
@@ -444,10 +446,11 @@ fn a_random_tick_finds_a_1khz_guest_over_at_times() {
     // regularly that it seldom does (never for 1 % of the pings: the
     // misses come in runs as regular as the hits). The guest's tick at
     // 188 µs: what
-    // bench-xen calibrated for this row. dom0 off the active list, so the
-    // timers' lateness is all that differs.
+    // bench-xen calibrated for this row. dom0 off the active list and every
+    // tick costing the same, so the timers' lateness is all that differs.
     let drawn = Host {
         other_pcpu: None,
+        tick_spread: None,
         ..Host::qemu_with_tick(188 * US)
     };
     let fixed = Host {
@@ -480,6 +483,7 @@ fn waits_behind_hogs(host: Host, hogs: usize) -> usize {
                 pool_pcpus: host.pool_pcpus,
                 timer_late: host.timer_late,
                 other_pcpu: host.other_pcpu,
+                tick_spread: host.tick_spread,
                 ..Params::stock()
             };
             let sim = run(p, specs, 60 * SEC, seed).expect("admitted");
@@ -526,4 +530,31 @@ fn a_measured_share_calibrates_the_guests_tick() {
     assert!(cost > 145 * US, "{cost} ns");
     // A share no tick cost reaches gives a whole period.
     assert_eq!(fig7_tick_for_share(Host::QEMU, 3, None, 10, 0.99), MS);
+}
+
+#[test]
+fn a_ticks_cost_is_drawn_around_its_mean_as_measured() {
+    // The measured run lengths' mean (about 190 µs) is what a drawn cost is
+    // scaled by, so a tick's cost averages the configured one.
+    let m = mean(TCG_TICK_SPREAD);
+    assert!((185 * US..195 * US).contains(&m), "{m} ns");
+    let mut rng = Rng::new(3);
+    let draws: Vec<Ns> = (0..100_000)
+        .map(|_| draw(TCG_TICK_SPREAD, &mut rng))
+        .collect();
+    let avg = draws.iter().sum::<Ns>() / draws.len() as Ns;
+    assert!(avg.abs_diff(m) < m / 100, "{avg} against {m} ns");
+    assert!(draws.iter().all(|&d| (100 * US..5 * MS).contains(&d)));
+    // In the scenario: the blocked guest's share with the spread is within
+    // half a point of the share with every tick costing the mean.
+    let spread = Host::qemu_with_tick(170 * US);
+    let even = Host {
+        tick_spread: None,
+        ..spread
+    };
+    let (a, b) = (
+        fig7_on(spread, 1, false, None, 60, 1).guest_cpu_share,
+        fig7_on(even, 1, false, None, 60, 1).guest_cpu_share,
+    );
+    assert!((a - b).abs() < 0.005, "{a} with the spread, {b} without");
 }

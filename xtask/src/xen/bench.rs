@@ -852,7 +852,9 @@ fn markdown(
          two-pCPU pool whose other pCPU holds dom0 alone (credit hands out both pCPUs' worth to the active \
          units; dom0, busy {}‰ of its pCPU as it pings (`TCG_DOM0`, from `xl vcpu-list`), is debited that share \
          and joins the active list when its own tick finds it running), and the guest kernel's 1 kHz tick costing {} µs of CPU each, as TCG runs it (`TCG_TICK`, \
-         calibrated once from the Fig 12 sender's share less its work), Xen's timers (credit's tick and \
+         calibrated once from the Fig 12 sender's share less its work; each tick's cost drawn around that mean \
+         from `TCG_TICK_SPREAD`, the blocked guest's run lengths measured once with a debug hypervisor), \
+         Xen's timers (credit's tick and \
          accounting, the guest's own tick) late at random as TCG fires them (`TCG_TIMER_LATE`: a histogram of \
          credit's tick lateness on the guests' pCPU, measured once with a debug hypervisor; median about 70 µs). \
          Its latency is the guest's wait for the \

@@ -491,7 +491,7 @@ impl Figs {
               measured again last, and the two runs' difference is the noise floor. The simulator's reserve scenario \
               ([xen-sim.md](xen-sim.md), 60 s, seed 1) has no kernel overhead: its guest computes 6 ms every 40 ms, \
               15 %, just under its share; **on the QEMU host** (`Host::QEMU`) is the QEMU guest as the simulator sees \
-              it: 2 ms every 40 ms, the kernel's tick as TCG runs it (`TCG_TICK`), on one pCPU of a two-pCPU pool \
+              it: 2 ms every 40 ms, the kernel's tick as TCG runs it (`TCG_TICK`, varying as `TCG_TICK_SPREAD`), on one pCPU of a two-pCPU pool \
               (credit hands out both pCPUs' worth, dom0 on the other pCPU taking its share when active, \
               `TCG_DOM0`), Xen's timers (credit's, the guest's tick) late at random as TCG fires them (`TCG_TIMER_LATE`).\n\n";
         s += "| run | reserve | replies | p50 | p90 | p99 | max (ms) | guest CPU | simulated p50 | p99 | on the QEMU host (2 ms bursts): p50 | p99 (ms) |\n";
@@ -560,7 +560,7 @@ impl Figs {
             "\nThe simulator's Fig 6 ([xen-sim.md](xen-sim.md): one pCPU, the same weights, work and periods, the \
              same budgets, 60 s, seed 1; lateness is the same quantity, without TCG, the guest's tick or the \
              packet path; **on the QEMU host** (`Host::QEMU`), the sender's kernel also wakes every 1 ms for {} µs \
-             of CPU, as TCG runs it, its pCPU is one of a two-pCPU pool whose credit is handed out whole (dom0 on \
+             of CPU on average (varying as `TCG_TICK_SPREAD`), as TCG runs it, its pCPU is one of a two-pCPU pool whose credit is handed out whole (dom0 on \
              the other pCPU taking its share when active, `TCG_DOM0`), and Xen's timers (credit's, the guest's tick) are late at random as \
              TCG fires them, `TCG_TIMER_LATE`):\n\n",
             TCG_TICK.1 / 1000

@@ -47,21 +47,36 @@ impl TimerLate {
     pub fn draw(self, rng: &mut Rng) -> Ns {
         match self {
             TimerLate::Fixed(late) => late,
-            TimerLate::Drawn(buckets) => {
-                let total: u64 = buckets.iter().map(|&(_, n)| u64::from(n)).sum();
-                let mut pick = rng.below(total.max(1));
-                let mut low = 0;
-                for &(high, n) in buckets {
-                    if pick < u64::from(n) {
-                        return low + rng.below((high - low).max(1));
-                    }
-                    pick -= u64::from(n);
-                    low = high;
-                }
-                low
-            }
+            TimerLate::Drawn(buckets) => draw(buckets, rng),
         }
     }
+}
+
+/// One value drawn from a measured histogram: `(upper edge, count)`
+/// buckets in increasing order, the first from 0, uniform within each.
+pub fn draw(buckets: &[(Ns, u32)], rng: &mut Rng) -> Ns {
+    let total: u64 = buckets.iter().map(|&(_, n)| u64::from(n)).sum();
+    let mut pick = rng.below(total.max(1));
+    let mut low = 0;
+    for &(high, n) in buckets {
+        if pick < u64::from(n) {
+            return low + rng.below((high - low).max(1));
+        }
+        pick -= u64::from(n);
+        low = high;
+    }
+    low
+}
+
+/// The mean of what [`draw`] draws from `buckets`.
+pub fn mean(buckets: &[(Ns, u32)]) -> Ns {
+    let (mut sum, mut total, mut low) = (0u64, 0u64, 0);
+    for &(high, n) in buckets {
+        sum += u64::from(n) * (low + high) / 2;
+        total += u64::from(n);
+        low = high;
+    }
+    sum / total.max(1)
 }
 
 /// Credit's priorities (`CSCHED_PRI_*`); the series adds `Driver` (0011).
@@ -158,6 +173,10 @@ pub struct Params {
     /// benchmarks), seen only through credit's accounting; None: that pCPU
     /// idles.
     pub other_pcpu: Option<OtherPcpu>,
+    /// How a guest's tick ([`VcpuSpec::tick`]) costs from one tick to the
+    /// next: a histogram of measured run lengths, scaled so that its mean is
+    /// the tick's cost. None: every tick costs the same.
+    pub tick_spread: Option<&'static [(Ns, u32)]>,
 }
 
 /// A unit alone on another pCPU of the pool (dom0 in the QEMU benchmarks),
@@ -185,6 +204,7 @@ impl Params {
             timer_late: TimerLate::Fixed(TIMER_LATE),
             pool_pcpus: 1,
             other_pcpu: None,
+            tick_spread: None,
         }
     }
     pub fn patched() -> Params {
@@ -211,7 +231,8 @@ pub struct VcpuSpec {
     pub behaviour: Behaviour,
     /// The guest kernel's periodic tick, (period, CPU per tick): a guest
     /// that blocks wakes for it too, each tick as late as
-    /// [`Params::timer_late`] draws. None: no tick (a tickless guest).
+    /// [`Params::timer_late`] draws and costing what [`Params::tick_spread`]
+    /// draws around that mean. None: no tick (a tickless guest).
     pub tick: Option<(Ns, Ns)>,
 }
 
