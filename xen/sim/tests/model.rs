@@ -445,9 +445,9 @@ fn a_random_tick_finds_a_1khz_guest_over_at_times() {
     // ms). Timers late by a fixed 20 µs sweep the guest's tick phase so
     // regularly that it seldom does (never for 1 % of the pings: the
     // misses come in runs as regular as the hits). The guest's tick at
-    // 188 µs: what
-    // bench-xen calibrated for this row. dom0 off the active list and every
-    // tick costing the same, so the timers' lateness is all that differs.
+    // 188 µs, what bench-xen calibrated for this row; dom0 off the active
+    // list and every tick costing the same, so the timers' lateness is all
+    // that differs.
     let drawn = Host {
         other_pcpu: None,
         tick_spread: None,
@@ -503,7 +503,7 @@ fn dom0_on_the_other_pcpu_takes_its_share_of_the_credit() {
     // guests, and the guest, off the list between its rare ticks, comes
     // back to an accounting OVER more often. Over ten seeds, more of its
     // pings wait out hogs' slices with dom0 than without (seed by seed
-    // the two overlap; measured under QEMU: 7-8 % of the pings).
+    // the two overlap; measured under QEMU: 5-8 % of the pings).
     let with = Host::qemu_with_tick(188 * US);
     let without = Host {
         other_pcpu: None,
