@@ -401,6 +401,50 @@ fn a_periodic_job_descheduled_after_the_next_release_is_not_skipped() {
 }
 
 #[test]
+fn a_periodic_job_is_not_taken_by_an_earlier_wake_up_in_its_period() {
+    // A sender whose kernel ticks at 1 kHz, weighted below what it uses
+    // beside two hogs, so that credit finds it OVER and the EDF queue is
+    // what serves it on time. The tick wakes the vCPU first in most
+    // periods: were a job ended by blocking, that wake-up would take the
+    // period's service and the send, due later in the period, would wait
+    // for the next period's deadline, up to a period plus D late. The
+    // budget covers the send and the period's ticks.
+    let (d, work) = (5 * MS, 3 * MS);
+    for seed in 1..=3 {
+        let sender = Behaviour::Sender {
+            period: 10 * MS,
+            work,
+            grid: None,
+            from: 100 * MS,
+        };
+        let g = VcpuSpec::new("sender", sender)
+            .weight(128)
+            .tick(Some((MS, 50 * US)))
+            .rt(Rt::periodic(10 * MS, d, 4 * MS));
+        let sim = run(
+            Params::patched(),
+            vec![g, hog("h1"), hog("h2")],
+            20 * SEC,
+            seed,
+        )
+        .unwrap();
+        let late: Vec<Ns> = sim
+            .done
+            .iter()
+            .filter(|x| x.vcpu == 0 && x.stream == Stream::Send)
+            .map(|x| x.at - x.origin - work)
+            .collect();
+        assert!(late.len() >= 1980, "seed {seed}: {} sends", late.len());
+        assert!(
+            sim.vcpus[0].edf_dispatches > 200,
+            "seed {seed}: credit served it"
+        );
+        let max = *late.iter().max().unwrap();
+        assert!(max <= d + 500 * US, "seed {seed}: a send {max} ns late");
+    }
+}
+
+#[test]
 fn credit_hands_out_the_whole_pools_credit() {
     // A CPU-bound guest beside a hog on one pCPU. Alone in its pool the two
     // earn, on average, what they burn, and an accounting can find the one

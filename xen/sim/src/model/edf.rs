@@ -89,7 +89,10 @@ impl Sim {
         true
     }
 
-    /// `rt_released()` (0001, 0002, 0007): a wake-up from blocked releases a job.
+    /// `rt_released()` (0001, 0002, 0007): a wake-up from blocked releases a
+    /// job; a periodic vCPU's is the job of the period the wake-up falls in,
+    /// with what is left of its budget, due at once if woken past its
+    /// deadline.
     fn rt_released(&mut self, v: usize) {
         self.rt_sync(v);
         let now = self.now;
@@ -97,11 +100,12 @@ impl Sim {
         let d = vc.spec.rt.deadline;
         match vc.spec.rt.mode {
             RtMode::Periodic { period } => {
-                // Drop the jobs whose deadline passed while blocked.
-                if vc.release + d <= now {
-                    vc.release += ((now - vc.release - d) / period + 1) * period;
+                // The periods slept through are dropped.
+                if now >= vc.release + period {
+                    vc.release += (now - vc.release) / period * period;
+                    vc.job_ran = 0;
                 }
-                vc.deadline = vc.release + d;
+                vc.deadline = (vc.release + d).max(now);
             }
             RtMode::Aperiodic => {
                 vc.release = now;
@@ -113,7 +117,8 @@ impl Sim {
     }
 
     /// `rt_served()` (0001, 0002, 0007, 0009): `v` was descheduled after running
-    /// since `run_start`.
+    /// since `run_start`. A periodic job ends with its budget or its period,
+    /// not when the vCPU blocks; an aperiodic one also when it blocks.
     fn rt_served(&mut self, v: usize, runnable: bool) {
         let restarted = self.rt_sync(v);
         let now = self.now;
@@ -133,12 +138,13 @@ impl Sim {
                         vc.job_ran = 0;
                     }
                     vc.job_ran += ran.min(now - vc.release);
-                    if !runnable || vc.job_ran >= budget {
+                    if vc.job_ran >= budget {
                         vc.release += period;
                         vc.job_ran = 0;
                     }
                 }
-                vc.deadline = vc.release + vc.spec.rt.deadline;
+                // A job woken past its release's deadline keeps the wake-up's.
+                vc.deadline = vc.deadline.max(vc.release + vc.spec.rt.deadline);
             }
             // Blocked: no job until the next event. Served still runnable:
             // the next job a deadline after this one's release, not before
