@@ -174,15 +174,12 @@ stock_late=$(cat /tmp/late.stock-credit) rt_late=$(cat /tmp/late.rt-periodic)
 ap_late=$(cat /tmp/late.rt-aperiodic)
 echo "  periodic sender p99 lateness: stock credit $stock_late ms, periodic $rt_late ms, aperiodic $ap_late ms"
 # Printed, not asserted: a real-time sender must not fall behind its
-# schedule where stock credit keeps up.  Under the rule "a periodic job
-# lasts until the vCPU blocks" the periodic sender once fell 1.5 s behind
-# (3409 EDF dispatches, 167 from the credit queue).  With one EDF slice per
-# periodic release and dom0's preemptions costing no credit-queue place
-# (patches 0002, 0004) its p99 was below stock's in every run so far, but
-# the aperiodic sender, whose job still lasts until it blocks, showed the
-# same EDF-only pattern in two runs (p99 203 and 370 ms): not reliable
-# enough to assert (docs/xen.md).  The verdict is printed so every run
-# shows it.
+# schedule where stock credit keeps up.  Its budget here (the default
+# 500 us a period) is less than the guest kernel's own 1 kHz tick costs
+# under TCG, so its EDF service goes mostly to the tick and the send waits
+# for credit turns, where its EDF time has been debited: its p99 falls on
+# either side of stock credit's from run to run (docs/xen.md).  The
+# verdict is printed so every run shows it.
 if [ -n "$stock_late" ] && [ -n "$rt_late" ] && [ -n "$ap_late" ] &&
     awk -v s="$stock_late" -v p="$rt_late" -v a="$ap_late" \
         'BEGIN { exit !(p <= s + 300 && a <= s + 300) }'; then

@@ -66,7 +66,13 @@ pub struct Fig7Row {
     /// The guest's CPU time as a share of the run (its pings and its
     /// kernel's ticks).
     pub guest_cpu_share: f64,
+    /// Pings that waited longer than [`SLICE_WAIT`].
+    pub over_slice: usize,
 }
+
+/// A wait longer than a credit slice: a ping that waited out a hog's
+/// whole slice (credit found its guest OVER, or found it no BOOST).
+pub const SLICE_WAIT: Ns = 30 * MS;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Fig7 {
@@ -243,12 +249,14 @@ pub fn fig7_on(
     let p = host.params(deadline.is_some());
     let specs = std::iter::once(g).chain(hogs(n)).collect();
     let sim = run(p, specs, seconds * SEC, seed).expect("admitted");
+    let waits = delays(&sim, 0, Stream::Ping, 0);
     Fig7Row {
         hogs: n,
         guest: if busy { "busy" } else { "blocked" }.into(),
         scheduler: sched_name(deadline, "aperiodic"),
         deadline_ms: deadline.map(|d| d / MS),
-        latency: Dist::of(delays(&sim, 0, Stream::Ping, 0)),
+        over_slice: waits.iter().filter(|&&w| w > SLICE_WAIT).count(),
+        latency: Dist::of(waits),
         edf_dispatches: sim.vcpus[0].edf_dispatches,
         guest_cpu_share: sim.vcpus[0].cpu as f64 / (seconds * SEC) as f64,
     }
