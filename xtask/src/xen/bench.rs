@@ -27,8 +27,7 @@ use std::time::Duration;
 use xen_sched_sim::model::{Ns, MS};
 use xen_sched_sim::report::Dist;
 use xen_sched_sim::scenario::{
-    fig7_on, fig7_one, fig7_tick_for_share, Fig7Row, Host, PING_WORK, SLICE_WAIT, TCG_DOM0,
-    TCG_TICK,
+    fig7_on, fig7_one, fig7_tick_for_share, Fig7Row, Host, LONG_WAIT, PING_WORK, TCG_DOM0, TCG_TICK,
 };
 
 /// What to run.
@@ -556,9 +555,9 @@ pub struct SimPoint {
     /// simulator's own spread (a guest at its share is OVER or not by a
     /// hair, and its rare OVER spells make the tail).
     pub seeds_p99_ms: (f64, f64),
-    /// The share of pings that waited longer than a slice (`SLICE_WAIT`)
-    /// over the same seeds, lowest and highest, %.
-    pub seeds_over_slice_pct: (f64, f64),
+    /// The share of pings that waited longer than `LONG_WAIT` over the
+    /// same seeds, lowest and highest, %.
+    pub seeds_long_waits_pct: (f64, f64),
 }
 
 /// Simulated seconds per run.
@@ -628,7 +627,7 @@ fn sim_rows(record: &Record) -> Vec<SimPoint> {
         let p99s: Vec<f64> = seeds.iter().map(|r| r.latency.p99_ms).collect();
         let over: Vec<f64> = seeds
             .iter()
-            .map(|r| r.over_slice as f64 * 100.0 / r.latency.n.max(1) as f64)
+            .map(|r| r.long_waits as f64 * 100.0 / r.latency.n.max(1) as f64)
             .collect();
         rows.push(SimPoint {
             guest: m.guest.clone(),
@@ -645,7 +644,7 @@ fn sim_rows(record: &Record) -> Vec<SimPoint> {
                 p99s.iter().copied().fold(f64::INFINITY, f64::min),
                 p99s.iter().copied().fold(0.0, f64::max),
             ),
-            seeds_over_slice_pct: (
+            seeds_long_waits_pct: (
                 over.iter().copied().fold(f64::INFINITY, f64::min),
                 over.iter().copied().fold(0.0, f64::max),
             ),
@@ -881,17 +880,18 @@ fn markdown(
          it used over the same pings where the run measured it, else `TCG_DOM0`'s. A row **agrees** when its measured p99 \
          lies within the seeds' p99 range widened by the run's noise floor ({} ms, the largest p99 of the no-hogs \
          rows). A p99 of a few hundred pings is a threshold: it jumps by a slice once about 1 % of them wait one \
-         out. So, beside it and not part of the verdict, the share of pings that **waited out a slice** (over {} \
-         ms): measured, with its 95 % (Wilson) interval for that many pings, and over the seeds.\n\n",
+         out. So, beside it and not part of the verdict, the share of pings that **waited long** (over {} ms: more \
+         than a whole slice, beyond what the path adds): measured, with its 95 % (Wilson) interval for that many \
+         pings, and over the seeds.\n\n",
         PING_WORK / 1000,
         TCG_DOM0.busy_permille,
         TCG_TICK.1 / 1000,
         SEEDS.start(),
         SEEDS.end(),
         f2(noise_floor(record)),
-        SLICE_WAIT / MS,
+        LONG_WAIT / MS,
     );
-    s += "| guest | hogs | scheduler (simulated) | p50 | p99 | max (ms) | EDF dispatches | QEMU host: p50 | p99 (ms) | calibrated tick (µs) | dom0 busy (‰) | its p99, 5 seeds (ms) | measured p50 | measured p99 (ms) | agrees | waited out a slice: measured (95 % interval) | its seeds |\n";
+    s += "| guest | hogs | scheduler (simulated) | p50 | p99 | max (ms) | EDF dispatches | QEMU host: p50 | p99 (ms) | calibrated tick (µs) | dom0 busy (‰) | its p99, 5 seeds (ms) | measured p50 | measured p99 (ms) | agrees | waited long: measured (95 % interval) | its seeds |\n";
     s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     let floor = noise_floor(record);
     let mut by_key: BTreeMap<(String, u32, String), &SimPoint> = BTreeMap::new();
@@ -905,7 +905,7 @@ fn markdown(
             let k = m
                 .rtt_ms
                 .iter()
-                .filter(|&&ms| ms > SLICE_WAIT as f64 / 1e6)
+                .filter(|&&ms| ms > LONG_WAIT as f64 / 1e6)
                 .count();
             let (lo, hi) = wilson_95(k, m.rtt_ms.len());
             format!("{k}/{} ({lo:.1}–{hi:.1} %)", m.rtt_ms.len())
@@ -934,8 +934,8 @@ fn markdown(
                 Some(false) => "**no**",
                 None => "—",
             },
-            r.seeds_over_slice_pct.0,
-            r.seeds_over_slice_pct.1,
+            r.seeds_long_waits_pct.0,
+            r.seeds_long_waits_pct.1,
         );
     }
     s += &effects(record, sim);
