@@ -625,7 +625,7 @@ fn sim_rows(record: &Record) -> Vec<SimPoint> {
             .map(|seed| fig7_on(host, hogs, busy, deadline, SIM_SECONDS, seed))
             .collect();
         let p99s: Vec<f64> = seeds.iter().map(|r| r.latency.p99_ms).collect();
-        let over: Vec<f64> = seeds
+        let long_shares: Vec<f64> = seeds
             .iter()
             .map(|r| r.long_waits as f64 * 100.0 / r.latency.n.max(1) as f64)
             .collect();
@@ -645,8 +645,8 @@ fn sim_rows(record: &Record) -> Vec<SimPoint> {
                 p99s.iter().copied().fold(0.0, f64::max),
             ),
             seeds_long_waits_pct: (
-                over.iter().copied().fold(f64::INFINITY, f64::min),
-                over.iter().copied().fold(0.0, f64::max),
+                long_shares.iter().copied().fold(f64::INFINITY, f64::min),
+                long_shares.iter().copied().fold(0.0, f64::max),
             ),
         });
     }
@@ -901,7 +901,7 @@ fn markdown(
     for r in by_key.into_values() {
         let measured_m = measured_for(record, r);
         let measured = measured_m.map(Measurement::dist);
-        let slice_waits = measured_m.map_or("—".into(), |m| {
+        let long_waits = measured_m.map_or("—".into(), |m| {
             let k = m
                 .rtt_ms
                 .iter()
@@ -911,7 +911,7 @@ fn markdown(
             format!("{k}/{} ({lo:.1}–{hi:.1} %)", m.rtt_ms.len())
         });
         s += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} ({}) | {} ({}) | {}–{} | {} | {} | {} | {slice_waits} | {:.1}–{:.1} % |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} ({}) | {} ({}) | {}–{} | {} | {} | {} | {long_waits} | {:.1}–{:.1} % |\n",
             r.guest,
             r.hogs,
             r.scheduler,
