@@ -11,8 +11,8 @@
 # timestamping the datagrams. Stock credit, or periodic real-time with
 # period 10 ms, deadline D and budget min(D, 4 ms). Under TCG every wake-up
 # costs the guest CPU well beyond its work (its kernel, a 1 kHz tick and
-# the send, emulated): 2 ms of work keeps it inside its 60 %, and the
-# budget covers work and overhead.
+# the send, emulated): 2 ms of work keeps it inside its 60 %, and a 4 ms
+# budget covers work and overhead (at D = 3 ms the budget is 3 ms).
 #
 # Fig 2: the sender alone (the hogs paused), 1 ms of CPU per datagram, its
 # wake-ups forced onto a grid of G ms (as if its vCPU were provisioned only

@@ -532,7 +532,8 @@ impl Figs {
               budget min(D, 4 ms) (`xl sched-credit -M periodic -e D -P 10000 -b …`). Under TCG every wake-up \
               costs the guest CPU well beyond its work (its kernel with a 1 kHz tick, the send: compare the Fig 12 \
               sender's share below with its 500 µs of work every 10 ms); 2 ms of work keeps the sender inside its \
-              60 %, and the budget covers work and overhead. **Sender CPU** is its CPU time over the run's \
+              60 %, and a 4 ms budget covers work and overhead; at D = 3 ms the budget is the deadline, and what \
+              a period needs beyond it waits for credit. **Sender CPU** is its CPU time over the run's \
               nominal length (count × 10 ms).\n\n";
         s += "| configuration | received | lateness p50 | p90 | p99 | max (ms) | arrival lateness p99 (ms) | J mean (ms) | sender CPU |\n";
         s += "|---|---|---|---|---|---|---|---|---|\n";
