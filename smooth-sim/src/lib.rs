@@ -13,6 +13,7 @@ pub mod plot;
 pub mod received;
 pub mod replay;
 pub mod report;
+pub mod requests;
 pub mod sim;
 pub mod sweep;
 pub mod workload;

@@ -791,7 +791,7 @@ fn bench_report(a: &BenchReportArgs) -> Result<(), String> {
         return Err(format!("runs {}: no *.jsonl files", a.runs.display()));
     }
     let mut report = bench::Report::default();
-    let mut raw = bench::Raw { window: None };
+    let mut raw = bench::Raw::default();
     for f in &files {
         bench::read(f, &mut report, &mut raw)?;
     }

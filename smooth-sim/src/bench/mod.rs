@@ -14,7 +14,10 @@ pub mod rate;
 pub mod stream;
 pub mod window;
 
+use crate::sim::ShaperSpec;
 use serde::{Deserialize, Serialize};
+use smooth_core::time::{credit_bytes, transmit_time, NSEC_PER_MSEC};
+use smooth_core::Config;
 use std::path::Path;
 
 /// A shaper as the guest configured it.
@@ -45,6 +48,29 @@ impl Spec {
     /// TBF at the netback-like bucket.
     pub fn is_tbf_netback(&self) -> bool {
         self.family == "tbf" && self.bucket == netback_bucket(self.rate)
+    }
+
+    /// The simulator's model of this shaper, if it has one: smooth itself,
+    /// and TBF with the queue the guest gives it (the bucket plus 200 ms).
+    pub fn model(&self) -> Option<ShaperSpec> {
+        let max_delay = 200 * NSEC_PER_MSEC;
+        match self.family.as_str() {
+            "tbf" => Some(ShaperSpec::Tbf {
+                rate: self.rate,
+                burst: self.bucket.min(u64::from(u32::MAX)) as u32,
+                limit: self.bucket + credit_bytes(max_delay, self.rate),
+            }),
+            "smooth" => Config {
+                rate: self.rate,
+                burst: transmit_time(self.bucket, self.rate),
+                window: self.window,
+                ..Config::DEFAULT
+            }
+            .validate()
+            .ok()
+            .map(ShaperSpec::Smooth),
+            _ => None,
+        }
     }
 }
 
@@ -185,10 +211,14 @@ impl Report {
     }
 }
 
-/// Kept in [`Report`] for the window plot: the raw E3 run.
+/// What reading keeps beside [`Report`]: raw runs later steps need.
+#[derive(Default)]
 pub struct Raw {
     /// The window trace as received (for its plot).
     pub window: Option<window::RawWindow>,
+    /// E2's loop as the unshaped run measured it (the guest runs it first),
+    /// for the simulator's predictions of the shaped runs.
+    pub http_loop: Option<Vec<crate::requests::Loop>>,
 }
 
 /// Reads one runs file: a provenance line, then results with a `kind`.
@@ -224,9 +254,15 @@ pub fn read(path: &Path, report: &mut Report, raw: &mut Raw) -> Result<(), Strin
                 flent::Measured::Voip(v) => report.flent_voip.push(v),
                 flent::Measured::Rrul(r) => report.flent_rrul.push(r),
             },
-            "http" => report.http.push(http::measure(
-                &serde_json::from_value(value).map_err(parse)?,
-            )),
+            "http" => {
+                let run: http::Raw = serde_json::from_value(value).map_err(parse)?;
+                if run.spec.family == "none" {
+                    raw.http_loop = Some(http::loops(&run));
+                }
+                report
+                    .http
+                    .push(http::measure(&run, raw.http_loop.as_deref()));
+            }
             "window" => {
                 let w: window::RawWindow = serde_json::from_value(value).map_err(parse)?;
                 report.window = Some(window::measure(&w));

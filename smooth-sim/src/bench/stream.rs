@@ -7,6 +7,7 @@
 //! Everything is computed with the simulator's own metrics
 //! ([`crate::metrics`]), so kernel and simulation are measured alike.
 
+use super::Spec;
 use crate::corpus;
 use crate::metrics::{self, Metrics};
 use crate::model::Departure;
@@ -16,7 +17,7 @@ use crate::sim::{simulate, Offered, ShaperSpec};
 use crate::sweep::Point;
 use crate::workload::Trace;
 use serde::{Deserialize, Serialize};
-use smooth_core::time::{credit_bytes, NSEC_PER_MSEC};
+use smooth_core::time::NSEC_PER_MSEC;
 use smooth_core::Config;
 
 /// One run as the guest reports it (a `SMOOTH-BENCH` line).
@@ -142,24 +143,14 @@ fn offered(run: &RawRun) -> Option<Trace> {
 
 /// The simulator's model of a run's shaper, if it has one.
 fn model(run: &RawRun) -> Option<ShaperSpec> {
-    let max_delay = 200 * NSEC_PER_MSEC;
-    match run.family.as_str() {
-        "tbf" => Some(ShaperSpec::Tbf {
-            rate: run.rate,
-            burst: run.bucket.min(u64::from(u32::MAX)) as u32,
-            limit: run.bucket + credit_bytes(max_delay, run.rate),
-        }),
-        "smooth" => Config {
-            rate: run.rate,
-            burst: smooth_core::time::transmit_time(run.bucket, run.rate),
-            window: run.window,
-            ..Config::DEFAULT
-        }
-        .validate()
-        .ok()
-        .map(ShaperSpec::Smooth),
-        _ => None,
+    Spec {
+        family: run.family.clone(),
+        bucket: run.bucket,
+        window: run.window,
+        qdisc: run.qdisc.clone(),
+        rate: run.rate,
     }
+    .model()
 }
 
 /// Measures one run: kernel metrics, the simulator's prediction on the same
