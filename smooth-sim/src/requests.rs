@@ -6,9 +6,10 @@
 //! Each exchange runs: the client connects at `t`; the SYN-ACK reaches the
 //! shaper one path later; when it has left and crossed the path the client
 //! sends its request; the response reaches the shaper `serve` after that
-//! (path and server time); its first packet's arrival at the client ends the
-//! waiting time, its last ends the exchange, the server's FIN follows it
-//! into the shaper and the client connects again at once.
+//! (path and server time), the server's FIN right behind it; the first
+//! packet's arrival at the client ends the waiting time, the FIN's ends the
+//! exchange (ab reads until the server closes) and the client connects
+//! again at once.
 //!
 //! The per-exchange times come from the caller (in E2, from the unshaped
 //! run of the same loop), so the loop keeps what the path and the server
@@ -45,7 +46,7 @@ pub struct Loop {
 pub struct Exchange {
     /// Request sent → first byte of the response (ab's "wait").
     pub wait: u64,
-    /// Connect → last byte (ab's "ttime").
+    /// Connect → the server's FIN (ab's "ttime").
     pub total: u64,
 }
 
@@ -53,49 +54,52 @@ pub struct Exchange {
 pub const BARE_FRAME: u32 = 66;
 
 /// Runs one exchange per element of `loops` through `model`, each response
-/// being `frames`.
-pub fn run(model: &mut dyn Model, loops: &[Loop], frames: &[u32]) -> Vec<Exchange> {
+/// being `frames` (the FIN is added). `None` if the shaper dropped a frame:
+/// the loop would then wait on a retransmission, which is not modelled.
+pub fn run(model: &mut dyn Model, loops: &[Loop], frames: &[u32]) -> Option<Vec<Exchange>> {
     let mut out = Vec::new();
     let mut t = 0;
     let mut exchanges = Vec::with_capacity(loops.len());
+    let mut frames = frames.to_vec();
+    frames.push(BARE_FRAME); // the server closes: its FIN follows the response
     for l in loops {
         let connect = t;
-        let syn_ack = pass(model, connect + l.path, &[BARE_FRAME], &mut out);
+        let syn_ack = pass(model, connect + l.path, &[BARE_FRAME], &mut out)?;
         let request = syn_ack[0] + l.path;
-        let response = pass(model, request + l.serve, frames, &mut out);
+        let response = pass(model, request + l.serve, &frames, &mut out)?;
         let first = response[0] + l.path;
-        let last = response[response.len() - 1] + l.path;
+        let fin = response[response.len() - 1] + l.path;
         exchanges.push(Exchange {
             wait: first - request,
-            total: last - connect,
+            total: fin - connect,
         });
-        // The FIN goes in behind the response; the client does not wait
-        // for it before connecting again.
-        hand(model, response[response.len() - 1], &[BARE_FRAME], &mut out);
-        t = last;
+        t = fin;
     }
-    exchanges
+    Some(exchanges)
 }
 
-/// Hands `frames` to `model` at `at`, after running its events up to then.
-fn hand(model: &mut dyn Model, at: u64, frames: &[u32], out: &mut Vec<Departure>) {
+/// Hands `frames` to `model` at `at` (after running its events up to then)
+/// and returns their departure times, in order; `None` if one was dropped.
+/// Departures of what was queued before are dropped from `out`.
+fn pass(
+    model: &mut dyn Model,
+    at: u64,
+    frames: &[u32],
+    out: &mut Vec<Departure>,
+) -> Option<Vec<u64>> {
     while let Some(e) = model.next_event().filter(|&e| e <= at) {
         model.wake(e, out);
     }
     for &len in frames {
-        assert!(model.arrive(at, len, out), "the loop never fills a queue");
+        if !model.arrive(at, len, out) {
+            return None;
+        }
     }
-}
-
-/// Hands `frames` to `model` at `at` and returns their departure times,
-/// in order. Departures of what was queued before are dropped from `out`.
-fn pass(model: &mut dyn Model, at: u64, frames: &[u32], out: &mut Vec<Departure>) -> Vec<u64> {
-    hand(model, at, frames, out);
     let mut deps = Vec::with_capacity(frames.len());
     loop {
         deps.extend(out.drain(..).filter(|d| d.arrival == at).map(|d| d.depart));
         if deps.len() == frames.len() {
-            return deps;
+            return Some(deps);
         }
         let next = model
             .next_event()
@@ -144,7 +148,7 @@ mod tests {
         // A bucket nothing exhausts: every wait is the loop's own.
         let mut tbf = Tbf::new(RATE * 1000, u32::MAX, u64::MAX, 0);
         let l = loops(10);
-        let ex = run(&mut tbf, &l, &frames());
+        let ex = run(&mut tbf, &l, &frames()).unwrap();
         for (e, l) in ex.iter().zip(&l) {
             assert_eq!(e.wait, l.serve + l.path);
             assert_eq!(e.total, 3 * l.path + l.serve);
@@ -165,14 +169,14 @@ mod tests {
             .map(|&f| transmit_time(u64::from(f), RATE))
             .sum::<u64>();
         let mut tbf = Tbf::new(RATE, BUCKET, u64::MAX, 0);
-        let tbf = run(&mut tbf, &l, &frames());
+        let tbf = run(&mut tbf, &l, &frames()).unwrap();
         let cfg = Config {
             rate: RATE,
             burst: transmit_time(u64::from(BUCKET), RATE),
             ..Config::DEFAULT
         };
         let mut smooth = Smooth::new(cfg.validate().unwrap(), 0);
-        let smooth = run(&mut smooth, &l, &frames());
+        let smooth = run(&mut smooth, &l, &frames()).unwrap();
         let (tbf, smooth) = (&tbf[100..], &smooth[100..]);
         let total = |ex: &[Exchange]| median(ex.iter().map(|e| e.total).collect());
         let wait = |ex: &[Exchange]| median(ex.iter().map(|e| e.wait).collect());

@@ -20,7 +20,9 @@
 #                VM → client way crosses the shaper: rrul's download is
 #                shaped, its upload (dom0 → VM) is not
 #   http    E2   ApacheBench: 2000 requests for an 8 KB file from busybox
-#                httpd in the VM's namespace
+#                httpd in the VM's namespace; beside the shapers, netem
+#                holding every packet a fixed 10 ms: what holding a packet
+#                alone does to the wait on this platform
 #   window  E3   smooth's window and counters every 100 ms (tc-smooth watch
 #                --json) during the video, and across rate steps under a
 #                greedy UDP load
@@ -218,7 +220,7 @@ bench_http() {
     mkdir -p /tmp/www
     dd if=/dev/urandom of=/tmp/www/8k.bin bs=8192 count=1 2>/dev/null
     in_guest httpd -p "$GUEST_IP:80" -h /tmp/www
-    for spec in "${FEW[@]}"; do
+    for spec in "${FEW[@]}" "netem 0 0 netem delay 10ms limit 10000"; do
         read -r _ _ _ qdisc <<<"$spec"
         shape $qdisc
         in_client ab -q -n "$n" -c 1 -g /tmp/ab.tsv "http://$GUEST_IP/8k.bin" >/tmp/ab.out 2>&1 ||

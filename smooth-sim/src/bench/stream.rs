@@ -245,6 +245,9 @@ pub struct Bars {
     /// Runs where kernel and simulator agree (within 20 % or the noise
     /// floor), of those with a model.
     pub agree: (usize, usize),
+    /// Kernel J − simulated J of every run with a model, ns, and whether
+    /// that run agreed.
+    pub excess: Vec<(f64, bool)>,
     /// Every bucket both smooth and TBF ran with.
     pub ratios: Vec<Ratio>,
     /// smooth runs that lost nothing, of all of them.
@@ -275,13 +278,15 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 .find(|r| r.family == "none")
                 .map_or(0.0, |r| r.kernel.jitter_mean);
             let modelled: Vec<&&Measured> = of.iter().filter(|r| r.simulated.is_some()).collect();
-            let agree = modelled
+            let excess: Vec<(f64, bool)> = modelled
                 .iter()
-                .filter(|r| {
+                .map(|r| {
                     let s = r.simulated.as_ref().expect("filtered").jitter_mean;
-                    (r.kernel.jitter_mean - s).abs() <= (0.2 * s).max(noise)
+                    let d = r.kernel.jitter_mean - s;
+                    (d, d.abs() <= (0.2 * s).max(noise))
                 })
-                .count();
+                .collect();
+            let agree = excess.iter().filter(|e| e.1).count();
             let default_window = Config::DEFAULT.window;
             let mut ratios = Vec::new();
             for s in of
@@ -356,6 +361,7 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 trace: t.to_string(),
                 noise_floor: noise,
                 agree: (agree, modelled.len()),
+                excess,
                 ratios,
                 lossless: lossless("smooth"),
                 tbf_lossless: lossless("tbf"),
@@ -363,6 +369,46 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
             }
         })
         .collect()
+}
+
+/// Where kernel and simulator disagree, by how much and, as far as the runs
+/// show it, why: empty where they agree.
+fn disagreement(b: &Bars) -> String {
+    let misses: Vec<f64> = b.excess.iter().filter(|e| !e.1).map(|e| e.0).collect();
+    if misses.is_empty() {
+        return String::new();
+    }
+    let list = |v: &[String]| v.join(", ");
+    let by: Vec<String> = misses.iter().map(|&d| super::ms(d)).collect();
+    let mut s = format!(
+        "; in the others the kernel's J is {} the simulator's by {} ms",
+        if misses.iter().all(|&d| d > 0.0) {
+            "above"
+        } else {
+            "off"
+        },
+        list(&by)
+    );
+    if b.noise_floor > 0.0 {
+        let floors: Vec<String> = misses
+            .iter()
+            .map(|d| format!("{:.2}", d.abs() / b.noise_floor))
+            .collect();
+        s.push_str(&format!(" ({} × the noise floor)", list(&floors)));
+    }
+    let (lo, hi) = b.excess.iter().fold((f64::MAX, f64::MIN), |(lo, hi), e| {
+        (lo.min(e.0), hi.max(e.0))
+    });
+    if lo >= 0.0 && hi <= 1.5 * b.noise_floor {
+        s.push_str(&format!(
+            ", and it is above it in every run, by {}–{} ms: the emulated path adds its own noise to the shaper's \
+             J, up to about one floor, so where the shaper's J is small (20 % of it under the floor) the \
+             difference meets the floor",
+            super::ms(lo),
+            super::ms(hi)
+        ));
+    }
+    s
 }
 
 /// The E1 bars of every trace as summary lines.
@@ -377,7 +423,7 @@ pub fn summary(bars: &[Bars]) -> Vec<super::Bar> {
                 b.trace,
                 super::ms(b.noise_floor)
             ),
-            measured: format!("{} of {} runs", b.agree.0, b.agree.1),
+            measured: format!("{} of {} runs{}", b.agree.0, b.agree.1, disagreement(b)),
             verdict: verdict(b.agree.0 == b.agree.1),
         });
         let (open, closed): (Vec<&Ratio>, Vec<&Ratio>) =
@@ -562,9 +608,10 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
         );
         let _ = writeln!(
             s,
-            "* kernel J within 20 % of the simulator's (or within the noise floor): {} of {} runs — {}",
+            "* kernel J within 20 % of the simulator's (or within the noise floor): {} of {} runs{} — {}",
             b.agree.0,
             b.agree.1,
+            disagreement(b),
             if b.agree.0 == b.agree.1 { "met" } else { "MISSED" }
         );
         if b.ratios.is_empty() {
@@ -606,6 +653,7 @@ mod tests {
             trace: "x".into(),
             noise_floor: 0.0,
             agree: (1, 1),
+            excess: vec![(0.0, true)],
             ratios: Vec::new(),
             lossless,
             tbf_lossless: (0, 2),
@@ -792,5 +840,25 @@ mod tests {
             run.packets[0].3 += 1;
             assert_eq!(offered(&run), None, "{name}");
         }
+    }
+
+    #[test]
+    fn a_disagreement_says_by_how_much_and_whether_the_path_explains_it() {
+        let mut b = bars((1, 1), None);
+        assert_eq!(disagreement(&b), "");
+        b.noise_floor = 0.09e6;
+        b.excess = vec![(0.02e6, true), (0.093e6, false), (0.1008e6, false)];
+        let d = disagreement(&b);
+        assert!(
+            d.contains("above the simulator's by 0.09, 0.10 ms (1.03, 1.12 × the noise floor)"),
+            "{d}"
+        );
+        assert!(d.contains("above it in every run, by 0.02–0.10 ms"), "{d}");
+        // A run below the simulator, or one far above the floor, is not
+        // explained by the path.
+        b.excess[0].0 = -0.01e6;
+        assert!(!disagreement(&b).contains("every run"));
+        b.excess[0].0 = 0.2e6;
+        assert!(!disagreement(&b).contains("every run"));
     }
 }
