@@ -228,11 +228,11 @@ fn reasons(runs: &[Measured], smooth: &Measured, tbf: &Measured, noise: u64) -> 
 pub fn markdown(runs: &[Measured]) -> String {
     let mut s = format!(
         "## E2 HTTP (Fig 9)\n\n`ab -n {} -c 1` fetching an 8 KB file from busybox httpd in the VM's namespace \
-         through the shaper; `netem` holds every packet a fixed time and shapes nothing: what holding a packet alone \
-         does to the wait here. Waiting time: request sent → first byte of the response; total: connect → the \
-         server's close (ab reads until it). Whole ms (ab's resolution). `sim` is what the simulator predicts for the shaper in the same loop: the \
-         unshaped run's per-request times give the path and the server, the model the shaper \
-         ([simulation.md](simulation.md#request-and-response)).\n\n\
+         through the shaper; `netem` holds every packet a fixed time and shapes nothing: what holding a packet \
+         alone does to the wait here. Waiting time: request sent → first byte of the response; total: connect → \
+         the server's close (ab reads until it). Whole ms (ab's resolution). `sim` is what the simulator predicts \
+         for the shaper in the same loop: the unshaped run's per-request times give the path and the server, the \
+         model the shaper ([simulation.md](simulation.md#request-and-response)).\n\n\
          | qdisc | failed | wait p50 | wait p90 | wait p99 | wait max | p99 − p50 | sim wait p50 | sim p99 − p50 | total p50 | total p99 |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
         runs.first().map_or(0, |r| r.requests)
