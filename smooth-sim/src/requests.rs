@@ -57,16 +57,16 @@ pub const BARE_FRAME: u32 = 66;
 /// being `frames` (the FIN is added). `None` if the shaper dropped a frame:
 /// the loop would then wait on a retransmission, which is not modelled.
 pub fn run(model: &mut dyn Model, loops: &[Loop], frames: &[u32]) -> Option<Vec<Exchange>> {
-    let mut out = Vec::new();
+    let mut fifo = Fifo::default();
     let mut t = 0;
     let mut exchanges = Vec::with_capacity(loops.len());
     let mut frames = frames.to_vec();
     frames.push(BARE_FRAME); // the server closes: its FIN follows the response
     for l in loops {
         let connect = t;
-        let syn_ack = pass(model, connect + l.path, &[BARE_FRAME], &mut out)?;
+        let syn_ack = fifo.pass(model, connect + l.path, &[BARE_FRAME])?;
         let request = syn_ack[0] + l.path;
-        let response = pass(model, request + l.serve, &frames, &mut out)?;
+        let response = fifo.pass(model, request + l.serve, &frames)?;
         let first = response[0] + l.path;
         let fin = response[response.len() - 1] + l.path;
         exchanges.push(Exchange {
@@ -78,33 +78,40 @@ pub fn run(model: &mut dyn Model, loops: &[Loop], frames: &[u32]) -> Option<Vec<
     Some(exchanges)
 }
 
-/// Hands `frames` to `model` at `at` (after running its events up to then)
-/// and returns their departure times, in order; `None` if one was dropped.
-/// Departures of what was queued before are dropped from `out`.
-fn pass(
-    model: &mut dyn Model,
-    at: u64,
-    frames: &[u32],
-    out: &mut Vec<Departure>,
-) -> Option<Vec<u64>> {
-    while let Some(e) = model.next_event().filter(|&e| e <= at) {
-        model.wake(e, out);
-    }
-    for &len in frames {
-        if !model.arrive(at, len, out) {
-            return None;
+/// What went into the shaper and what came out: every model is FIFO, so the
+/// n-th departure is the n-th frame handed in.
+#[derive(Default)]
+struct Fifo {
+    handed: usize,
+    departed: Vec<u64>,
+    out: Vec<Departure>,
+}
+
+impl Fifo {
+    /// Hands `frames` to `model` at `at` (after running its events up to
+    /// then) and returns their departure times, in order; `None` if one was
+    /// dropped.
+    fn pass(&mut self, model: &mut dyn Model, at: u64, frames: &[u32]) -> Option<Vec<u64>> {
+        while let Some(e) = model.next_event().filter(|&e| e <= at) {
+            model.wake(e, &mut self.out);
         }
-    }
-    let mut deps = Vec::with_capacity(frames.len());
-    loop {
-        deps.extend(out.drain(..).filter(|d| d.arrival == at).map(|d| d.depart));
-        if deps.len() == frames.len() {
-            return Some(deps);
+        for &len in frames {
+            if !model.arrive(at, len, &mut self.out) {
+                return None;
+            }
         }
-        let next = model
-            .next_event()
-            .expect("a queued frame has a release time");
-        model.wake(next, out);
+        let first = self.handed;
+        self.handed += frames.len();
+        loop {
+            self.departed.extend(self.out.drain(..).map(|d| d.depart));
+            if self.departed.len() >= self.handed {
+                return Some(self.departed[first..self.handed].to_vec());
+            }
+            let next = model
+                .next_event()
+                .expect("a queued frame has a release time");
+            model.wake(next, &mut self.out);
+        }
     }
 }
 
