@@ -242,9 +242,6 @@ pub struct Bars {
     pub trace: String,
     /// J of the unshaped path (pfifo): the noise floor, ns.
     pub noise_floor: f64,
-    /// Runs where kernel and simulator agree (within 20 % or the noise
-    /// floor), of those with a model.
-    pub agree: (usize, usize),
     /// Kernel J − simulated J of every run with a model, ns, and whether
     /// that run agreed.
     pub excess: Vec<(f64, bool)>,
@@ -286,7 +283,6 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                     (d, d.abs() <= (0.2 * s).max(noise))
                 })
                 .collect();
-            let agree = excess.iter().filter(|e| e.1).count();
             let default_window = Config::DEFAULT.window;
             let mut ratios = Vec::new();
             for s in of
@@ -360,7 +356,6 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
             Bars {
                 trace: t.to_string(),
                 noise_floor: noise,
-                agree: (agree, modelled.len()),
                 excess,
                 ratios,
                 lossless: lossless("smooth"),
@@ -369,6 +364,17 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
             }
         })
         .collect()
+}
+
+impl Bars {
+    /// Runs where kernel and simulator agree (within 20 % or the noise
+    /// floor), of those with a model.
+    pub fn agree(&self) -> (usize, usize) {
+        (
+            self.excess.iter().filter(|e| e.1).count(),
+            self.excess.len(),
+        )
+    }
 }
 
 /// Where kernel and simulator disagree, by how much and, as far as the runs
@@ -423,8 +429,8 @@ pub fn summary(bars: &[Bars]) -> Vec<super::Bar> {
                 b.trace,
                 super::ms(b.noise_floor)
             ),
-            measured: format!("{} of {} runs{}", b.agree.0, b.agree.1, disagreement(b)),
-            verdict: verdict(b.agree.0 == b.agree.1),
+            measured: format!("{} of {} runs{}", b.agree().0, b.agree().1, disagreement(b)),
+            verdict: verdict(b.agree().0 == b.agree().1),
         });
         let (open, closed): (Vec<&Ratio>, Vec<&Ratio>) =
             b.ratios.iter().partition(|r| r.verdict != "not applicable");
@@ -609,10 +615,10 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
         let _ = writeln!(
             s,
             "* kernel J within 20 % of the simulator's (or within the noise floor): {} of {} runs{} — {}",
-            b.agree.0,
-            b.agree.1,
+            b.agree().0,
+            b.agree().1,
             disagreement(b),
-            if b.agree.0 == b.agree.1 { "met" } else { "MISSED" }
+            if b.agree().0 == b.agree().1 { "met" } else { "MISSED" }
         );
         if b.ratios.is_empty() {
             let _ = writeln!(
@@ -652,7 +658,6 @@ mod tests {
         Bars {
             trace: "x".into(),
             noise_floor: 0.0,
-            agree: (1, 1),
             excess: vec![(0.0, true)],
             ratios: Vec::new(),
             lossless,
