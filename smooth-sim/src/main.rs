@@ -795,13 +795,14 @@ fn bench_report(a: &BenchReportArgs) -> Result<(), String> {
     for f in &files {
         bench::read(f, &mut report, &mut raw)?;
     }
-    // The experiments not run here keep their last report.
+    // The experiments not run here keep their last report (and plots).
+    let mut carried = Vec::new();
     if let Ok(text) = std::fs::read_to_string(&a.json) {
         let previous: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("previous json {}: {e}", a.json.display()))?;
         let previous: bench::Report = serde_json::from_value(previous["report"].clone())
             .map_err(|e| format!("previous json {}: report: {e}", a.json.display()))?;
-        report.carry_over(previous);
+        carried = report.carry_over(previous);
     }
     let json = serde_json::json!({ "report": report, "bars": bench::bars(&report) });
     std::fs::write(
@@ -812,5 +813,5 @@ fn bench_report(a: &BenchReportArgs) -> Result<(), String> {
     std::fs::write(&a.markdown, bench::markdown(&report))
         .map_err(|e| format!("markdown {}: {e}", a.markdown.display()))?;
     std::fs::create_dir_all(&a.plots).map_err(|e| format!("plots {}: {e}", a.plots.display()))?;
-    bench::plots(&a.plots, &report, &raw)
+    bench::plots(&a.plots, &report, &raw, &carried)
 }

@@ -178,8 +178,10 @@ impl Report {
     /// `docs/results/bench.json`) every experiment these runs lack, with its
     /// provenance: `--only` on a machine that has no runs of the others
     /// (a fresh clone) reports them as last measured instead of dropping
-    /// them. An experiment is carried whole or not at all.
-    pub fn carry_over(&mut self, mut previous: Report) {
+    /// them. An experiment is carried whole or not at all. Returns the
+    /// experiments carried.
+    pub fn carry_over(&mut self, mut previous: Report) -> Vec<String> {
+        let mut carried = Vec::new();
         for p in std::mem::take(&mut previous.provenance) {
             if self.provenance.iter().any(|q| q.experiment == p.experiment) {
                 continue;
@@ -204,10 +206,12 @@ impl Report {
                 }
                 _ => continue,
             }
+            carried.push(p.experiment.clone());
             self.provenance.push(p);
         }
         let rank = |p: &Provenance| EXPERIMENTS.iter().position(|e| *e == p.experiment);
         self.provenance.sort_by_key(rank);
+        carried
     }
 }
 
@@ -363,26 +367,37 @@ pub fn markdown(report: &Report) -> String {
     s
 }
 
-/// Every plot of the page, into `dir` (named as the page links them).
-pub fn plots(dir: &Path, report: &Report, raw: &Raw) -> Result<(), String> {
-    for b in stream::bars(&report.stream) {
+/// Every plot of the page, into `dir` (named as the page links them),
+/// but those of the experiments in `carried`: a carried report keeps its
+/// figures, not the samples its plots were drawn from, so their plots stay
+/// as the run that measured them drew them.
+pub fn plots(dir: &Path, report: &Report, raw: &Raw, carried: &[String]) -> Result<(), String> {
+    let here = |e: &str| !carried.iter().any(|c| c == e);
+    let traces = if here("stream") {
+        stream::bars(&report.stream)
+    } else {
+        Vec::new()
+    };
+    for b in traces {
         crate::plot::sweep(
             &dir.join(format!("bench-{}.png", b.trace)),
             &format!("{} in the guest kernel: jitter vs burst allowance", b.trace),
             &stream::points(&report.stream, &b.trace),
         )?;
     }
-    flent::plots(dir, &report.flent_voip, &report.flent_rrul)?;
-    if !report.http.is_empty() {
+    if here("flent") {
+        flent::plots(dir, &report.flent_voip, &report.flent_rrul)?;
+    }
+    if !report.http.is_empty() && here("http") {
         http::plot(&dir.join("bench-http.png"), &report.http)?;
     }
     if let Some(w) = &raw.window {
         window::plot_window(&dir.join("bench-window.png"), w)?;
     }
-    if let Some(s) = &report.step {
+    if let Some(s) = report.step.as_ref().filter(|_| here("window")) {
         window::plot_steps(&dir.join("bench-step.png"), s)?;
     }
-    if !report.rate.is_empty() {
+    if !report.rate.is_empty() && here("rate") {
         rate::plot(&dir.join("bench-rate.png"), &report.rate)?;
     }
     Ok(())
@@ -415,7 +430,8 @@ mod tests {
         previous.provenance.push(provenance("stream", "committed"));
         previous.provenance.push(provenance("http", "committed"));
         let json = serde_json::to_value(&previous).unwrap();
-        now.carry_over(serde_json::from_value(json).unwrap());
+        let carried = now.carry_over(serde_json::from_value(json).unwrap());
+        assert_eq!(carried, ["stream", "http"]);
         // This run's experiment is kept, the others are carried, in the
         // page's order.
         let order: Vec<_> = now.provenance.iter().map(|p| p.text.as_str()).collect();
