@@ -263,14 +263,23 @@ bench_window() {
     emit "$(jq -c --argjson s "$(spec_json "$spec")" --argjson f "$(frames_json)" \
         '$s + {kind: "window", trace: "paper-vbr", frames: $f, packets: .packets}' /tmp/rx.json)"
     # Rate steps 4 → 2 → 4 Mbit/s every $step s under a greedy 6 Mbit/s UDP
-    # load (the video would not fill the rate).
-    local step=10
+    # load (the video would not fill the rate). The load's packets stay
+    # charged to its socket while the IFB's qdisc holds them (veth keeps the
+    # owner across namespaces, and ingress runs before ip_rcv orphans them):
+    # with the default buffer (≈ 46 such packets, 115 ms at 4 Mbit/s) the
+    # sender blocks and is slowed to the shaper's rate instead of being
+    # dropped, then bursts to catch up with its 6 Mbit/s average once the
+    # lower rate drops. A buffer deeper than 200 ms at 6 Mbit/s keeps the
+    # load greedy: the qdisc, not the socket, decides what is dropped.
+    local step=10 wmem_max
     [ "$QUICK" = 1 ] && step=5
     shape smooth rate 4mbit
     in_client iperf3 -s -D -1 --logfile /tmp/iperf3-step.log
+    wmem_max=$(cat /proc/sys/net/core/wmem_max)
+    echo $((4 << 20)) >/proc/sys/net/core/wmem_max
     sleep 0.5
     steps() {
-        in_guest iperf3 -c "$CLIENT_IP" -u -b 6M -l 1200 -t $((3 * step)) >/dev/null &
+        in_guest iperf3 -c "$CLIENT_IP" -u -b 6M -l 1200 -w 4M -t $((3 * step)) >/dev/null &
         local load=$! t1 t2
         sleep "$step"
         t1=${EPOCHREALTIME/./}000
@@ -282,6 +291,7 @@ bench_window() {
         echo "{\"steps\": [[$t1, 250000], [$t2, 500000]], \"end\": ${EPOCHREALTIME/./}000}" >/tmp/steps.json
     }
     watched steps
+    echo "$wmem_max" >/proc/sys/net/core/wmem_max
     say "window: rate steps at $(cat /tmp/steps.json)"
     emit "$(jq -cn --argjson f "$(frames_json)" --slurpfile st /tmp/steps.json \
         '{kind: "step", qdisc: "smooth rate 4mbit", rate: 500000, steps: $st[0].steps, end: $st[0].end, frames: $f}')"
