@@ -271,12 +271,15 @@ bench_window() {
     # dropped, then bursts to catch up with its 6 Mbit/s average once the
     # lower rate drops. A buffer deeper than 200 ms at 6 Mbit/s keeps the
     # load greedy: the qdisc, not the socket, decides what is dropped.
-    local step=10 wmem_max
+    # (iperf3 -w sets the receive buffer too, and checks both.)
+    local step=10 wmem rmem core=/proc/sys/net/core
     [ "$QUICK" = 1 ] && step=5
     shape smooth rate 4mbit
     in_client iperf3 -s -D -1 --logfile /tmp/iperf3-step.log
-    wmem_max=$(cat /proc/sys/net/core/wmem_max)
-    echo $((4 << 20)) >/proc/sys/net/core/wmem_max
+    read -r wmem <"$core/wmem_max"
+    read -r rmem <"$core/rmem_max"
+    echo $((4 << 20)) >"$core/wmem_max"
+    echo $((4 << 20)) >"$core/rmem_max"
     sleep 0.5
     steps() {
         in_guest iperf3 -c "$CLIENT_IP" -u -b 6M -l 1200 -w 4M -t $((3 * step)) >/dev/null &
@@ -291,7 +294,8 @@ bench_window() {
         echo "{\"steps\": [[$t1, 250000], [$t2, 500000]], \"end\": ${EPOCHREALTIME/./}000}" >/tmp/steps.json
     }
     watched steps
-    echo "$wmem_max" >/proc/sys/net/core/wmem_max
+    echo "$wmem" >"$core/wmem_max"
+    echo "$rmem" >"$core/rmem_max"
     say "window: rate steps at $(cat /tmp/steps.json)"
     emit "$(jq -cn --argjson f "$(frames_json)" --slurpfile st /tmp/steps.json \
         '{kind: "step", qdisc: "smooth rate 4mbit", rate: 500000, steps: $st[0].steps, end: $st[0].end, frames: $f}')"
