@@ -19,6 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// payload.
 pub const L2_OVERHEAD: u32 = 42;
 const HEADER: usize = 12;
+/// The send buffer the replayer asks for, bytes.
+const SEND_BUFFER: libc::c_int = 16 << 20;
 /// The shortest frame a replay sends (a trace's shorter packets grow to it).
 pub const MIN_FRAME: u32 = L2_OVERHEAD + HEADER as u32;
 
@@ -37,14 +39,31 @@ pub struct Sent {
     pub late_p99: u64,
     /// Largest lateness, ns.
     pub late_max: u64,
+    /// The most bytes the socket had charged to it just before a send
+    /// (`SIOCOUTQ`): datagrams the path, the shaper's queue included, has
+    /// not freed yet. A send blocks once this reaches `sndbuf`.
+    pub outq_max: u64,
+    /// The socket's send buffer, bytes (`SO_SNDBUF`).
+    pub sndbuf: u64,
 }
 
 /// Sends `trace` to `to`, each packet at its time after the start.
 pub fn send(trace: &Trace, to: SocketAddr) -> std::io::Result<Sent> {
     let sock = UdpSocket::bind("0.0.0.0:0")?;
+    // A datagram stays charged to this socket until the path frees it, and
+    // a shaper's queue on the way (an IFB on the vif's ingress) holds it
+    // first: with the default buffer (≈ 200 KB) a deep queue would hold the
+    // sender back, and a datagram would reach the shaper later than its
+    // stamp. A buffer far deeper than any queue keeps the stamps the
+    // arrivals (root may exceed `wmem_max`; `sndbuf` reports what was
+    // granted, `outq_max` how much of it was used).
+    if set_int(&sock, libc::SO_SNDBUFFORCE, SEND_BUFFER).is_err() {
+        set_int(&sock, libc::SO_SNDBUF, SEND_BUFFER)?;
+    }
     let mut buf = vec![0u8; 65_536];
     let start = Instant::now();
     let mut late = Vec::with_capacity(trace.len());
+    let mut outq_max = 0;
     for (seq, &(at, len)) in trace.iter().enumerate() {
         let due = Duration::from_nanos(at);
         let now = start.elapsed();
@@ -57,6 +76,7 @@ pub fn send(trace: &Trace, to: SocketAddr) -> std::io::Result<Sent> {
         buf[4..12].copy_from_slice(&realtime_ns().to_be_bytes());
         // A full socket buffer is the shaper's queue backing up into the
         // sender: wait and retry rather than lose the datagram here.
+        outq_max = outq_max.max(int_ioctl(&sock, libc::TIOCOUTQ)?);
         loop {
             match sock.send_to(&buf[..payload], to) {
                 Ok(_) => break,
@@ -75,6 +95,8 @@ pub fn send(trace: &Trace, to: SocketAddr) -> std::io::Result<Sent> {
             .copied()
             .unwrap_or(0),
         late_max: late.last().copied().unwrap_or(0),
+        outq_max,
+        sndbuf: get_int(&sock, libc::SO_SNDBUF)?,
     })
 }
 
@@ -123,22 +145,25 @@ pub fn receive(port: u16, duration: Duration, idle: Duration) -> std::io::Result
 /// Asks the kernel to stamp each datagram with the time it reached the
 /// socket (`SO_TIMESTAMPNS`), not when this process got around to reading it.
 fn timestamps_on(sock: &UdpSocket) -> std::io::Result<()> {
-    let one: libc::c_int = 1;
-    for (opt, value) in [(libc::SO_TIMESTAMPNS, one), (libc::SO_RCVBUF, 4 << 20)] {
-        // SAFETY: `sock` owns a valid socket fd for this call; the option
-        // value is a live c_int whose size is passed alongside it.
-        let rc = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                (&value as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+    set_int(sock, libc::SO_TIMESTAMPNS, 1)?;
+    set_int(sock, libc::SO_RCVBUF, 4 << 20)
+}
+
+/// Sets a `SOL_SOCKET` option that is one int.
+fn set_int(sock: &UdpSocket, opt: libc::c_int, value: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: `sock` owns a valid socket fd for this call; the option value
+    // is a live c_int whose size is passed alongside it.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            opt,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }
@@ -181,6 +206,38 @@ fn recv_stamped(sock: &UdpSocket, buf: &mut [u8]) -> std::io::Result<(usize, u64
         return Err(std::io::Error::other("datagram without SCM_TIMESTAMPNS"));
     }
     Ok((n as usize, stamp))
+}
+
+/// An `ioctl` that reads one int (e.g. `TIOCOUTQ`, alias `SIOCOUTQ`).
+fn int_ioctl(sock: &UdpSocket, request: libc::c_ulong) -> std::io::Result<u64> {
+    let mut value: libc::c_int = 0;
+    // SAFETY: `sock` owns a valid fd; the request writes one c_int to the
+    // live `value`.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), request, &mut value) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(value as u64)
+}
+
+/// A `SOL_SOCKET` option that is one int.
+fn get_int(sock: &UdpSocket, opt: libc::c_int) -> std::io::Result<u64> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `sock` owns a valid fd; `value` and `len` are live and `len`
+    // gives `value`'s size.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            opt,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(value as u64)
 }
 
 #[cfg(test)]

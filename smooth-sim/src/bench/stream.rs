@@ -52,6 +52,20 @@ pub struct SentJson {
     pub late_p99: u64,
     /// Sender lateness max, ns.
     pub late_max: u64,
+    /// The most bytes charged to the sender's socket before a send, and
+    /// its send buffer (runs from before the replayer recorded them: None).
+    #[serde(default)]
+    pub outq_max: Option<u64>,
+    /// See `outq_max`.
+    #[serde(default)]
+    pub sndbuf: Option<u64>,
+}
+
+impl SentJson {
+    /// (most bytes charged before a send, send buffer), where recorded.
+    fn socket(&self) -> Option<(u64, u64)> {
+        self.outq_max.zip(self.sndbuf)
+    }
 }
 
 impl From<Sent> for SentJson {
@@ -60,6 +74,8 @@ impl From<Sent> for SentJson {
             sent: s.sent,
             late_p99: s.late_p99,
             late_max: s.late_max,
+            outq_max: Some(s.outq_max),
+            sndbuf: Some(s.sndbuf),
         }
     }
 }
@@ -83,6 +99,10 @@ pub struct Measured {
     pub lost: u64,
     /// The sender's lateness against the trace's schedule (p99, ns).
     pub sender_late_p99: u64,
+    /// The most bytes charged to the sender's socket before a send, and its
+    /// send buffer: a send waits once the one reaches the other.
+    #[serde(default)]
+    pub sender_socket: Option<(u64, u64)>,
     /// Measured in the kernel.
     pub kernel: Metrics,
     /// What the simulator predicts for the same arrivals (tbf, smooth,
@@ -208,6 +228,7 @@ pub fn measure(run: &RawRun) -> Result<Measured, String> {
         sent: run.sender.sent,
         lost,
         sender_late_p99: run.sender.late_p99,
+        sender_socket: run.sender.socket(),
         kernel,
         simulated,
         optimum_jitter,
@@ -256,6 +277,44 @@ pub struct Bars {
     /// the largest [`Measured::conforming_wait_max`] of any run at that
     /// run's bucket, and the bucket (ns, bytes).
     pub conforming_wait: Option<(u64, u64)>,
+    /// Runs whose sender's socket came within a largest datagram of its
+    /// send buffer (a send there may have waited, and datagrams reached
+    /// the shaper after their stamps), of those that recorded it; and the
+    /// most charged in any run, bytes.
+    pub sender_held: Option<SenderHeld>,
+}
+
+/// Whether the sender's socket held it back, over one trace's runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct SenderHeld {
+    /// qdiscs of the runs whose sender may have waited.
+    pub runs: Vec<String>,
+    /// Runs that recorded their socket.
+    pub recorded: usize,
+    /// The most bytes charged before a send in any run, and that run's
+    /// send buffer.
+    pub most: (u64, u64),
+}
+
+/// The largest datagram: within this of the send buffer, a send may wait.
+const LARGEST_DATAGRAM: u64 = 65_536;
+
+/// [`SenderHeld`] over `runs`, if any recorded its socket.
+fn sender_held(runs: &[&Measured]) -> Option<SenderHeld> {
+    let recorded: Vec<(&Measured, (u64, u64))> = runs
+        .iter()
+        .filter_map(|r| r.sender_socket.map(|s| (*r, s)))
+        .collect();
+    let most = recorded.iter().map(|r| r.1).max_by_key(|s| s.0)?;
+    Some(SenderHeld {
+        runs: recorded
+            .iter()
+            .filter(|(_, (outq, sndbuf))| outq + LARGEST_DATAGRAM >= *sndbuf)
+            .map(|(r, _)| r.qdisc.clone())
+            .collect(),
+        recorded: recorded.len(),
+        most,
+    })
 }
 
 /// The bars for every trace in `runs`.
@@ -361,6 +420,7 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 lossless: lossless("smooth"),
                 tbf_lossless: lossless("tbf"),
                 conforming_wait,
+                sender_held: sender_held(&of),
             }
         })
         .collect()
@@ -633,6 +693,9 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
                 r.bucket, r.kernel, r.simulated, r.optimum, r.verdict
             );
         }
+        if let Some(h) = &b.sender_held {
+            let _ = writeln!(s, "* {}", sender_line(h));
+        }
         let _ = writeln!(
             s,
             "* smooth runs that lost nothing: {} of {} (TBF: {} of {}) — {}\n",
@@ -650,6 +713,30 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
     s
 }
 
+/// What the sender's socket did, as a line of the trace's bars.
+fn sender_line(h: &SenderHeld) -> String {
+    let (outq, sndbuf) = h.most;
+    if h.runs.is_empty() {
+        format!(
+            "the sender's socket: at most {outq} B of its {sndbuf} B send buffer charged before a send, in {} runs: \
+             no send waited for space, so every stamp is when the datagram set off",
+            h.recorded
+        )
+    } else {
+        format!(
+            "the sender's socket came within a datagram of its send buffer in {} of {} runs ({}; at most {outq} of \
+             {sndbuf} B): a send there may have waited, and its datagrams reached the shaper after their stamps",
+            h.runs.len(),
+            h.recorded,
+            h.runs
+                .iter()
+                .map(|q| format!("`{q}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,7 +750,41 @@ mod tests {
             lossless,
             tbf_lossless: (0, 2),
             conforming_wait,
+            sender_held: None,
         }
+    }
+
+    #[test]
+    fn a_sender_near_its_send_buffer_is_named() {
+        let measured = |qdisc: &str, socket: Option<(u64, u64)>| Measured {
+            qdisc: qdisc.into(),
+            sender_socket: socket,
+            ..run("tbf", 0, 1.0, None)
+        };
+        let old = measured("old", None);
+        assert!(
+            sender_held(&[&old]).is_none(),
+            "nothing recorded, nothing said"
+        );
+        let roomy = measured("roomy", Some((164_288, 16 << 20)));
+        let full = measured("full", Some((200_000, 212_992)));
+        let h = sender_held(&[&old, &roomy]).expect("recorded");
+        assert!(h.runs.is_empty());
+        assert!(
+            sender_line(&h).contains("no send waited"),
+            "{}",
+            sender_line(&h)
+        );
+        let h = sender_held(&[&old, &roomy, &full]).expect("recorded");
+        assert_eq!(
+            (h.runs.as_slice(), h.recorded),
+            (&["full".to_string()][..], 2)
+        );
+        assert!(
+            sender_line(&h).contains("may have waited"),
+            "{}",
+            sender_line(&h)
+        );
     }
 
     #[test]
@@ -704,6 +825,8 @@ mod tests {
                 sent: 3,
                 late_p99: 0,
                 late_max: 0,
+                outq_max: None,
+                sndbuf: None,
             },
             packets,
         };
@@ -838,6 +961,8 @@ mod tests {
                     sent: sent.len() as u64,
                     late_p99: 0,
                     late_max: 0,
+                    outq_max: None,
+                    sndbuf: None,
                 },
                 packets,
             };
