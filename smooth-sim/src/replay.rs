@@ -74,9 +74,9 @@ pub fn send(trace: &Trace, to: SocketAddr) -> std::io::Result<Sent> {
         let payload = (len.saturating_sub(L2_OVERHEAD) as usize).clamp(HEADER, buf.len());
         buf[..4].copy_from_slice(&(seq as u32).to_be_bytes());
         buf[4..12].copy_from_slice(&realtime_ns().to_be_bytes());
+        outq_max = outq_max.max(int_ioctl(&sock, libc::TIOCOUTQ)?);
         // A full socket buffer is the shaper's queue backing up into the
         // sender: wait and retry rather than lose the datagram here.
-        outq_max = outq_max.max(int_ioctl(&sock, libc::TIOCOUTQ)?);
         loop {
             match sock.send_to(&buf[..payload], to) {
                 Ok(_) => break,
