@@ -277,10 +277,8 @@ pub struct Bars {
     /// the largest [`Measured::conforming_wait_max`] of any run at that
     /// run's bucket, and the bucket (ns, bytes).
     pub conforming_wait: Option<(u64, u64)>,
-    /// Runs whose sender's socket came within a largest datagram of its
-    /// send buffer (a send there may have waited, and datagrams reached
-    /// the shaper after their stamps), of those that recorded it; and the
-    /// most charged in any run, bytes.
+    /// Whether the sender's socket may have held it back (None: no run
+    /// recorded its socket).
     pub sender_held: Option<SenderHeld>,
 }
 

@@ -268,7 +268,8 @@ pub fn markdown(window: Option<&Measured>, steps: Option<&Steps>) -> String {
     }
     if let Some(st) = steps {
         s.push_str(&format!(
-            "`{}` under a greedy 6 Mbit/s UDP load, its rate changed with `tc qdisc change`. Settling: time \
+            "`{}` under a greedy 6 Mbit/s UDP load (iperf3 with a 4 MB socket buffer: the qdisc drops the excess, the sender's \
+             socket does not hold it back), its rate changed with `tc qdisc change`. Settling: time \
              until every later 0.5 s window delivers within ±2 % of the new rate; overshoot/shortfall: the \
              largest 0.5 s rate above/below it in that phase.\n\n\
              | at (s) | from (Mbit/s) | to (Mbit/s) | settling (ms) | overshoot | shortfall |\n|---|---|---|---|---|---|\n",
