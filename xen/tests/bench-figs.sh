@@ -249,7 +249,7 @@ if [ "${PLACEMENT:-0}" -gt 0 ] && [ "$HV" = patched ]; then
             sleep 0.5
         done
         s1=$(job_stats)
-        counts=$(echo "$s0 $s1" | awk 'NF == 10 { print $6 - $1 "," $7 - $2 "," $8 - $3 "," $9 - $4 }')
+        counts=$(echo "$s0 $s1" | awk 'NF == 14 { print $8 - $1 "," $9 - $2 "," $10 - $3 "," $11 - $4 }')
         if [ -n "$counts" ]; then
             IFS=, read -r jobs l100 l1 l10 <<< "$counts"
             fig "\"fig\":\"placement\",\"run\":$n,\"case\":\"$case\",\"samples\":$samples,\"on_driver_pcpu\":$on,\"jobs\":$jobs,\"late_100us\":$l100,\"late_1ms\":$l1,\"late_10ms\":$l10"

@@ -73,10 +73,11 @@ refused() { # TEST MESSAGE COMMAND…: must fail, saying MESSAGE
     fi
 }
 
-# job_stats [--last] [PCPU…]: "jobs late100us late1ms late10ms latest_us" of
-# real-time jobs started on those pCPUs (default: all), summed (the latest
-# start: the maximum), from a fresh 'r' dump of the patched credit scheduler
-# (--last: from the last dump).  The dump holds the caller's pCPU while it
+# job_stats [--last] [PCPU…]: "jobs late100us late1ms late10ms latest_us
+# late10ms_unstalled stall_max_us" of real-time jobs started on those pCPUs
+# (default: all), summed (the latest start and the longest stall: the
+# maximum), from a fresh 'r' dump of the patched credit scheduler (--last:
+# from the last dump).  The dump holds the caller's pCPU while it
 # prints, delaying what waits there: take as few as a measurement allows.
 job_stats() {
     local c fresh=1
@@ -89,22 +90,30 @@ job_stats() {
     fi
     for c in "${cpus[@]}"; do
         xl dmesg | grep "CPU\[$(printf %02d "$c")\].* jobs=" | tail -n 1
-    done | sed -n 's/.* jobs=\([0-9]*\) late>100us=\([0-9]*\) late>1ms=\([0-9]*\) late>10ms=\([0-9]*\) late_max=\(-*[0-9]*\)us.*/\1 \2 \3 \4 \5/p' |
-        awk '{ for (i = 1; i <= 4; i++) s[i] += $i; if ($5 > m) m = $5 }
-             END { if (NR) print s[1], s[2], s[3], s[4], m + 0 }'
+    done | sed -n 's/.* jobs=\([0-9]*\) late>100us=\([0-9]*\) late>1ms=\([0-9]*\) late>10ms=\([0-9]*\) late_max=\(-*[0-9]*\)us late>10ms_unstalled=\([0-9]*\) stall_max=\([0-9]*\)us.*/\1 \2 \3 \4 \5 \6 \7/p' |
+        awk '{ for (i = 1; i <= 4; i++) s[i] += $i; s[6] += $6
+               if ($5 > m) m = $5; if ($7 > st) st = $7 }
+             END { if (NR) print s[1], s[2], s[3], s[4], m + 0, s[6], st + 0 }'
 }
 
 # deadlines_met LABEL "job_stats before" "job_stats after": jobs started
-# in between, and none of them more than 10 ms after its deadline.  Why
-# 10 ms: a job stranded on a queue (lost on a move, left on another pCPU's
-# queue), or held by a priority nothing bounds, waits for a credit slice
-# (30 ms); the driver domain may hold a due job for two of its budgets
-# (4 ms in these tests), and TCG leaves an EDF dispatch a few ms late.  The
-# counts late by more than 100 us and 1 ms are printed, not asserted.
+# in between, and none of them more than 10 ms after its deadline once the
+# time its pCPU was stalled is taken out.  Why 10 ms: a job stranded on a
+# queue (lost on a move, left on another pCPU's queue), or held by a
+# priority nothing bounds, waits for a credit slice (30 ms); the driver
+# domain may hold a due job for two of its budgets (4 ms in these tests),
+# and TCG leaves an EDF dispatch a few ms late.  Why stalls are taken out:
+# under TCG a pCPU is a host thread, and a busy host can leave it unrun for
+# tens of ms, job or no job; the hypervisor sees it as its scheduler's
+# timers served late (patch 0015), and no scheduling decision can make that
+# time up.  A stranded or starved job waits while its pCPU's timers are on
+# time, so it stays counted.  The raw count late by more than 10 ms, those
+# by more than 100 us and 1 ms, and the longest stall are printed, not
+# asserted.
 deadlines_met() {
     echo "$2 $3" | awk -v label="$1" '{
-        n = $6 - $1; a = $7 - $2; b = $8 - $3; c = $9 - $4
-        printf "SMOOTH-XEN-DEADLINES %s: %d jobs started; late by > 100 us: %d, > 1 ms: %d, > 10 ms: %d; latest start so far %d us after its deadline\n", label, n, a, b, c, $10
-        exit !(NF == 10 && n > 0 && c == 0)
+        n = $8 - $1; a = $9 - $2; b = $10 - $3; c = $11 - $4; u = $13 - $6
+        printf "SMOOTH-XEN-DEADLINES %s: %d jobs started; late by > 100 us: %d, > 1 ms: %d, > 10 ms: %d (%d with the pCPU'"'"'s stalls taken out); latest start so far %d us after its deadline; longest stall so far %d us\n", label, n, a, b, c, u, $12, $14
+        exit !(NF == 14 && n > 0 && u == 0)
     }'
 }

@@ -394,24 +394,43 @@ pub(super) fn first_json(text: &str) -> serde_json::Result<serde_json::Value> {
         .unwrap_or_else(|| Err(serde_json::Error::custom("no JSON value")))
 }
 
+/// dom0's lines before a failed test that its report quotes: what the
+/// script measured and printed for it (a deadline check's figures, say).
+const FAIL_CONTEXT: usize = 8;
+
 /// What one boot's console said: the tests dom0 reported, and the
 /// hypervisor's trouble lines.
 #[derive(Default)]
 struct Console {
     tests: Vec<XenTest>,
     trouble: Vec<String>,
+    /// dom0's lines since the last test it reported.
+    since_test: Vec<String>,
 }
 
 impl Console {
     fn read(&mut self, line: &str) {
         if let Some(rest) = line.split(TEST_MARKER).nth(1) {
             if let Some((verdict, name)) = rest.trim().split_once(' ') {
+                let ok = verdict == "PASS";
+                let context = &self.since_test;
                 self.tests.push(XenTest {
                     name: format!("xen: {name}"),
-                    ok: verdict == "PASS",
-                    detail: None,
+                    ok,
+                    detail: (!ok && !context.is_empty()).then(|| {
+                        context.iter().fold(
+                            format!("xen: {name}: failed after dom0 printed:\n"),
+                            |text, l| text + "    | " + l + "\n",
+                        )
+                    }),
                 });
             }
+            self.since_test.clear();
+        } else if !line.starts_with("(XEN) ") && !line.trim().is_empty() {
+            if self.since_test.len() == FAIL_CONTEXT {
+                self.since_test.remove(0);
+            }
+            self.since_test.push(line.trim_end().to_string());
         }
         if XEN_TROUBLE.iter().any(|t| line.contains(t)) {
             self.trouble.push(line.to_string());
@@ -590,6 +609,35 @@ mod tests {
             ]
         );
         assert_eq!(console.trouble.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_test_quotes_what_dom0_printed_since_the_last_one() {
+        let mut console = Console::default();
+        for line in [
+            "SMOOTH-XEN-TEST: PASS placement: unpaused",
+            "  pinned to dom0's pCPU 0: on pCPU 0",
+            "(XEN) [  90.1] a hypervisor line",
+            "SMOOTH-XEN-DEADLINES moved: 40 jobs started; > 10 ms: 1",
+            "SMOOTH-XEN-TEST: FAIL placement: moved: its jobs start by their deadline",
+            "SMOOTH-XEN-TEST: FAIL placement: right after",
+            "SMOOTH-XEN-TEST: PASS placement: let go",
+        ] {
+            console.read(line);
+        }
+        let details: Vec<Option<&str>> =
+            console.tests.iter().map(|t| t.detail.as_deref()).collect();
+        assert_eq!(details[0], None);
+        assert_eq!(
+            details[1],
+            Some(
+                "xen: placement: moved: its jobs start by their deadline: failed after dom0 printed:\n    \
+                 |   pinned to dom0's pCPU 0: on pCPU 0\n    \
+                 | SMOOTH-XEN-DEADLINES moved: 40 jobs started; > 10 ms: 1\n"
+            )
+        );
+        assert_eq!(details[2], None, "nothing printed since the last test");
+        assert_eq!(details[3], None, "a pass quotes nothing");
     }
 
     #[test]
