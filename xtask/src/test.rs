@@ -54,13 +54,20 @@ impl Tally {
 fn cargo_tests(tally: &mut Tally) -> Result<()> {
     println!("== cargo test --workspace");
     let out = Command::new(env!("CARGO"))
-        .args(["test", "--workspace", "--release", "--color", "never"])
+        .args([
+            "test",
+            "--workspace",
+            "--release",
+            "--no-fail-fast",
+            "--color",
+            "never",
+        ])
         .current_dir(repo_root())
         .stderr(Stdio::inherit())
         .output()
         .context("running cargo test")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut counted = false;
+    let failed_before = tally.failed;
     for line in text.lines() {
         println!("  {line}");
         // "test result: ok. 14 passed; 0 failed; 0 ignored; …"
@@ -73,11 +80,14 @@ fn cargo_tests(tally: &mut Tally) -> Result<()> {
             };
             tally.passed += num(" passed");
             tally.failed += num(" failed");
-            counted = true;
         }
     }
     if !out.status.success() {
-        tally.failed += u64::from(!counted);
+        // A binary that crashed (or failed to build) prints no result line
+        // of its own: the status is then the only failure on record.
+        if tally.failed == failed_before {
+            tally.failed += 1;
+        }
         tally.failures.push("cargo test --workspace".into());
     }
     Ok(())
@@ -112,7 +122,7 @@ fn lint_workspace(tally: &mut Tally) {
     );
     check(
         tally,
-        "cargo clippy --workspace --all-targets -D warnings",
+        "cargo clippy --workspace --all-targets --release -- -D warnings",
         Command::new(env!("CARGO")).args([
             "clippy",
             "--workspace",
