@@ -436,6 +436,38 @@ impl Console {
             self.trouble.push(line.to_string());
         }
     }
+
+    /// Whether dom0's script ran to its end, from its exit status: 0, or a
+    /// failure status after a test it reported failed. A failure status with
+    /// every reported test passed is a script that stopped early (`set -u`,
+    /// a syntax error): the tests after that point never ran. The test's
+    /// name is the caller's.
+    fn script_ended(&self, exit: Option<i32>) -> XenTest {
+        let any_failed = self.tests.iter().any(|t| !t.ok);
+        let (ok, detail) = match exit {
+            Some(0) => (true, None),
+            Some(_) if any_failed => (true, None),
+            Some(status) => (
+                false,
+                Some(self.since_test.iter().fold(
+                    format!(
+                        "the script exited with status {status} although every test it \
+                         reported passed: it stopped before its end, after dom0 printed:\n"
+                    ),
+                    |text, l| text + "    | " + l + "\n",
+                )),
+            ),
+            None => (
+                false,
+                Some("dom0 never printed the script's exit status".into()),
+            ),
+        };
+        XenTest {
+            name: String::new(),
+            ok,
+            detail,
+        }
+    }
 }
 
 /// One boot: a hypervisor on `cpus` pCPUs with `sched=`, dom0 pinned to
@@ -511,13 +543,20 @@ impl Boot<'_> {
             ended.elapsed.as_secs_f64(),
             self.log.display()
         );
+        let ran = if ended.timed_out {
+            let diagnosis = hang_diagnosis(script, self.timeout, &ended, &raw, &self.log);
+            XenTest {
+                name: String::new(),
+                ok: false,
+                detail: Some(diagnosis),
+            }
+        } else {
+            console.script_ended(ended.exit)
+        };
         let mut tests = console.tests;
         tests.push(XenTest {
             name: format!("xen: {script} ran to its end"),
-            ok: ended.exit.is_some() && !ended.timed_out,
-            detail: ended
-                .timed_out
-                .then(|| hang_diagnosis(script, self.timeout, &ended, &raw, &self.log)),
+            ..ran
         });
         for t in &console.trouble {
             println!("  hypervisor trouble: {t}");
@@ -638,6 +677,37 @@ mod tests {
         );
         assert_eq!(details[2], None, "nothing printed since the last test");
         assert_eq!(details[3], None, "a pass quotes nothing");
+    }
+
+    #[test]
+    fn a_script_that_stops_early_did_not_run_to_its_end() {
+        let read = |lines: &[&str]| {
+            let mut console = Console::default();
+            for line in lines {
+                console.read(line);
+            }
+            console
+        };
+        let passed = read(&["SMOOTH-XEN-TEST: PASS sched: one"]);
+        assert!(passed.script_ended(Some(0)).ok);
+        assert!(!passed.script_ended(None).ok, "no exit status");
+        // `set -u` killed the script after a passing test.
+        let stopped = read(&[
+            "SMOOTH-XEN-TEST: PASS sched: one",
+            "/smooth/tests/dom0-sched.sh: line 40: hog2: unbound variable",
+        ]);
+        let t = stopped.script_ended(Some(1));
+        assert!(!t.ok);
+        assert!(t
+            .detail
+            .unwrap()
+            .contains("line 40: hog2: unbound variable"));
+        // A failure status after a reported failure is that failure's.
+        let failed = read(&[
+            "SMOOTH-XEN-TEST: PASS sched: one",
+            "SMOOTH-XEN-TEST: FAIL sched: two",
+        ]);
+        assert!(failed.script_ended(Some(1)).ok);
     }
 
     #[test]
