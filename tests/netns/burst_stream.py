@@ -8,7 +8,8 @@
 The sender emits, every PERIOD_MS, a burst of BURST_BYTES cut into
 datagrams of PAYLOAD bytes (default 1200), back to back: a frame of a video
 stream. With GOP and I_TO_P, every GOP-th frame (from the first) is an
-I-frame I_TO_P times as large (the paper's stream: GOP 30, I_TO_P 6). Each datagram carries its sequence number and the send time
+I-frame I_TO_P times as large (the paper's stream: GOP 30, I_TO_P 6). It
+prints how many datagrams it sent. Each datagram carries its sequence number and the send time
 (CLOCK_REALTIME, ns). The receiver timestamps each datagram in the kernel
 (SO_TIMESTAMPNS, the moment it reached the socket) and writes
 `[[seq, sent_ns, received_ns, payload_len], ...]`. Sender and receiver run in
@@ -82,6 +83,7 @@ def send(host, port, secs, period_ms, burst, payload, gop=1, i_to_p=1):
             seq += 1
             left -= n
         frame += 1
+    print(seq)
 
 
 def percentile(sorted_values, p):

@@ -31,7 +31,7 @@ for i in "${!shapers[@]}"; do
     in_guest python3 /smooth/tests/netns/burst_stream.py recv 5001 14 /tmp/video.json &
     rx=$!
     sleep 0.5
-    in_client python3 /smooth/tests/netns/burst_stream.py send "$GUEST_IP" 5001 12 33.333 6600 1100 30 6 &
+    in_client python3 /smooth/tests/netns/burst_stream.py send "$GUEST_IP" 5001 12 33.333 6600 1100 30 6 >/dev/null &
     tx=$!
     sleep 1
     in_client irtt client -q -i 20ms -l 172 -d 10s -o /tmp/irtt.json "$GUEST_IP" >/dev/null 2>&1 &

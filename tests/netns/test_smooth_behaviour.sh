@@ -29,18 +29,36 @@ report_delay() {
 # Sends a bursty stream (a frame of "$2" bytes every "$1" ms for "$3" s)
 # from the client to the guest through the vif's root qdisc and prints
 # burst_stream.py's analysis at 2 Mbit/s (one-way delays from the kernel's
-# receive timestamps, the arrivals' sigma).
+# receive timestamps, the arrivals' sigma), with `sent`, the datagrams the
+# sender sent. A receiver that failed leaves no file: `packets` 0.
 stream() {
-    local period=$1 burst=$2 secs=$3
+    local period=$1 burst=$2 secs=$3 rx sent
+    rm -f /tmp/stream.json
     in_guest python3 /smooth/tests/netns/burst_stream.py recv 5001 "$((secs + 2))" /tmp/stream.json &
-    local rx=$!
+    rx=$!
     sleep 0.5
-    in_client python3 /smooth/tests/netns/burst_stream.py send "$GUEST_IP" 5001 "$secs" "$period" "$burst"
-    wait "$rx"
-    python3 /smooth/tests/netns/burst_stream.py analyse /tmp/stream.json 250000
+    sent=$(in_client python3 /smooth/tests/netns/burst_stream.py send "$GUEST_IP" 5001 "$secs" "$period" "$burst")
+    wait "$rx" || say "  the stream's receiver failed" >&2
+    if [ -s /tmp/stream.json ]; then
+        python3 /smooth/tests/netns/burst_stream.py analyse /tmp/stream.json 250000 |
+            jq -c --argjson sent "${sent:-0}" '. + {sent: $sent}'
+    else
+        echo "{\"packets\": 0, \"sent\": ${sent:-0}}"
+    fi
 }
 
 field() { jq -r ".$2" <<<"$1"; }
+
+# Fails unless the stream "$1" (stream's output) arrived whole: every
+# datagram sent was received, and something was sent.
+expect_whole() {
+    if [ "$(field "$1" sent)" -gt 0 ] && [ "$(field "$1" packets)" = "$(field "$1" sent)" ]; then
+        say "ok: $2: all $(field "$1" sent) datagrams received"
+    else
+        say "FAIL: $2: received $(field "$1" packets) of $(field "$1" sent) datagrams sent"
+        FAILED=1
+    fi
+}
 
 say "== a stream below the rate whose bursts fit the bucket: no added delay"
 # 4.8 kB frames every 40 ms (1 Mbit/s at L2) into 2 Mbit/s with a 200 ms
@@ -54,6 +72,8 @@ shaped=$(stream 40 4800 8)
 report_delay
 say "  pfifo: $base"
 say "  smooth: $shaped"
+expect_whole "$base" "conforming stream through pfifo"
+expect_whole "$shaped" "conforming stream through smooth"
 expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq '.[0].drops')" 0 "conforming stream: drops"
 # The qdisc itself counts every packet it released later than it arrived.
 expect_eq "$(xstat "$VIF" throttled)" 0 "conforming stream: packets held by the qdisc"
@@ -76,6 +96,7 @@ shaped=$(stream 100 14400 8)
 report_delay
 say "  tbf burst 5000: $tbf"
 say "  smooth burst 20ms: $shaped"
+expect_whole "$shaped" "over-bucket stream through smooth"
 late=$(xstat "$VIF" lateness_max)
 expect_le "$(field "$shaped" sigma)" "$(( 5000 + 250000 * late / 1000000000 ))" \
     "output sigma within rate x burst + rate x lateness_max"

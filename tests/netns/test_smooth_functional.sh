@@ -95,7 +95,12 @@ tc -s qdisc show dev "$VIF" | grep -q "credit_owed [0-9]" && say "ok: text xstat
     || { say "FAIL: no credit_owed in tc -s qdisc show"; FAILED=1; }
 hist_total=$(tc -s -j qdisc show dev "$VIF" root | jq '[.[0].xstats.sojourn_hist[]] | add')
 [ "$hist_total" -ge 20 ] && say "ok: histogram counts $hist_total packets" || { say "FAIL: histogram counts $hist_total"; FAILED=1; }
-tc -s -j qdisc show dev "$VIF" | jq -e . >/dev/null && say "ok: tc -s -j output is valid JSON"
+if tc -s -j qdisc show dev "$VIF" | jq -e . >/dev/null; then
+    say "ok: tc -s -j output is valid JSON"
+else
+    say "FAIL: tc -s -j output is not valid JSON"
+    FAILED=1
+fi
 
 tc qdisc del dev "$VIF" root
 expect_eq "$(tc -j qdisc show dev "$VIF" root | jq -r '.[0].kind')" noqueue "qdisc deleted (veth default)"
