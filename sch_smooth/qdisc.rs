@@ -22,16 +22,24 @@
 //! reset run under the qdisc root lock; init and destroy under RTNL while
 //! the qdisc is not reachable by the data path; change, dump and dump_stats
 //! run under RTNL and take the root lock here (`sch_tree_lock`) before
-//! touching `T`. So every `&mut T` handed out is exclusive. `change` reads
-//! the options under the lock, parses and validates the request without it
-//! ([`QdiscOps::parse`] sees no `T`) and commits under it again, as
-//! net/sched qdiscs parse before `sch_tree_lock`.
+//! touching `T`. So every `&mut T` handed out is exclusive, and it ends
+//! before the lock is released. `change` reads the options under the lock,
+//! parses and validates the request without it ([`QdiscOps::parse`] sees no
+//! `T`) and commits under it again, as net/sched qdiscs parse before
+//! `sch_tree_lock`.
+//!
+//! The private area as a whole is never borrowed: control and data path
+//! reach it at once (each holding only what guards the field it touches),
+//! and its watchdog belongs to the hrtimer core, which changes it from
+//! another CPU. So callbacks hold a raw pointer to it, pass the watchdog to
+//! C by address ([`Opaque`]) and borrow only `T`, only under its lock.
 
 use core::ffi::{c_int, c_void};
 use core::marker::PhantomData;
 use core::mem::{offset_of, size_of, ManuallyDrop, MaybeUninit};
 use core::ptr::{self, NonNull};
 use kernel::prelude::*;
+use kernel::types::Opaque;
 
 #[allow(
     dead_code,
@@ -209,7 +217,8 @@ impl Queue<'_> {
         })
     }
 
-    /// Drops a packet the qdisc refuses (counted in `drops`).
+    /// Drops a packet the qdisc refuses: counted in `drops` when called
+    /// from enqueue (the only caller); elsewhere just freed.
     pub(crate) fn drop_packet(&mut self, skb: Skb) -> Enqueued {
         if self.to_free.is_null() {
             drop(skb);
@@ -435,23 +444,62 @@ pub(crate) trait QdiscOps: Sized + Send {
     fn xstats(&self, now: u64) -> Self::XStats;
 }
 
-/// The qdisc's private area.
+/// The qdisc's private area (zeroed by the core before `init`).
 #[repr(C)]
 struct Private<T> {
-    watchdog: b::qdisc_watchdog,
+    /// The hrtimer core's: only its address is ever taken.
+    watchdog: Opaque<b::qdisc_watchdog>,
+    /// `state` is initialised: set by a successful `init`, cleared by
+    /// `destroy`, both under RTNL while the data path cannot reach the
+    /// qdisc.
     ready: bool,
-    state: ManuallyDrop<T>,
+    state: MaybeUninit<T>,
 }
 
+/// The private area of `sch`.
+///
 /// # Safety
 ///
 /// `sch` is a live qdisc of kind `T` (its private area is a `Private<T>`).
-unsafe fn private<'a, T>(sch: *mut b::Qdisc) -> &'a mut Private<T> {
+unsafe fn private<T>(sch: *mut b::Qdisc) -> *mut Private<T> {
     // SAFETY: by the caller's contract; `qdisc_priv()` is the flexible
-    // array that ends `struct Qdisc`, at its size (`check_layout`); the
-    // area was zeroed by the core and is sized and (cache-line) aligned for
-    // `Private<T>`.
-    unsafe { &mut *sch.byte_add(size_of::<b::Qdisc>()).cast::<Private<T>>() }
+    // array that ends `struct Qdisc`, at its size (`check_layout`), sized
+    // and (cache-line) aligned for `Private<T>` (`priv_size`).
+    unsafe { sch.byte_add(size_of::<b::Qdisc>()).cast::<Private<T>>() }
+}
+
+/// The watchdog in `p`, by address (no reference is made).
+///
+/// # Safety
+///
+/// `p` is a live qdisc's private area ([`private`]).
+unsafe fn watchdog<T>(p: *mut Private<T>) -> *mut b::qdisc_watchdog {
+    // SAFETY: `p` is valid (caller); `addr_of!` makes no reference.
+    Opaque::raw_get(unsafe { ptr::addr_of!((*p).watchdog) })
+}
+
+/// Whether `p`'s state is initialised.
+///
+/// # Safety
+///
+/// `p` is a live qdisc's private area; the caller holds RTNL or the root
+/// lock (`ready` only changes under RTNL while nothing else can reach it).
+unsafe fn ready<T>(p: *mut Private<T>) -> bool {
+    // SAFETY: by the caller's contract; reads the field alone.
+    unsafe { ptr::addr_of!((*p).ready).read() }
+}
+
+/// The qdisc's state `T`, borrowed for `'a`.
+///
+/// # Safety
+///
+/// `p` is a live qdisc's private area whose state is initialised
+/// ([`ready`]), and for all of `'a` the caller holds what makes the access
+/// exclusive: the root lock, or RTNL while the data path cannot reach the
+/// qdisc.
+unsafe fn state<'a, T>(p: *mut Private<T>) -> &'a mut T {
+    // SAFETY: by the caller's contract; borrows the `state` field alone.
+    unsafe { (*ptr::addr_of_mut!((*p).state)).assume_init_mut() }
 }
 
 fn queue<'a>(
@@ -480,16 +528,23 @@ unsafe extern "C" fn init_cb<T: QdiscOps>(
     extack: *mut b::netlink_ext_ack,
 ) -> c_int {
     // SAFETY: the core calls init once on a new qdisc of our kind.
-    let p = unsafe { private::<T>(sch) };
-    // SAFETY: `p.watchdog` lives in the private area as long as `sch`.
-    unsafe { b::qdisc_watchdog_init(&mut p.watchdog, sch) };
-    let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
+    let (p, wd) = unsafe {
+        let p = private::<T>(sch);
+        (p, watchdog(p))
+    };
+    // SAFETY: the watchdog lives in the private area as long as `sch`.
+    unsafe { b::qdisc_watchdog_init(wd, sch) };
+    let mut q = queue(sch, wd, ptr::null_mut());
     // SAFETY: `opt` is null or valid for the duration of the call.
     let attrs = unsafe { Attrs::new(opt) };
     match T::init(&mut q, attrs.as_ref(), &mut ExtAck(extack)) {
-        Ok(state) => {
-            p.state = ManuallyDrop::new(state);
-            p.ready = true;
+        Ok(new) => {
+            // SAFETY: nothing else reaches the qdisc yet; `state` is
+            // uninitialised (init runs once), so nothing is overwritten.
+            unsafe {
+                (*ptr::addr_of_mut!((*p).state)).write(new);
+                ptr::addr_of_mut!((*p).ready).write(true);
+            }
             0
         }
         Err(e) => e.to_errno(),
@@ -503,14 +558,18 @@ unsafe extern "C" fn init_cb<T: QdiscOps>(
 /// Called by the qdisc core only: once, under RTNL, after `init` (also a
 /// failed one), when the data path can no longer reach `sch`.
 unsafe extern "C" fn destroy_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
-    // SAFETY: called once, also after a failed init (then `ready` is false).
-    let p = unsafe { private::<T>(sch) };
-    // SAFETY: initialised in init_cb, which always runs before destroy.
-    unsafe { b::qdisc_watchdog_cancel(&mut p.watchdog) };
-    if p.ready {
-        p.ready = false;
-        // SAFETY: `state` was initialised (ready) and is dropped once.
-        unsafe { ManuallyDrop::drop(&mut p.state) };
+    // SAFETY: called once, also after a failed init (then `ready` is
+    // false); the watchdog was initialised in init_cb, which always runs
+    // first.
+    unsafe {
+        let p = private::<T>(sch);
+        b::qdisc_watchdog_cancel(watchdog(p));
+        if ready(p) {
+            ptr::addr_of_mut!((*p).ready).write(false);
+            // The state was initialised (ready) and is dropped once; the
+            // data path can no longer reach it.
+            (*ptr::addr_of_mut!((*p).state)).assume_init_drop();
+        }
     }
 }
 
@@ -518,17 +577,24 @@ unsafe extern "C" fn destroy_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
 ///
 /// # Safety
 ///
-/// Called by the qdisc core only, with `sch`'s root lock held.
+/// Called by the qdisc core only, under RTNL, with `sch`'s root lock held
+/// or (`qdisc_put` of a qdisc being destroyed, also after a failed init)
+/// while nothing else can reach it.
 unsafe extern "C" fn reset_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
-    // SAFETY: root lock held by the caller (qdisc_reset).
-    let p = unsafe { private::<T>(sch) };
-    // SAFETY: root lock held; frees every queued packet.
+    // SAFETY: by the contract above, the access is exclusive.
+    let (p, wd) = unsafe {
+        let p = private::<T>(sch);
+        (p, watchdog(p))
+    };
+    // SAFETY: as above; frees every queued packet.
     unsafe { b::rsch_reset_queue(sch) };
     // SAFETY: watchdog initialised in init_cb.
-    unsafe { b::qdisc_watchdog_cancel(&mut p.watchdog) };
-    if p.ready {
-        let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
-        p.state.reset(&mut q);
+    unsafe { b::qdisc_watchdog_cancel(wd) };
+    // SAFETY: as above; the state is borrowed only once it is initialised.
+    if unsafe { ready(p) } {
+        let mut q = queue(sch, wd, ptr::null_mut());
+        // SAFETY: initialised (ready); the access is exclusive (above).
+        unsafe { state(p) }.reset(&mut q);
     }
 }
 
@@ -544,12 +610,13 @@ unsafe extern "C" fn enqueue_cb<T: QdiscOps>(
     sch: *mut b::Qdisc,
     to_free: *mut *mut b::sk_buff,
 ) -> c_int {
-    // SAFETY: root lock held; enqueue only runs on an initialised qdisc.
-    let p = unsafe { private::<T>(sch) };
-    let mut q = queue(sch, &mut p.watchdog, to_free);
-    // SAFETY: the core hands us ownership of a valid skb.
-    let skb = unsafe { Skb::from_owned(skb) };
-    p.state.enqueue(&mut q, skb).0
+    // SAFETY: root lock held for the whole call; enqueue only runs on an
+    // initialised qdisc; the core hands us ownership of a valid skb.
+    let (state, wd, skb) = unsafe {
+        let p = private::<T>(sch);
+        (state(p), watchdog(p), Skb::from_owned(skb))
+    };
+    state.enqueue(&mut queue(sch, wd, to_free), skb).0
 }
 
 /// `Qdisc_ops.dequeue`.
@@ -559,11 +626,13 @@ unsafe extern "C" fn enqueue_cb<T: QdiscOps>(
 /// Called by the qdisc core only, with the root lock held, on an
 /// initialised qdisc.
 unsafe extern "C" fn dequeue_cb<T: QdiscOps>(sch: *mut b::Qdisc) -> *mut b::sk_buff {
-    // SAFETY: root lock held.
-    let p = unsafe { private::<T>(sch) };
-    let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
-    p.state
-        .dequeue(&mut q)
+    // SAFETY: root lock held for the whole call; initialised qdisc.
+    let (state, wd) = unsafe {
+        let p = private::<T>(sch);
+        (state(p), watchdog(p))
+    };
+    state
+        .dequeue(&mut queue(sch, wd, ptr::null_mut()))
         .map_or(ptr::null_mut(), Skb::into_raw)
 }
 
@@ -596,21 +665,25 @@ unsafe extern "C" fn change_cb<T: QdiscOps>(
     // Parse and validate outside the root lock, so a large or bad request
     // never stalls the data path; RTNL keeps the options read here in force
     // until the new ones are committed.
-    // SAFETY: the root lock orders this read after the data path's writes.
-    unsafe { b::rsch_tree_lock(sch) };
-    let base = p.state.options();
-    // SAFETY: pairs with the lock above.
-    unsafe { b::rsch_tree_unlock(sch) };
+    // SAFETY: under the root lock (which also orders this read after the
+    // data path's writes), the state borrowed only until the unlock.
+    let base = unsafe {
+        b::rsch_tree_lock(sch);
+        let base = state(p).options();
+        b::rsch_tree_unlock(sch);
+        base
+    };
     let new = match T::parse(base, &attrs, &mut ExtAck(extack)) {
         Ok(new) => new,
         Err(e) => return e.to_errno(),
     };
-    // SAFETY: takes the root lock so enqueue/dequeue cannot run meanwhile.
-    unsafe { b::rsch_tree_lock(sch) };
-    let mut q = queue(sch, &mut p.watchdog, ptr::null_mut());
-    p.state.apply(&mut q, new);
-    // SAFETY: pairs with the lock above.
-    unsafe { b::rsch_tree_unlock(sch) };
+    // SAFETY: the root lock keeps enqueue/dequeue out while the state is
+    // borrowed; the borrow ends before the unlock.
+    unsafe {
+        b::rsch_tree_lock(sch);
+        state(p).apply(&mut queue(sch, watchdog(p), ptr::null_mut()), new);
+        b::rsch_tree_unlock(sch);
+    }
     0
 }
 
@@ -625,17 +698,18 @@ const TCA_OPTIONS: c_int = 2;
 /// `skb` is the dump message being built.
 unsafe extern "C" fn dump_cb<T: QdiscOps>(sch: *mut b::Qdisc, skb: *mut b::sk_buff) -> c_int {
     // SAFETY: RTNL held, qdisc initialised; `skb` is the dump message.
-    let p = unsafe { private::<T>(sch) };
-    // SAFETY: as above.
-    let nest = unsafe { b::rsch_nest_start(skb, TCA_OPTIONS) };
+    let (p, nest) = unsafe { (private::<T>(sch), b::rsch_nest_start(skb, TCA_OPTIONS)) };
     if nest.is_null() {
         return -1;
     }
-    // SAFETY: root lock for a consistent read of the state.
-    unsafe { b::rsch_tree_lock(sch) };
-    let r = p.state.dump(&mut AttrWriter(skb));
-    // SAFETY: pairs with the lock above.
-    unsafe { b::rsch_tree_unlock(sch) };
+    // SAFETY: the root lock for a consistent read of the state, borrowed
+    // only until the unlock.
+    let r = unsafe {
+        b::rsch_tree_lock(sch);
+        let r = state(p).dump(&mut AttrWriter(skb));
+        b::rsch_tree_unlock(sch);
+        r
+    };
     match r {
         // SAFETY: `nest` was started on `skb` above.
         Ok(()) => unsafe { b::rsch_nest_end(skb, nest) },
@@ -654,15 +728,15 @@ unsafe extern "C" fn dump_cb<T: QdiscOps>(sch: *mut b::Qdisc, skb: *mut b::sk_bu
 /// Called by the qdisc core only: under RTNL, on an initialised qdisc;
 /// `d` is valid for the call.
 unsafe extern "C" fn dump_stats_cb<T: QdiscOps>(sch: *mut b::Qdisc, d: *mut b::gnet_dump) -> c_int {
-    // SAFETY: RTNL held, qdisc initialised.
-    let p = unsafe { private::<T>(sch) };
-    // SAFETY: root lock for a consistent snapshot.
-    unsafe { b::rsch_tree_lock(sch) };
-    // SAFETY: no preconditions.
-    let now = unsafe { b::rsch_now_ns() };
-    let blob = p.state.xstats(now);
-    // SAFETY: pairs with the lock above.
-    unsafe { b::rsch_tree_unlock(sch) };
+    // SAFETY: RTNL held, qdisc initialised; the root lock for a consistent
+    // snapshot, the state borrowed only until the unlock.
+    let blob = unsafe {
+        let p = private::<T>(sch);
+        b::rsch_tree_lock(sch);
+        let blob = state(p).xstats(b::rsch_now_ns());
+        b::rsch_tree_unlock(sch);
+        blob
+    };
     let bytes = blob.as_ref();
     let Ok(len) = c_int::try_from(bytes.len()) else {
         return -1;
@@ -674,11 +748,14 @@ unsafe extern "C" fn dump_stats_cb<T: QdiscOps>(sch: *mut b::Qdisc, d: *mut b::g
 
 /// A registered qdisc kind; unregistered on drop.
 pub(crate) struct Registration {
-    ops: Pin<KBox<b::Qdisc_ops>>,
+    /// The core's once registered: it links it into its list (`next`) and
+    /// reads it from any CPU, so Rust keeps only its address.
+    ops: Pin<KBox<Opaque<b::Qdisc_ops>>>,
 }
 
-// SAFETY: after registration the ops table is only read by the qdisc core
-// under its own lock; `Registration` only touches it again in `drop`.
+// SAFETY: `Registration` holds the table only to pass its address to
+// `unregister_qdisc` in `drop`, which may run on any thread; the core
+// synchronises its own accesses (`qdisc_mod_lock`, RCU for the data path).
 unsafe impl Send for Registration {}
 // SAFETY: `&Registration` gives no access to the table.
 unsafe impl Sync for Registration {}
@@ -712,10 +789,10 @@ impl Registration {
             // the fields it does not name.
             ..unsafe { core::mem::zeroed() }
         };
-        let mut ops = KBox::pin(ops, GFP_KERNEL)?;
+        let ops = KBox::pin(Opaque::new(ops), GFP_KERNEL)?;
         // SAFETY: the table is pinned and outlives the registration (it is
         // unregistered in `drop` before being freed).
-        let r = unsafe { b::register_qdisc(ops.as_mut().get_unchecked_mut()) };
+        let r = unsafe { b::register_qdisc(ops.get()) };
         if r != 0 {
             return Err(Error::from_errno(r));
         }
@@ -727,7 +804,7 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // SAFETY: registered in `new`; no qdisc of this kind can exist now
         // (each holds a reference on the owning module).
-        unsafe { b::unregister_qdisc(self.ops.as_mut().get_unchecked_mut()) };
+        unsafe { b::unregister_qdisc(self.ops.get()) };
     }
 }
 

@@ -26,8 +26,10 @@
 //!   no periodic work: the window moves only on enqueue.
 //! * overload: a packet whose earliest conforming departure is beyond
 //!   `max_delay`, or that would exceed `limit`/`limit_bytes`, is dropped
-//!   and counted by reason (the reasons add up to the qdisc's drops);
-//!   queued delay never exceeds `max_delay`.
+//!   and counted by reason (the reasons add up to the qdisc's drops); a
+//!   packet's release time is never more than the `max_delay` in force
+//!   when it arrived after its arrival (it leaves late only by the
+//!   watchdog's lateness, which the xstats measure).
 //!
 //! The algorithm itself is `smooth-core` (compiled in below, the same
 //! source the userspace tools and tests use); `qdisc.rs` holds every line

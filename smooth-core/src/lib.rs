@@ -2,7 +2,9 @@
 //! *smooth window* `[dmin, dmax]` instead of swinging with a token bucket.
 //!
 //! This crate is the one and only copy of the algorithm. It is `no_std`,
-//! integer-only (no floats, no allocation, no 128-bit division) and is
+//! integer-only (no floats, no allocation; no 128-bit division in what the
+//! kernel compiles, which has no `__udivti3`: only the userspace-only unit
+//! parsing and printing use `u128`) and is
 //! compiled unchanged into the kernel qdisc (`sch_smooth/` includes this file
 //! as a module), the `tc` plugin, `tc-smooth` and the simulator.
 //!
