@@ -6,6 +6,7 @@ use crate::{nested, parse_args};
 use smooth_core::options::Usage;
 use smooth_core::report::{self, BucketLabel, Item};
 use smooth_core::uapi::XStats;
+use smooth_netlink::{Header, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_EXCL};
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
 #[repr(C)]
@@ -89,6 +90,14 @@ unsafe extern "C" {
 /// tc's `maxlen` for a request buffer (`struct { nlmsghdr; tcmsg; char buf[TCA_BUF_MAX] }`, TCA_BUF_MAX 64 KiB).
 const MAXLEN: c_int = 1024;
 
+/// Whether tc's request can only create a qdisc (`tc qdisc add`:
+/// `NLM_F_CREATE | NLM_F_EXCL`), so that every value not given is its
+/// default; `replace` may change an existing one and `change` does.
+fn creates_only(header: &[u8]) -> bool {
+    let both = NLM_F_CREATE | NLM_F_EXCL;
+    Header::parse(header).is_some_and(|h| h.flags & both == both)
+}
+
 unsafe extern "C" fn parse_qopt(
     _qu: *mut QdiscUtil,
     argc: c_int,
@@ -108,9 +117,10 @@ unsafe extern "C" fn parse_qopt(
             }
         }
     }
-    // tc cannot tell add from change here; the kernel demands the rate on
-    // creation, so userspace only checks the values given.
-    let values = match parse_args(&words, false) {
+    // SAFETY: `n` is tc's request buffer, which starts with a complete
+    // `struct nlmsghdr` (16 bytes).
+    let header = unsafe { std::slice::from_raw_parts(n.cast::<u8>(), NLMSG_HDRLEN) };
+    let values = match parse_args(&words, creates_only(header)) {
         Ok(v) => v,
         Err(msg) => {
             if !msg.is_empty() {
@@ -275,4 +285,30 @@ unsafe extern "C" fn print_xstats(
     // SAFETY: closes the "xstats" object opened above.
     unsafe { close_json_object() };
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smooth_netlink::{NLM_F_ACK, NLM_F_REPLACE, NLM_F_REQUEST};
+
+    fn header(flags: u16) -> [u8; NLMSG_HDRLEN] {
+        Header {
+            len: 36,
+            kind: 36, // RTM_NEWQDISC
+            flags,
+            seq: 1,
+            pid: 0,
+        }
+        .to_bytes()
+    }
+
+    #[test]
+    fn only_add_is_a_creation() {
+        let base = NLM_F_REQUEST | NLM_F_ACK;
+        assert!(creates_only(&header(base | NLM_F_CREATE | NLM_F_EXCL)));
+        assert!(!creates_only(&header(base | NLM_F_CREATE | NLM_F_REPLACE)));
+        assert!(!creates_only(&header(base)));
+        assert!(!creates_only(&[0; 4]), "a short header creates nothing");
+    }
 }

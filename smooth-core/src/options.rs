@@ -3,7 +3,7 @@
 //! parses, and how a configuration prints back in the same words (so what
 //! `tc qdisc show` prints can be pasted back).
 
-use super::config::{Config, Max, Param, PARAMS};
+use super::config::{Config, Field, Max, Param, PARAMS};
 use super::uapi::{Change, OptionError, Value};
 use super::units::{self, Rate, Time};
 use core::fmt;
@@ -57,6 +57,8 @@ pub enum WordError<'a> {
     MissingValue(&'static str),
     /// The value did not parse.
     BadValue(&'static str, &'a str, Kind),
+    /// The value is too large to hold at all: its option's range.
+    TooLarge(Field, &'a str),
     /// The values parsed but are refused.
     Refused(OptionError),
 }
@@ -69,6 +71,17 @@ impl fmt::Display for WordError<'_> {
             WordError::BadValue(k, v, kind) => {
                 write!(f, "smooth: {k} \"{v}\" is not {}", kind.example())
             }
+            WordError::TooLarge(field, v) => {
+                let p = field.param();
+                let max = match p.max {
+                    Max::Const(m) | Max::AtMost(m, _) => m,
+                };
+                write!(
+                    f,
+                    "smooth: {} \"{v}\" out of range {}..={} {}",
+                    p.name, p.min, max, p.unit
+                )
+            }
             WordError::Refused(e) => write!(f, "smooth: {e}"),
         }
     }
@@ -77,12 +90,20 @@ impl fmt::Display for WordError<'_> {
 /// Parses one `keyword value` pair.
 pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'a>> {
     let param = Param::by_name(key).ok_or(WordError::UnknownKeyword(key))?;
-    let bad = WordError::BadValue(param.name, value, param.kind);
+    let unit_error = |e| match e {
+        units::UnitError::Syntax => WordError::BadValue(param.name, value, param.kind),
+        units::UnitError::Overflow => WordError::TooLarge(param.field, value),
+    };
     let n = match param.kind {
-        Kind::Rate => units::parse_rate(value).map_err(|_| bad)?,
-        Kind::Time => units::parse_time(value).map_err(|_| bad)?,
-        Kind::Count => value.parse::<u64>().map_err(|_| bad)?,
-        Kind::Size => units::parse_size(value).map_err(|_| bad)?,
+        Kind::Rate => units::parse_rate(value).map_err(unit_error)?,
+        Kind::Time => units::parse_time(value).map_err(unit_error)?,
+        Kind::Count => value.parse::<u64>().map_err(|e| {
+            unit_error(match e.kind() {
+                core::num::IntErrorKind::PosOverflow => units::UnitError::Overflow,
+                _ => units::UnitError::Syntax,
+            })
+        })?,
+        Kind::Size => units::parse_size(value).map_err(unit_error)?,
     };
     // A value wider than its attribute cannot be sent: say so as the
     // range error the kernel would give.
@@ -93,26 +114,37 @@ pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'
     Ok(Value::of(param, n))
 }
 
-/// Checks a set of given values as far as userspace can without knowing
-/// the qdisc's current parameters: each value's own range, and the window
-/// against `max_delay` when both are given. `create` requires the rate.
-/// The kernel checks again against the parameters in force.
+/// Checks a set of given values as far as userspace can. On `create`
+/// every value not given is its default, so the check is the kernel's:
+/// the rate is required, and e.g. a `max_delay` below the default window
+/// is refused. On a change the parameters in force are unknown here: each
+/// value is checked against its own range, and the window against
+/// `max_delay` only when both are given; the kernel checks again against
+/// the parameters in force.
 pub fn precheck(values: &[Value], create: bool) -> Result<Config, OptionError> {
+    if create {
+        return apply(Config::DEFAULT, values, true);
+    }
     let given = |p: &Param| values.iter().any(|v| v.kind() == p.attr);
     let mut base = Config::DEFAULT;
-    // A field that bounds another (max_delay bounds the window) is unknown
-    // here unless given: assume its largest value, so only the bounded
-    // field's own range decides.
+    // Of a field that bounds another (max_delay bounds the window), only
+    // what is given is known: the one not given takes the value that
+    // leaves the other's own range to decide (the bound at its largest,
+    // the bounded field at its least).
     for bounded in &PARAMS {
         if let Max::AtMost(_, by) = bounded.max {
             let by = by.param();
             if !given(by) {
                 let top = by.max_in(&base);
                 by.set(&mut base, top).map_err(OptionError::Invalid)?;
+            } else if !given(bounded) {
+                bounded
+                    .set(&mut base, bounded.min)
+                    .map_err(OptionError::Invalid)?;
             }
         }
     }
-    apply(base, values, create)
+    apply(base, values, false)
 }
 
 /// Applies parsed values on top of `base`, as the kernel applies their
@@ -207,8 +239,42 @@ mod tests {
             "limit 0 out of range 1..=1000000 packets"
         );
         assert!(parse_all("rate 2mbit window 50ms max_delay 10ms").is_err());
+        // Too large to hold: the range, not "not a rate".
+        assert_eq!(
+            parse_word("rate", "99999999999999tbit")
+                .unwrap_err()
+                .to_string(),
+            "smooth: rate \"99999999999999tbit\" out of range 1000..=12500000000 bytes/s"
+        );
+        assert_eq!(
+            parse_word("limit", "99999999999999999999")
+                .unwrap_err()
+                .to_string(),
+            "smooth: limit \"99999999999999999999\" out of range 1..=1000000 packets"
+        );
+        assert_eq!(
+            parse_word("window", "1e30s").unwrap_err().to_string(),
+            "smooth: window \"1e30s\" is not a time like 3ms"
+        );
         assert!(parse_all("rate 2mbit burst 11s").is_err());
-        // Without max_delay the window may be as wide as its own range.
-        assert!(precheck(&[Value::U64(crate::uapi::attr::WINDOW, 500_000_000)], false).is_ok());
+        // A change without max_delay: the window may be as wide as its own
+        // range; without the window, max_delay may be as short as its own.
+        let window = |ns| Value::U64(crate::uapi::attr::WINDOW, ns);
+        let max_delay = |ns| Value::U64(crate::uapi::attr::MAX_DELAY, ns);
+        assert!(precheck(&[window(500_000_000)], false).is_ok());
+        assert!(precheck(&[max_delay(2_000_000)], false).is_ok());
+        assert_eq!(
+            precheck(&[window(3_000_000), max_delay(2_000_000)], false)
+                .unwrap_err()
+                .to_string(),
+            "window 3000000 out of range 0..=2000000 ns"
+        );
+        // Creating one, every value not given is its default.
+        assert_eq!(
+            parse_all("rate 2mbit max_delay 2ms").unwrap_err(),
+            "window 3000000 out of range 0..=2000000 ns"
+        );
+        assert!(parse_all("rate 2mbit window 500ms").is_err());
+        assert!(parse_all("rate 2mbit window 500ms max_delay 1s").is_ok());
     }
 }

@@ -42,14 +42,23 @@ fn split_decimal(s: &str) -> Result<Decimal<'_>, UnitError> {
     while i < bytes.len() {
         let c = bytes[i];
         if c.is_ascii_digit() {
-            mantissa = mantissa
+            let more = mantissa
                 .checked_mul(10)
-                .and_then(|m| m.checked_add(u64::from(c - b'0')))
-                .ok_or(UnitError::Overflow)?;
-            digits += 1;
-            if dot {
-                scale += 1;
+                .and_then(|m| m.checked_add(u64::from(c - b'0')));
+            match more {
+                Some(m) => {
+                    mantissa = m;
+                    if dot {
+                        scale += 1;
+                    }
+                }
+                // A fraction's digits beyond 19 significant ones are far
+                // below any unit's resolution: dropped. The whole part's
+                // cannot be.
+                None if dot => {}
+                None => return Err(UnitError::Overflow),
             }
+            digits += 1;
         } else if c == b'.' && !dot {
             dot = true;
         } else {
@@ -70,12 +79,10 @@ fn split_decimal(s: &str) -> Result<Decimal<'_>, UnitError> {
 /// `mantissa / 10^scale * num / den`, exactly when it is an integer, else
 /// rounded to nearest; `None` on overflow.
 fn scale_by(d: &Decimal<'_>, num: u64, den: u64) -> Result<u64, UnitError> {
-    let mut den = den;
-    for _ in 0..d.scale {
-        den = den.checked_mul(10).ok_or(UnitError::Overflow)?;
-    }
+    // At most 19 fractional digits (split_decimal): 10^19 · den fits.
+    let den = u128::from(den) * 10u128.pow(d.scale);
     let product = u128::from(d.mantissa) * u128::from(num);
-    let value = (product + u128::from(den) / 2) / u128::from(den);
+    let value = (product + den / 2) / den;
     u64::try_from(value).map_err(|_| UnitError::Overflow)
 }
 
@@ -213,6 +220,20 @@ mod tests {
         assert_eq!(parse_rate("2mbits"), Err(UnitError::Syntax));
         assert_eq!(parse_rate("mbit"), Err(UnitError::Syntax));
         assert_eq!(parse_rate("99999999999999999999"), Err(UnitError::Overflow));
+    }
+
+    #[test]
+    fn long_fractions_and_huge_values() {
+        // More fractional digits than a u64 holds: the excess is dropped.
+        assert_eq!(parse_time("0.0000000000000000000001s"), Ok(0));
+        assert_eq!(parse_time("1.00000000000000000000001s"), Ok(NSEC_PER_SEC));
+        assert_eq!(parse_rate("0.1234567890123456789bit"), Ok(0));
+        // A whole part too large to hold is an overflow.
+        assert_eq!(
+            parse_rate("99999999999999999999999bit"),
+            Err(UnitError::Overflow)
+        );
+        assert_eq!(parse_rate("99999999999999tbit"), Err(UnitError::Overflow));
     }
 
     #[test]

@@ -117,12 +117,15 @@ async fn watch_cmd(dev: &str, interval: &str, count: Option<u64>, json: bool) ->
             }
         } else {
             let frame = watch::render(dev, &now, prev.as_ref().map(|(q, _)| q), secs);
-            let _ = if fancy {
+            let written = if fancy {
                 write!(out, "\x1b[H\x1b[2J{frame}")
             } else {
                 writeln!(out, "{frame}")
             };
-            let _ = out.flush();
+            // A closed pipe ends the watch.
+            if written.and_then(|()| out.flush()).is_err() {
+                return Ok(());
+            }
         }
         frames += 1;
         if count.is_some_and(|c| frames >= c) {

@@ -5,12 +5,16 @@
 //! prints too, so both front ends print the same thing by construction.
 
 use crate::nl::{format_tc_id, TC_H_ROOT};
-use netlink_packet_core::DefaultNla;
+use netlink_packet_core::{DefaultNla, Nla};
 use netlink_packet_route::tc::{TcAttribute, TcMessage, TcOption, TcStats2, TcXstats};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use smooth_core::report::{self, BucketLabel, Item};
 use smooth_core::uapi::XStats;
 use smooth_core::Config;
+
+/// `TCA_STATS_PKT64`: the packet count in full, next to the 32-bit one of
+/// `TCA_STATS_BASIC` once that has wrapped.
+const TCA_STATS_PKT64: u16 = 8;
 
 /// A JSON value whose objects keep their keys in insertion order (tc's).
 #[derive(Clone, Debug, PartialEq)]
@@ -99,7 +103,15 @@ impl Qdisc {
                         match s {
                             TcStats2::Basic(b) => {
                                 q.counters.bytes = b.bytes;
-                                q.counters.packets = u64::from(b.packets);
+                                // The 64-bit count truncated; the kernel
+                                // adds TCA_STATS_PKT64 with the whole one
+                                // once it is larger (kept, in either order).
+                                q.counters.packets = q.counters.packets.max(u64::from(b.packets));
+                            }
+                            TcStats2::Other(nla) if nla.kind() == TCA_STATS_PKT64 => {
+                                if let Ok(bytes) = <[u8; 8]>::try_from(nla_value(nla).as_slice()) {
+                                    q.counters.packets = u64::from_ne_bytes(bytes);
+                                }
                             }
                             TcStats2::Queue(st) => {
                                 q.counters.qlen = u64::from(st.qlen);
@@ -148,7 +160,6 @@ fn nested(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
 }
 
 fn nla_value(nla: &DefaultNla) -> Vec<u8> {
-    use netlink_packet_core::Nla;
     let mut out = vec![0; nla.value_len()];
     nla.emit_value(&mut out);
     out
@@ -194,7 +205,7 @@ pub fn to_json(q: &Qdisc, stats: bool) -> J {
     } else {
         obj.push(("parent".into(), J::S(format_tc_id(q.parent))));
     }
-    if q.refcnt != 0 {
+    if q.refcnt != 1 {
         obj.push(("refcnt".into(), J::U(q.refcnt.into())));
     }
     obj.push((
@@ -245,7 +256,7 @@ pub fn to_text(q: &Qdisc, dev: &str, stats: bool) -> String {
     } else {
         out.push_str(&format!("parent {} ", format_tc_id(q.parent)));
     }
-    if q.refcnt != 0 {
+    if q.refcnt != 1 {
         out.push_str(&format!("refcnt {} ", q.refcnt));
     }
     out.push_str(&text_items(report::options(q.option_attrs())));
@@ -382,5 +393,15 @@ pub(crate) mod tests {
             ]),
         ];
         assert_eq!(Qdisc::from_message(&msg), sample());
+        // Past 2^32 packets the kernel adds the whole count after the
+        // truncated one.
+        let whole: u64 = (1 << 32) + 10;
+        if let TcAttribute::Stats2(stats) = &mut msg.attributes[2] {
+            stats.push(TcStats2::Other(DefaultNla::new(
+                TCA_STATS_PKT64,
+                whole.to_ne_bytes().to_vec(),
+            )));
+        }
+        assert_eq!(Qdisc::from_message(&msg).counters.packets, whole);
     }
 }

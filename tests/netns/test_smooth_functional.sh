@@ -77,6 +77,13 @@ expect_eq "$(opt "$VIF" window)" 1000000 "a refused change leaves the qdisc as i
 # longer than the max_delay in force.
 tc qdisc change dev "$VIF" root smooth burst 60ms
 expect_eq "$(opt "$VIF" burst),$(opt "$VIF" max_delay)" 60000000,50000000 "burst beyond the max_delay in force accepted"
+# A max_delay alone is checked against the window in force (1 ms), not
+# against the default one (3 ms); creating one, against the default.
+tc qdisc change dev "$VIF" root smooth max_delay 2ms
+expect_eq "$(opt "$VIF" window),$(opt "$VIF" max_delay)" 1000000,2000000 "max_delay lowered below the default window"
+tc qdisc change dev "$VIF" root smooth max_delay 50ms
+expect_error "add: max_delay below the default window" "smooth: window 3000000 out of range 0..=2000000 ns" \
+    tc qdisc add dev lo root smooth rate 2mbit max_delay 2ms
 
 # Statistics: traffic moves the counters, xstats decode in text and JSON.
 ip netns exec client ping -c 20 -i 0.05 -q "$GUEST_IP" >/dev/null

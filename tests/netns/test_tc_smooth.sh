@@ -89,6 +89,11 @@ expect_eq "$(opt "$VIF" window)" 1000000 "a refused change leaves the qdisc as i
 expect_line "burst beyond the max_delay in force" "" 0 tc-smooth change "$VIF" --burst 60ms
 expect_eq "$(opt "$VIF" burst),$(opt "$VIF" max_delay)" 60000000,50000000 "burst beyond max_delay accepted"
 tc-smooth change "$VIF" --burst 10ms
+# A max_delay alone is checked against the window in force (1 ms), not
+# against the default one (3 ms).
+expect_line "max_delay lowered below the default window" "" 0 tc-smooth change "$VIF" --max-delay 2ms
+expect_eq "$(opt "$VIF" window),$(opt "$VIF" max_delay)" 1000000,2000000 "max_delay lowered, window in force kept"
+tc-smooth change "$VIF" --max-delay 50ms
 
 say "== show -s --json agrees with tc -s -j"
 in_client ping -c 20 -i 0.05 -q "$GUEST_IP" >/dev/null
