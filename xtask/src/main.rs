@@ -81,9 +81,12 @@ enum Cmd {
         /// which `bench-xen` compares against.
         #[arg(long, conflicts_with_all = ["test", "check_series"])]
         stock: bool,
-        /// Instead: smooth deployed on Xen (docs/deploy.md), four
-        /// configurations — stock, CPU half, network half, both — in one
-        /// boot; writes docs/results-deploy.md and docs/results/deploy.json.
+        /// Instead: smooth deployed on Xen (docs/deploy.md) in two boots:
+        /// the vif hook's checks (xen/tests/dom0-vif.sh, one pCPU), then four
+        /// configurations — stock, CPU half, network half, both — on two
+        /// pCPUs (xen/tests/dom0-deploy-bench.sh); writes
+        /// docs/results-deploy.md, docs/results/deploy.json and
+        /// docs/img/deploy-{delay,ping}.png.
         #[arg(long, conflicts_with_all = ["test", "check_series"])]
         bench_deploy: bool,
     },
@@ -96,22 +99,23 @@ enum Cmd {
         only: Option<String>,
     },
     /// The in-kernel benchmark (tests/netns/bench.sh): streaming, irtt,
-    /// HTTP, window, rate, mixed traffic and cost through every shaper in the
-    /// guest; writes docs/results.md, docs/results/bench.json and
+    /// flent, HTTP, window, rate, mixed traffic and cost through every shaper
+    /// in the guest; writes docs/results.md, docs/results/bench.json and
     /// docs/img/bench-*.png (with --quick: target/bench/quick/).
     Bench {
         /// One trace, fewer shapers, shorter runs (part of `cargo xtask test`).
         #[arg(long)]
         quick: bool,
-        /// Run only these experiments (comma-separated: stream, irtt, http,
-        /// window, rate, mixed, cost); the report keeps the others' last runs.
+        /// Run only these experiments (comma-separated: stream, irtt, flent,
+        /// http, window, rate, mixed, cost); the report keeps the others' last
+        /// runs.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Rewrite the results from the runs already filed; run nothing.
         #[arg(long)]
         report_only: bool,
     },
-    /// Issue 15's figures in Xen under QEMU: Fig 7 on stock Xen 4.17.5
+    /// The paper's Xen figures under QEMU: Fig 7 on stock Xen 4.17.5
     /// (credit, credit2, RTDS) and the patched one (credit, aperiodic
     /// real-time with D = 3, 5, 8 ms), a pinged guest beside 1, 3, 5 CPU
     /// hogs; Figs 6, 2 and 12, the reserve and the placement; writes

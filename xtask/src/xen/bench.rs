@@ -1,4 +1,4 @@
-//! `cargo xtask bench-xen [--quick] [--report-only]`: issue 15's figures
+//! `cargo xtask bench-xen [--quick] [--report-only]`: the paper's Xen figures
 //! in Xen under QEMU. Fig 7: stock Xen 4.17.5 (credit, credit2, RTDS) and
 //! the patched one (credit with nothing set, aperiodic real-time with
 //! D = 3, 5, 8 ms) in one run, one boot per hypervisor and scheduler, each
@@ -11,7 +11,7 @@
 //! (`docs/results/bench-xen.json`; `--quick`: `target/bench-xen/quick/`),
 //! from which `docs/results-xen.md` and `docs/img/bench-xen-fig7.png` are
 //! written with the simulator's figures (`xen-sched-sim`) beside the
-//! measurement and the issue's bars judged. `--report-only` rewrites them
+//! measurement and the bars judged (`bars()`). `--report-only` rewrites them
 //! from the record.
 
 use super::boot::{self, Boot, XenTest};

@@ -118,11 +118,13 @@ const CONFIGS: &[(&str, &str)] = &[
     ("both", "both halves"),
 ];
 
-/// `cargo xtask xen --bench-deploy`: boots the patched Xen once, runs the
-/// four configurations (xen/tests/dom0-deploy-bench.sh) and writes
-/// docs/results/deploy.json, docs/results-deploy.md and its plots
-/// (docs/img/deploy-*.png) from what dom0 measured. Fails if the run did not complete; a missed bar is reported,
-/// not an error.
+/// `cargo xtask xen --bench-deploy`: boots the patched (debug) Xen twice —
+/// xen/tests/dom0-vif.sh on one pCPU, then the four configurations
+/// (xen/tests/dom0-deploy-bench.sh) on two, dom0 pinned to pCPU 0 and the
+/// guests on pCPU 1 — and writes docs/results/deploy.json,
+/// docs/results-deploy.md and its plots (docs/img/deploy-delay.png,
+/// docs/img/deploy-ping.png) from what dom0 measured. Fails if the run did
+/// not complete; a missed bar is reported, not an error.
 pub fn bench() -> Result<()> {
     let xen = boot::xen_build()?;
     let kernel = crate::kernel::ensure(crate::kernel::Variant::Xen)?;
