@@ -225,6 +225,14 @@ pub fn ifb_add(name: &str) -> NetlinkMessage<RouteNetlinkMessage> {
     request(RouteNetlinkMessage::NewLink(msg), Verb::Add.flags())
 }
 
+/// Sets link `index`'s alias (`IFLA_IFALIAS`).
+pub fn link_alias(index: u32, alias: &str) -> NetlinkMessage<RouteNetlinkMessage> {
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.attributes.push(LinkAttribute::IfAlias(alias.into()));
+    request(RouteNetlinkMessage::SetLink(msg), NLM_F_REQUEST | NLM_F_ACK)
+}
+
 /// Sets link `index` up.
 pub fn link_up(index: u32) -> NetlinkMessage<RouteNetlinkMessage> {
     let mut msg = LinkMessage::default();

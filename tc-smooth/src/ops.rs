@@ -183,6 +183,30 @@ pub fn ifb_name(dev: &str) -> String {
     format!("ifb-{prefix}-{:04x}", (hash ^ (hash >> 16)) & 0xffff)
 }
 
+/// What the alias attach gives the IFB it makes starts with, before the
+/// device's name: whose ingress the IFB shapes, so that two devices whose
+/// long names share an IFB name never share (or delete) one IFB.
+const IFB_ALIAS: &str = "smooth ingress of ";
+
+/// The alias of the IFB attach makes for `dev`.
+pub fn ifb_alias(dev: &str) -> String {
+    format!("{IFB_ALIAS}{dev}")
+}
+
+/// Whose ingress an IFB is, if attach named it (its alias).
+fn ifb_owner(link: &LinkMessage) -> Option<&str> {
+    link.attributes.iter().find_map(|a| match a {
+        LinkAttribute::IfAlias(alias) => alias.strip_prefix(IFB_ALIAS),
+        _ => None,
+    })
+}
+
+/// Whether `link`, an IFB, may serve `dev`: it is `dev`'s, or nobody's
+/// (made by hand, or by a tc-smooth that did not name its IFBs).
+fn serves(link: &LinkMessage, dev: &str) -> bool {
+    ifb_owner(link).is_none_or(|owner| owner == dev)
+}
+
 fn is_ifb(link: &LinkMessage) -> bool {
     link.attributes.iter().any(|a| match a {
         LinkAttribute::LinkInfo(infos) => infos
@@ -231,26 +255,40 @@ async fn put_root_smooth(nl: &mut Nl, ifindex: u32, values: &[Value]) -> Result<
 
 pub async fn attach(nl: &mut Nl, dev: &str, values: &[Value], dirs: Directions) -> Result<()> {
     let ifindex = nl.ifindex(dev).await?;
+    let name = ifb_name(dev);
+    // A link of the IFB's name that attach may not use refuses the whole
+    // attach, before anything is changed.
+    let existing = match (dirs.ingress, nl.link(&name).await?) {
+        (false, _) | (true, None) => None,
+        (true, Some(l)) if is_ifb(&l) && serves(&l, dev) => Some(l.header.index),
+        (true, Some(l)) if is_ifb(&l) => {
+            return Err(Failure::Other(format!(
+                "IFB \"{name}\" shapes the ingress of {}: not sharing it with {dev}",
+                ifb_owner(&l).unwrap_or_default()
+            )))
+        }
+        (true, Some(_)) => {
+            return Err(Failure::Other(format!(
+                "\"{name}\" exists and is not an IFB: not touching it"
+            )))
+        }
+    };
     if dirs.egress {
         put_root_smooth(nl, ifindex, values).await?;
     }
     if !dirs.ingress {
         return Ok(());
     }
-    let name = ifb_name(dev);
-    let ifb = match nl.link(&name).await? {
-        Some(l) if is_ifb(&l) => {
-            nl.request(nl::link_up(l.header.index)).await?;
-            l.header.index
-        }
-        Some(_) => {
-            return Err(Failure::Other(format!(
-                "\"{name}\" exists and is not an IFB: not touching it"
-            )))
+    let ifb = match existing {
+        Some(index) => {
+            nl.request(nl::link_up(index)).await?;
+            index
         }
         None => {
             nl.request(nl::ifb_add(&name)).await?;
-            nl.ifindex(&name).await?
+            let index = nl.ifindex(&name).await?;
+            nl.request(nl::link_alias(index, &ifb_alias(dev))).await?;
+            index
         }
     };
     put_root_smooth(nl, ifb, values).await?;
@@ -315,7 +353,7 @@ pub async fn detach(nl: &mut Nl, dev: &str) -> Result<()> {
     }
     let name = ifb_name(dev);
     if let Some(l) = nl.link(&name).await? {
-        if is_ifb(&l) {
+        if is_ifb(&l) && serves(&l, dev) {
             absent_ok(nl.request(nl::link_del(l.header.index)).await)?;
         }
     }
@@ -325,6 +363,29 @@ pub async fn detach(nl: &mut Nl, dev: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ifb_serves_the_device_its_alias_names() {
+        let ifb = |alias: Option<&str>| {
+            let mut l = LinkMessage::default();
+            l.attributes
+                .push(LinkAttribute::IfName("ifb-vif1234-abcd".into()));
+            if let Some(a) = alias {
+                l.attributes.push(LinkAttribute::IfAlias(a.into()));
+            }
+            l
+        };
+        let dev = "vif12345678.0";
+        assert!(serves(&ifb(Some(&ifb_alias(dev))), dev));
+        assert!(!serves(&ifb(Some(&ifb_alias("vif12349999.0"))), dev));
+        assert_eq!(
+            ifb_owner(&ifb(Some(&ifb_alias("vif12349999.0")))),
+            Some("vif12349999.0")
+        );
+        // Unnamed (by hand, or an older tc-smooth), or another alias: served.
+        assert!(serves(&ifb(None), dev));
+        assert!(serves(&ifb(Some("uplink mirror")), dev));
+    }
 
     #[test]
     fn ifb_names_are_short_and_stable() {

@@ -173,6 +173,7 @@ expect_eq "$(tc -j filter show dev "$VIF" ingress | jq -r '.[] | select(.options
     "mirred $IFB" "filter redirects to the IFB"
 expect_eq "$(opt "$VIF" window)" 4000000 "second attach updated the vif's window"
 expect_eq "$(opt "$IFB" window)" 4000000 "second attach updated the IFB's window"
+expect_eq "$(ip -j -d link show "$IFB" | jq -r '.[0].ifalias')" "smooth ingress of $VIF" "the IFB's alias names its device"
 tc-smooth detach "$VIF"
 after=$(state)
 if [ "$before" = "$after" ]; then
@@ -189,6 +190,19 @@ expect_eq "$(ip -j link show | jq '[.[] | select(.ifname | startswith("ifb-"))] 
 tc-smooth detach "$VIF"
 expect_eq "$(state)" "$before" "state after --egress attach and detach"
 expect_line "attach without rate" "smooth: rate is required" 2 tc-smooth attach "$VIF" --window 3ms
+# An IFB by attach's name that shapes another device's ingress (two long
+# names can share one) is neither taken over nor deleted.
+ip link add ifb-dm0 type ifb
+ip link set ifb-dm0 alias "smooth ingress of dm1"
+ip link add dm0 type dummy
+expect_line "attach refuses another device's IFB" \
+    'IFB "ifb-dm0" shapes the ingress of dm1: not sharing it with dm0' 1 tc-smooth attach dm0 --rate 2mbit
+expect_eq "$(tc -j qdisc show dev dm0 | jq '[.[] | select(.kind == "smooth")] | length')" 0 "a refused attach changes nothing (no smooth on dm0)"
+tc-smooth detach dm0
+expect_eq "$(ip -j link show ifb-dm0 | jq -r '.[0].ifname')" ifb-dm0 "detach leaves another device's IFB"
+ip link del dm0
+ip link del ifb-dm0
+expect_eq "$(state)" "$before" "state after the foreign IFB's test"
 
 # UDP offered at twice the rate: this checks the plumbing (the IFB's qdisc
 # sees and shapes what the guest sends); TCP's accuracy through smooth is
