@@ -63,6 +63,9 @@ const PRINT_FP: c_int = 1;
 const PRINT_JSON: c_int = 2;
 /// `COLOR_NONE` of color.h.
 const COLOR_NONE: c_int = 6;
+/// Each text line of the xstats starts with this, under tc's own stats
+/// (as fq's and `tc-smooth show -s` do).
+const XSTATS_INDENT: &str = "  ";
 
 unsafe extern "C" {
     fn addattr_l(
@@ -224,7 +227,7 @@ unsafe extern "C" fn print_qopt(_qu: *mut QdiscUtil, _f: *mut c_void, opt: *mut 
 /// Only from within tc's print callbacks (tc's JSON context is set up).
 unsafe fn print_histogram(name: &str, buckets: &[u64]) {
     let key = c(name);
-    let head = c(&format!("{name} "));
+    let head = c(&format!("{XSTATS_INDENT}{name} "));
     // SAFETY: tc's printers, as in `print_fields`; the object is closed below.
     unsafe {
         print_color_string(
@@ -269,9 +272,17 @@ unsafe extern "C" fn print_xstats(
         return -1;
     };
     // SAFETY: tc's printers, as in `print_fields`; our fields are grouped
-    // in one "xstats" object so they cannot collide with tc's own keys.
+    // in one "xstats" object so they cannot collide with tc's own keys. tc
+    // has ended its own stats' line; ours are indented under it, as fq's.
     unsafe {
-        print_nl();
+        let indent = c(XSTATS_INDENT);
+        print_color_string(
+            PRINT_FP,
+            COLOR_NONE,
+            std::ptr::null(),
+            c"%s".as_ptr(),
+            indent.as_ptr(),
+        );
         open_json_object(c"xstats".as_ptr());
     }
     print_items(report::counters(&x));
