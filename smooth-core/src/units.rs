@@ -79,9 +79,16 @@ fn split_decimal(s: &str) -> Result<Decimal<'_>, UnitError> {
 /// `mantissa / 10^scale * num / den`, exactly when it is an integer, else
 /// rounded to nearest; `None` on overflow.
 fn scale_by(d: &Decimal<'_>, num: u64, den: u64) -> Result<u64, UnitError> {
-    // At most 19 fractional digits (split_decimal): 10^19 · den fits.
-    let den = u128::from(den) * 10u128.pow(d.scale);
     let product = u128::from(d.mantissa) * u128::from(num);
+    // Leading fractional zeros make the scale unbounded; a divisor beyond
+    // u128 is more than twice any product (a u64 times a unit's factor,
+    // at most 2^40 bits), so the value rounds to 0.
+    let Some(den) = 10u128
+        .checked_pow(d.scale)
+        .and_then(|p| p.checked_mul(u128::from(den)))
+    else {
+        return Ok(0);
+    };
     let value = (product + den / 2) / den;
     u64::try_from(value).map_err(|_| UnitError::Overflow)
 }
@@ -228,6 +235,11 @@ mod tests {
         assert_eq!(parse_time("0.0000000000000000000001s"), Ok(0));
         assert_eq!(parse_time("1.00000000000000000000001s"), Ok(NSEC_PER_SEC));
         assert_eq!(parse_rate("0.1234567890123456789bit"), Ok(0));
+        // Leading zeros do not count against the digits a u64 holds.
+        let zeros = "0".repeat(200);
+        assert_eq!(parse_time(&format!("0.{zeros}9999999999999999999s")), Ok(0));
+        assert_eq!(parse_rate(&format!("0.{zeros}1tbit")), Ok(0));
+        assert_eq!(parse_time(&format!("0.{}1s", "0".repeat(37))), Ok(0));
         // A whole part too large to hold is an overflow.
         assert_eq!(
             parse_rate("99999999999999999999999bit"),
