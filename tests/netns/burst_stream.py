@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A bursty UDP stream with per-packet one-way delays, measured in the guest.
 
-    burst_stream.py recv PORT SECS OUT.json
+    burst_stream.py recv PORT SECS OUT.json [READY]
     burst_stream.py send HOST PORT SECS PERIOD_MS BURST_BYTES [PAYLOAD [GOP I_TO_P]]
     burst_stream.py analyse OUT.json RATE_BYTES_PER_S
 
@@ -11,7 +11,9 @@ stream. With GOP and I_TO_P, every GOP-th frame (from the first) is an
 I-frame I_TO_P times as large (the paper's stream: GOP 30, I_TO_P 6). It
 prints how many datagrams it sent. Each datagram carries its sequence number and the send time
 (CLOCK_REALTIME, ns). The receiver timestamps each datagram in the kernel
-(SO_TIMESTAMPNS, the moment it reached the socket) and writes
+(SO_TIMESTAMPNS, the moment it reached the socket) until SECS have passed
+or, once the stream has begun, 2 s without a datagram; it creates the file
+READY once its port is bound (for the sender to wait on), and writes
 `[[seq, sent_ns, received_ns, payload_len], ...]`. Sender and receiver run in
 two network namespaces of one kernel, so both read the same clock.
 
@@ -35,19 +37,28 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 L2_OVERHEAD = 8 + 20 + 14
 
 
-def recv(port, secs, out):
+IDLE_END = 2.0
+
+
+def recv(port, secs, out, ready=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     s.bind(("0.0.0.0", port))
+    if ready:
+        open(ready, "w").close()
     s.settimeout(0.5)
     end = time.monotonic() + secs
+    last = None
     rows = []
     while time.monotonic() < end:
+        if last is not None and time.monotonic() - last > IDLE_END:
+            break
         try:
             data, anc, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(16))
         except socket.timeout:
             continue
+        last = time.monotonic()
         stamp = None
         for level, kind, value in anc:
             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
@@ -123,8 +134,8 @@ def analyse(path, rate):
 
 
 def main(argv):
-    if len(argv) >= 4 and argv[0] == "recv":
-        recv(int(argv[1]), float(argv[2]), argv[3])
+    if len(argv) in (4, 5) and argv[0] == "recv":
+        recv(int(argv[1]), float(argv[2]), argv[3], argv[4] if len(argv) > 4 else None)
     elif len(argv) in (6, 7, 9) and argv[0] == "send":
         payload = int(argv[6]) if len(argv) > 6 else 1200
         gop, i_to_p = (int(argv[7]), int(argv[8])) if len(argv) > 8 else (1, 1)

@@ -32,11 +32,13 @@ report_delay() {
 # receive timestamps, the arrivals' sigma), with `sent`, the datagrams the
 # sender sent. A receiver that failed leaves no file: `packets` 0.
 stream() {
-    local period=$1 burst=$2 secs=$3 rx sent
-    rm -f /tmp/stream.json
-    in_guest python3 /smooth/tests/netns/burst_stream.py recv 5001 "$((secs + 2))" /tmp/stream.json &
+    local period=$1 burst=$2 secs=$3 rx sent i
+    rm -f /tmp/stream.json /tmp/stream.ready
+    # The receiver ends 2 s after the stream (or at a generous cap).
+    in_guest python3 /smooth/tests/netns/burst_stream.py recv 5001 "$((secs + 30))" /tmp/stream.json \
+        /tmp/stream.ready &
     rx=$!
-    sleep 0.5
+    for i in $(seq 100); do [ -e /tmp/stream.ready ] && break; sleep 0.1; done
     sent=$(in_client python3 /smooth/tests/netns/burst_stream.py send "$GUEST_IP" 5001 "$secs" "$period" "$burst")
     wait "$rx" || say "  the stream's receiver failed" >&2
     if [ -s /tmp/stream.json ]; then
