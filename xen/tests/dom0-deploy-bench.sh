@@ -158,5 +158,4 @@ done
 xl sched-credit -d 0 -M none
 xl destroy hog1
 xl destroy hog2
-echo "== dom0-deploy-bench: $fails failed"
-[ "$fails" -eq 0 ]
+finish

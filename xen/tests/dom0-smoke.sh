@@ -58,4 +58,4 @@ fi
 xl destroy hog; xl destroy target
 left=$(xl list | awk 'NR > 1 && $1 != "Domain-0"' | wc -l)
 [ "$left" -eq 0 ] && pass "every guest destroyed" || fail "every guest destroyed ($left left)"
-exit $((fails > 0))
+finish

@@ -164,5 +164,4 @@ check "roll-back: nothing of smooth left in dom0" \
 
 if xl dmesg | grep -E "Assertion '|Xen BUG|FATAL TRAP"; then fail "no assertion or BUG in xl dmesg"; fi
 dmesg | grep -E 'WARNING:|BUG:|Oops|rust_panic|panicked at' && fail "dom0 kernel log shows a warning (above)"
-echo "== dom0-vif: $fails failed"
-[ "$fails" -eq 0 ]
+finish

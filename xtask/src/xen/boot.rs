@@ -38,6 +38,8 @@ const BOOTS: &[(u32, &str)] = &[
 
 /// Printed by dom0's init after the script; carries its status.
 const EXIT_MARKER: &str = "SMOOTH-XEN-EXIT:";
+/// A dom0 script's last line (`finish` in xen/tests/lib.sh).
+const END_MARKER: &str = "SMOOTH-XEN-END:";
 /// Typed on the console of a boot that has hung until its timeout: three
 /// Ctrl-A give Xen the serial input, then its debug keys: `r` the run
 /// queues (the series' EDF queues and driver domain included), `q` the
@@ -406,10 +408,15 @@ struct Console {
     trouble: Vec<String>,
     /// dom0's lines since the last test it reported.
     since_test: Vec<String>,
+    /// The script printed its last line.
+    finished: bool,
 }
 
 impl Console {
     fn read(&mut self, line: &str) {
+        if line.contains(END_MARKER) {
+            self.finished = true;
+        }
         if let Some(rest) = line.split(TEST_MARKER).nth(1) {
             if let Some((verdict, name)) = rest.trim().split_once(' ') {
                 let ok = verdict == "PASS";
@@ -437,22 +444,19 @@ impl Console {
         }
     }
 
-    /// Whether dom0's script ran to its end, from its exit status: 0, or a
-    /// failure status after a test it reported failed. A failure status with
-    /// every reported test passed is a script that stopped early (`set -u`,
-    /// a syntax error): the tests after that point never ran. The test's
-    /// name is the caller's.
+    /// Whether dom0's script ran to its end: it printed its last line
+    /// ([`END_MARKER`]) and dom0 then reported its exit status. A script
+    /// stopped early (`set -u`, a syntax error, an early `exit`) never
+    /// reported the tests after that point. The test's name is the caller's.
     fn script_ended(&self, exit: Option<i32>) -> XenTest {
-        let any_failed = self.tests.iter().any(|t| !t.ok);
         let (ok, detail) = match exit {
-            Some(0) => (true, None),
-            Some(_) if any_failed => (true, None),
+            Some(_) if self.finished => (true, None),
             Some(status) => (
                 false,
                 Some(self.since_test.iter().fold(
                     format!(
-                        "the script exited with status {status} although every test it \
-                         reported passed: it stopped before its end, after dom0 printed:\n"
+                        "the script stopped before its end (exit status {status}, no \
+                         {END_MARKER} line), after dom0 printed:\n"
                     ),
                     |text, l| text + "    | " + l + "\n",
                 )),
@@ -688,7 +692,7 @@ mod tests {
             }
             console
         };
-        let passed = read(&["SMOOTH-XEN-TEST: PASS sched: one"]);
+        let passed = read(&["SMOOTH-XEN-TEST: PASS sched: one", "SMOOTH-XEN-END: 0 failed"]);
         assert!(passed.script_ended(Some(0)).ok);
         assert!(!passed.script_ended(None).ok, "no exit status");
         // `set -u` killed the script after a passing test.
@@ -702,12 +706,17 @@ mod tests {
             .detail
             .unwrap()
             .contains("line 40: hog2: unbound variable"));
-        // A failure status after a reported failure is that failure's.
+        // A failure reported, then the script stopped: it did not end.
         let failed = read(&[
             "SMOOTH-XEN-TEST: PASS sched: one",
             "SMOOTH-XEN-TEST: FAIL sched: two",
         ]);
-        assert!(failed.script_ended(Some(1)).ok);
+        assert!(!failed.script_ended(Some(1)).ok);
+        let ended = read(&[
+            "SMOOTH-XEN-TEST: FAIL sched: two",
+            "SMOOTH-XEN-END: 1 failed",
+        ]);
+        assert!(ended.script_ended(Some(1)).ok, "its failures are the tests'");
     }
 
     #[test]
