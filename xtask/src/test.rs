@@ -10,7 +10,7 @@ use crate::util::repo_root;
 use crate::vm::{self, Guest};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
@@ -63,34 +63,62 @@ fn cargo_tests(tally: &mut Tally) -> Result<()> {
             "never",
         ])
         .current_dir(repo_root())
-        .stderr(Stdio::inherit())
         .output()
         .context("running cargo test")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let failed_before = tally.failed;
-    for line in text.lines() {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in stdout.lines().chain(stderr.lines()) {
         println!("  {line}");
-        // "test result: ok. 14 passed; 0 failed; 0 ignored; …"
-        if let Some(rest) = line.strip_prefix("test result: ") {
+    }
+    let counts = CargoTestCounts::read(&stdout, &stderr, out.status.success());
+    tally.passed += counts.passed;
+    tally.failed += counts.failed;
+    if !out.status.success() {
+        tally.failures.push("cargo test --workspace".into());
+    }
+    Ok(())
+}
+
+/// What one `cargo test --no-fail-fast` run counts.
+#[derive(Debug, PartialEq)]
+struct CargoTestCounts {
+    passed: u64,
+    /// Failed tests, plus one for each test binary that failed without a
+    /// result line saying so (it crashed: abort, segfault, stack
+    /// overflow), plus one for a run that failed with no target named (a
+    /// build error).
+    failed: u64,
+}
+
+impl CargoTestCounts {
+    fn read(stdout: &str, stderr: &str, success: bool) -> CargoTestCounts {
+        let (mut passed, mut failed, mut failed_binaries) = (0, 0, 0);
+        for rest in stdout.lines().filter_map(|l| l.strip_prefix("test result: ")) {
+            // "ok. 14 passed; 0 failed; 0 ignored; …"
             let num = |key: &str| -> u64 {
                 rest.split(';')
                     .find_map(|part| part.trim().strip_suffix(key))
                     .and_then(|n| n.trim().rsplit(' ').next()?.parse().ok())
                     .unwrap_or(0)
             };
-            tally.passed += num(" passed");
-            tally.failed += num(" failed");
+            passed += num(" passed");
+            failed += num(" failed");
+            failed_binaries += u64::from(num(" failed") > 0);
         }
-    }
-    if !out.status.success() {
-        // A binary that crashed (or failed to build) prints no result line
-        // of its own: the status is then the only failure on record.
-        if tally.failed == failed_before {
-            tally.failed += 1;
+        // cargo's closing "error: N targets failed:" (or "1 target failed:").
+        let failed_targets = stderr.lines().find_map(|l| {
+            let n = l.strip_prefix("error: ")?.split_once(' ')?;
+            matches!(n.1, "target failed:" | "targets failed:")
+                .then(|| n.0.parse::<u64>().ok())
+                .flatten()
+        });
+        match failed_targets {
+            Some(n) => failed += n.saturating_sub(failed_binaries),
+            None if !success && failed == 0 => failed += 1,
+            None => {}
         }
-        tally.failures.push("cargo test --workspace".into());
+        CargoTestCounts { passed, failed }
     }
-    Ok(())
 }
 
 /// Runs a check command as one test of the tally (output shown on failure).
@@ -402,4 +430,26 @@ fn write_record(kernel: &kernel::Kernel, skip_cargo: bool, tally: &Tally) -> Res
     std::fs::write(&path, out).with_context(|| format!("writing {}", path.display()))?;
     println!("[test] wrote {}", path.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_binary_that_died_counts_as_a_failure() {
+        let ok = "test result: ok. 14 passed; 0 failed; 0 ignored; 0 measured\n";
+        let one_failed = "test result: FAILED. 3 passed; 1 failed; 0 ignored\n";
+        let read = CargoTestCounts::read;
+        let counts = |passed, failed| CargoTestCounts { passed, failed };
+        assert_eq!(read(ok, "", true), counts(14, 0));
+        // One binary failed a test, another crashed before its result line.
+        let two = "error: 2 targets failed:\n    `-p a --lib`\n    `-p b --test t`\n";
+        assert_eq!(read(&format!("{ok}{one_failed}"), two, false), counts(17, 2));
+        // Only the crashed one.
+        let one = "error: 1 target failed:\n    `-p b --test t`\n";
+        assert_eq!(read(ok, one, false), counts(14, 1));
+        // A build error: no target ran, none named.
+        assert_eq!(read("", "error: could not compile `a`\n", false), counts(0, 1));
+    }
 }
