@@ -101,8 +101,7 @@ async fn watch_cmd(dev: &str, interval: &str, count: Option<u64>, json: bool) ->
         let secs = prev
             .as_ref()
             .map_or(0.0, |(_, t)| at.duration_since(*t).as_secs_f64());
-        let mut out = std::io::stdout().lock();
-        if json {
+        let text = if json {
             let time_ns = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as u64);
@@ -111,21 +110,21 @@ async fn watch_cmd(dev: &str, interval: &str, count: Option<u64>, json: bool) ->
                 ("qdisc".into(), show::to_json(&now, true)),
             ]);
             let line = serde_json::to_string(&frame).map_err(|e| Failure::Other(e.to_string()))?;
-            // A closed pipe ends the watch.
-            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-                return Ok(());
-            }
+            format!("{line}\n")
         } else {
             let frame = watch::render(dev, &now, prev.as_ref().map(|(q, _)| q), secs);
-            let written = if fancy {
-                write!(out, "\x1b[H\x1b[2J{frame}")
+            if fancy {
+                format!("\x1b[H\x1b[2J{frame}")
             } else {
-                writeln!(out, "{frame}")
-            };
-            // A closed pipe ends the watch.
-            if written.and_then(|()| out.flush()).is_err() {
-                return Ok(());
+                format!("{frame}\n")
             }
+        };
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Ok(()) => {}
+            // A closed pipe (`| head`) ends the watch.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            Err(e) => return Err(Failure::Other(format!("cannot write to stdout: {e}"))),
         }
         frames += 1;
         if count.is_some_and(|c| frames >= c) {

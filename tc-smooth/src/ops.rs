@@ -258,19 +258,25 @@ pub async fn attach(nl: &mut Nl, dev: &str, values: &[Value], dirs: Directions) 
     let name = ifb_name(dev);
     // A link of the IFB's name that attach may not use refuses the whole
     // attach, before anything is changed.
-    let existing = match (dirs.ingress, nl.link(&name).await?) {
-        (false, _) | (true, None) => None,
-        (true, Some(l)) if is_ifb(&l) && serves(&l, dev) => Some(l.header.index),
-        (true, Some(l)) if is_ifb(&l) => {
-            return Err(Failure::Other(format!(
-                "IFB \"{name}\" shapes the ingress of {}: not sharing it with {dev}",
-                ifb_owner(&l).unwrap_or_default()
-            )))
-        }
-        (true, Some(_)) => {
-            return Err(Failure::Other(format!(
-                "\"{name}\" exists and is not an IFB: not touching it"
-            )))
+    let existing = if !dirs.ingress {
+        None
+    } else {
+        match nl.link(&name).await? {
+            None => None,
+            Some(l) if is_ifb(&l) && serves(&l, dev) => {
+                Some((l.header.index, ifb_owner(&l).is_some()))
+            }
+            Some(l) if is_ifb(&l) => {
+                return Err(Failure::Other(format!(
+                    "IFB \"{name}\" shapes the ingress of {}: not sharing it with {dev}",
+                    ifb_owner(&l).unwrap_or_default()
+                )))
+            }
+            Some(_) => {
+                return Err(Failure::Other(format!(
+                    "\"{name}\" exists and is not an IFB: not touching it"
+                )))
+            }
         }
     };
     if dirs.egress {
@@ -280,7 +286,11 @@ pub async fn attach(nl: &mut Nl, dev: &str, values: &[Value], dirs: Directions) 
         return Ok(());
     }
     let ifb = match existing {
-        Some(index) => {
+        Some((index, named)) => {
+            if !named {
+                // Taken over: from now on it is DEV's.
+                nl.request(nl::link_alias(index, &ifb_alias(dev))).await?;
+            }
             nl.request(nl::link_up(index)).await?;
             index
         }

@@ -200,8 +200,15 @@ expect_line "attach refuses another device's IFB" \
 expect_eq "$(tc -j qdisc show dev dm0 | jq '[.[] | select(.kind == "smooth")] | length')" 0 "a refused attach changes nothing (no smooth on dm0)"
 tc-smooth detach dm0
 expect_eq "$(ip -j link show ifb-dm0 | jq -r '.[0].ifname')" ifb-dm0 "detach leaves another device's IFB"
-ip link del dm0
 ip link del ifb-dm0
+# An IFB of that name without the alias (made by hand) is taken over and
+# named; detach then removes it.
+ip link add ifb-dm0 type ifb
+tc-smooth attach dm0 --rate 2mbit --ingress
+expect_eq "$(ip -j -d link show ifb-dm0 | jq -r '.[0].ifalias')" "smooth ingress of dm0" "an unnamed IFB taken over is named"
+tc-smooth detach dm0
+expect_eq "$(ip -j link show | jq '[.[] | select(.ifname == "ifb-dm0")] | length')" 0 "detach removes the IFB it took over"
+ip link del dm0
 expect_eq "$(state)" "$before" "state after the foreign IFB's test"
 
 # UDP offered at twice the rate: this checks the plumbing (the IFB's qdisc
