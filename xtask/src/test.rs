@@ -93,7 +93,10 @@ struct CargoTestCounts {
 impl CargoTestCounts {
     fn read(stdout: &str, stderr: &str, success: bool) -> CargoTestCounts {
         let (mut passed, mut failed, mut failed_binaries) = (0, 0, 0);
-        for rest in stdout.lines().filter_map(|l| l.strip_prefix("test result: ")) {
+        for rest in stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("test result: "))
+        {
             // "ok. 14 passed; 0 failed; 0 ignored; …"
             let num = |key: &str| -> u64 {
                 rest.split(';')
@@ -445,11 +448,17 @@ mod tests {
         assert_eq!(read(ok, "", true), counts(14, 0));
         // One binary failed a test, another crashed before its result line.
         let two = "error: 2 targets failed:\n    `-p a --lib`\n    `-p b --test t`\n";
-        assert_eq!(read(&format!("{ok}{one_failed}"), two, false), counts(17, 2));
+        assert_eq!(
+            read(&format!("{ok}{one_failed}"), two, false),
+            counts(17, 2)
+        );
         // Only the crashed one.
         let one = "error: 1 target failed:\n    `-p b --test t`\n";
         assert_eq!(read(ok, one, false), counts(14, 1));
         // A build error: no target ran, none named.
-        assert_eq!(read("", "error: could not compile `a`\n", false), counts(0, 1));
+        assert_eq!(
+            read("", "error: could not compile `a`\n", false),
+            counts(0, 1)
+        );
     }
 }

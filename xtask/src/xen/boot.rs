@@ -692,7 +692,10 @@ mod tests {
             }
             console
         };
-        let passed = read(&["SMOOTH-XEN-TEST: PASS sched: one", "SMOOTH-XEN-END: 0 failed"]);
+        let passed = read(&[
+            "SMOOTH-XEN-TEST: PASS sched: one",
+            "SMOOTH-XEN-END: 0 failed",
+        ]);
         assert!(passed.script_ended(Some(0)).ok);
         assert!(!passed.script_ended(None).ok, "no exit status");
         // `set -u` killed the script after a passing test.
@@ -716,7 +719,10 @@ mod tests {
             "SMOOTH-XEN-TEST: FAIL sched: two",
             "SMOOTH-XEN-END: 1 failed",
         ]);
-        assert!(ended.script_ended(Some(1)).ok, "its failures are the tests'");
+        assert!(
+            ended.script_ended(Some(1)).ok,
+            "its failures are the tests'"
+        );
     }
 
     #[test]
