@@ -86,7 +86,7 @@ if create sv; then
     pass "create: guest with script=vif-smooth created"
 else
     fail "create: guest with script=vif-smooth created (the rest skipped)"
-    exit 1
+    finish
 fi
 D=$(xl domid sv)
 VIF=vif$D.0
@@ -104,7 +104,7 @@ check "create: the guest answers pings through smooth" wait_ping "$SV_IP"
 
 echo "== netback's credit limiter: off under vif-smooth, on under vif-bridge"
 vif_cfg nb idle "$NB_IP" "bridge=xenbr0,rate=$RATE"
-create nb || { fail "create: guest with the stock vif-bridge and rate= created (the rest skipped)"; exit 1; }
+create nb || { fail "create: guest with the stock vif-bridge and rate= created (the rest skipped)"; finish; }
 N=$(xl domid nb)
 NB_VIF=vif$N.0
 wait_ping "$NB_IP" || echo "  nb does not answer pings"
