@@ -9,8 +9,9 @@ use crate::kernel::{self, Kernel, Variant};
 use crate::util::repo_root;
 use crate::vm::{self, Guest};
 use anyhow::{Context, Result};
+use std::io::BufRead;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
@@ -53,7 +54,7 @@ impl Tally {
 /// Runs `cargo test --workspace` and adds its counts to the tally.
 fn cargo_tests(tally: &mut Tally) -> Result<()> {
     println!("== cargo test --workspace");
-    let out = Command::new(env!("CARGO"))
+    let mut child = Command::new(env!("CARGO"))
         .args([
             "test",
             "--workspace",
@@ -63,20 +64,39 @@ fn cargo_tests(tally: &mut Tally) -> Result<()> {
             "never",
         ])
         .current_dir(repo_root())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .context("running cargo test")?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for line in stdout.lines().chain(stderr.lines()) {
-        println!("  {line}");
-    }
-    let counts = CargoTestCounts::read(&stdout, &stderr, out.status.success());
+    // Both shown as they come (the build's progress, each binary's results)
+    // and kept for the counts.
+    let stdout = echo_lines(child.stdout.take().context("cargo test's stdout")?);
+    let stderr = echo_lines(child.stderr.take().context("cargo test's stderr")?);
+    let status = child.wait().context("waiting for cargo test")?;
+    let (stdout, stderr) = (
+        stdout.join().unwrap_or_default(),
+        stderr.join().unwrap_or_default(),
+    );
+    let counts = CargoTestCounts::read(&stdout, &stderr, status.success());
     tally.passed += counts.passed;
     tally.failed += counts.failed;
-    if !out.status.success() {
+    if !status.success() {
         tally.failures.push("cargo test --workspace".into());
     }
     Ok(())
+}
+
+/// Prints each line read from `pipe`, indented, as it comes; returns them.
+fn echo_lines(pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut kept = String::new();
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            println!("  {line}");
+            kept.push_str(&line);
+            kept.push('\n');
+        }
+        kept
+    })
 }
 
 /// What one `cargo test --no-fail-fast` run counts.
