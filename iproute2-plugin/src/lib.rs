@@ -33,7 +33,7 @@ pub fn parse_args(args: &[&str], create: bool) -> Result<Vec<Value>, String> {
         values.push(options::parse_word(key, value).map_err(|e| e.to_string())?);
         i += 2;
     }
-    options::precheck(&values, create).map_err(|e| format!("smooth: {e}"))?;
+    options::precheck(&values, create).map_err(|e| format!("smooth: {}", options::Refusal(e)))?;
     Ok(values)
 }
 
@@ -95,11 +95,11 @@ mod tests {
         );
         assert_eq!(
             parse_args(&["rate", "1bit"], true).unwrap_err(),
-            "smooth: rate 0 out of range 1000..=12500000000 bytes/s"
+            "smooth: rate 0bit out of range 8Kbit..=100Gbit"
         );
         assert_eq!(
             parse_args(&["rate", "2mbit", "burst", "11s"], true).unwrap_err(),
-            "smooth: burst 11000000000 out of range 0..=10000000000 ns"
+            "smooth: burst 11s out of range 0us..=10s"
         );
         // The bucket depth is not bounded by max_delay.
         assert!(parse_args(

@@ -76,13 +76,43 @@ impl fmt::Display for WordError<'_> {
                 let max = match p.max {
                     Max::Const(m) | Max::AtMost(m, _) => m,
                 };
-                write!(
-                    f,
-                    "smooth: {} \"{v}\" out of range {}..={} {}",
-                    p.name, p.min, max, p.unit
-                )
+                write!(f, "smooth: {} \"{v}\" out of range ", p.name)?;
+                Range(p, p.min, max).fmt(f)
             }
-            WordError::Refused(e) => write!(f, "smooth: {e}"),
+            WordError::Refused(e) => write!(f, "smooth: {}", Refusal(e)),
+        }
+    }
+}
+
+/// A refusal in the words `tc` reads: `rate 1Kbit out of range
+/// 8Kbit..=100Gbit` where the kernel's extack, which speaks the netlink
+/// interface, says `rate 125 out of range 1000..=12500000000 bytes/s`.
+pub struct Refusal(pub OptionError);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            OptionError::Invalid(e) => {
+                let p = e.field.param();
+                write!(f, "{} {} out of range ", p.name, ValueText(p.kind, e.value))?;
+                Range(p, e.min, e.max).fmt(f)
+            }
+            other => other.fmt(f),
+        }
+    }
+}
+
+/// `min..=max` of one option in its words; counts and sizes, which print
+/// as bare numbers, carry their unit.
+struct Range<'a>(&'a Param, u64, u64);
+
+impl fmt::Display for Range<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Range(p, min, max) = *self;
+        write!(f, "{}..={}", ValueText(p.kind, min), ValueText(p.kind, max))?;
+        match p.kind {
+            Kind::Count | Kind::Size => write!(f, " {}", p.unit),
+            Kind::Rate | Kind::Time => Ok(()),
         }
     }
 }
@@ -199,7 +229,7 @@ mod tests {
             };
             values.push(v);
         }
-        precheck(&values, true).map_err(|e| e.to_string())
+        precheck(&values, true).map_err(|e| Refusal(e).to_string())
     }
 
     #[test]
@@ -244,7 +274,7 @@ mod tests {
             parse_word("rate", "99999999999999tbit")
                 .unwrap_err()
                 .to_string(),
-            "smooth: rate \"99999999999999tbit\" out of range 1000..=12500000000 bytes/s"
+            "smooth: rate \"99999999999999tbit\" out of range 8Kbit..=100Gbit"
         );
         assert_eq!(
             parse_word("limit", "99999999999999999999")
@@ -269,10 +299,20 @@ mod tests {
                 .to_string(),
             "window 3000000 out of range 0..=2000000 ns"
         );
+        // The command lines word it as tc does; the extack keeps the wire's.
+        assert_eq!(
+            Refusal(precheck(&[window(3_000_000), max_delay(2_000_000)], false).unwrap_err())
+                .to_string(),
+            "window 3ms out of range 0us..=2ms"
+        );
+        assert_eq!(
+            parse_all("rate 2mbit limit_bytes 8gb").unwrap_err(),
+            "smooth: limit_bytes 8589934592 out of range 0..=4294967295 bytes"
+        );
         // Creating one, every value not given is its default.
         assert_eq!(
             parse_all("rate 2mbit max_delay 2ms").unwrap_err(),
-            "window 3000000 out of range 0..=2000000 ns"
+            "window 3ms out of range 0us..=2ms"
         );
         assert!(parse_all("rate 2mbit window 500ms").is_err());
         assert!(parse_all("rate 2mbit window 500ms max_delay 1s").is_ok());

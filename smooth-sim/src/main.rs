@@ -2,7 +2,9 @@
 //! `smooth-sim run --help` and `smooth-sim sweep --help`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use smooth_core::options::Refusal;
 use smooth_core::time::{credit_bytes, NSEC_PER_MSEC, NSEC_PER_SEC};
+use smooth_core::uapi::OptionError;
 use smooth_core::{units, Config};
 use smooth_sim::sim::{simulate, Offered, Run, ShaperSpec};
 use smooth_sim::workload::{self, Video};
@@ -329,6 +331,20 @@ fn check<T: PartialOrd + std::fmt::Display>(
     Ok(v)
 }
 
+/// [`check`] for a time, in the words smooth's own fields use.
+fn check_time(field: &str, v: u64, min: u64, max: u64) -> Result<u64, String> {
+    let t = units::Time;
+    if v < min || v > max {
+        return Err(format!(
+            "{field} {} out of range {}..={}",
+            t(v),
+            t(min),
+            t(max)
+        ));
+    }
+    Ok(v)
+}
+
 impl Common {
     fn config(&self) -> Result<Config, String> {
         Config {
@@ -339,25 +355,23 @@ impl Common {
             ..Config::DEFAULT
         }
         .validate()
-        .map_err(|e| e.to_string())
+        .map_err(|e| Refusal(OptionError::Invalid(e)).to_string())
     }
 
     fn validate(&self) -> Result<Config, String> {
         let cfg = self.config()?;
-        check(
+        check_time(
             "duration",
             self.duration,
             NSEC_PER_MSEC,
             3600 * NSEC_PER_SEC,
-            "ns",
         )?;
-        check("warmup", self.warmup, 0, self.duration, "ns")?;
-        check(
+        check_time("warmup", self.warmup, 0, self.duration)?;
+        check_time(
             "plot_span",
             self.plot_span,
             NSEC_PER_MSEC,
             3600 * NSEC_PER_SEC,
-            "ns",
         )?;
         Ok(cfg)
     }
@@ -444,7 +458,7 @@ fn offered(
         ),
         WorkloadKind::Onoff => {
             let peak = check("peak", a.peak, load, 1000.0, "× rate")?;
-            let period = check("period", a.period, NSEC_PER_MSEC, 100 * NSEC_PER_SEC, "ns")?;
+            let period = check_time("period", a.period, NSEC_PER_MSEC, 100 * NSEC_PER_SEC)?;
             let on = (period as f64 * load / peak) as u64;
             let peak_rate = (rate as f64 * peak).round() as u64;
             (
@@ -460,7 +474,7 @@ fn offered(
         }
         WorkloadKind::Tcp => {
             let window = check("tcp_window", a.tcp_window, size.into(), 1 << 30, "bytes")?;
-            let rtt = check("rtt", a.rtt, 0, 10 * NSEC_PER_SEC, "ns")?;
+            let rtt = check_time("rtt", a.rtt, 0, 10 * NSEC_PER_SEC)?;
             (
                 Offered::Tcp {
                     window,
@@ -485,12 +499,11 @@ fn run(a: &RunArgs) -> Result<(), String> {
     let c = &a.common;
     let cfg = c.validate()?;
     let burst = check("tbf_burst", a.tbf_burst, 64, u64::from(u32::MAX), "bytes")? as u32;
-    let nb_interval = check(
+    let nb_interval = check_time(
         "netback_interval",
         a.netback_interval,
         NSEC_PER_MSEC,
         10 * NSEC_PER_SEC,
-        "ns",
     )?;
     let (offered, what) = offered(&a.workload, c.rate, c.duration, c.seed)?;
     let queue = c.limit as usize;
@@ -566,15 +579,9 @@ fn run(a: &RunArgs) -> Result<(), String> {
 
 fn run_optimum(o: &OptimumArgs) -> Result<(), String> {
     check("rate", o.rate, 1, u64::MAX / 1_000_000, "B/s")?;
-    check(
-        "duration",
-        o.duration,
-        NSEC_PER_MSEC,
-        3600 * NSEC_PER_SEC,
-        "ns",
-    )?;
-    check("max_delay", o.max_delay, 0, 100 * NSEC_PER_SEC, "ns")?;
-    check("warmup", o.warmup, 0, o.duration, "ns")?;
+    check_time("duration", o.duration, NSEC_PER_MSEC, 3600 * NSEC_PER_SEC)?;
+    check_time("max_delay", o.max_delay, 0, 100 * NSEC_PER_SEC)?;
+    check_time("warmup", o.warmup, 0, o.duration)?;
     for &s in &o.sigma {
         check("sigma", s, 1, u64::from(u32::MAX), "bytes")?;
     }

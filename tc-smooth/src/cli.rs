@@ -51,7 +51,8 @@ impl Params {
     /// The attributes to send, checked as far as userspace can.
     pub fn values(&self, create: bool) -> Result<Vec<Value>, String> {
         let values = self.parsed()?;
-        options::precheck(&values, create).map_err(|e| format!("smooth: {e}"))?;
+        options::precheck(&values, create)
+            .map_err(|e| format!("smooth: {}", options::Refusal(e)))?;
         Ok(values)
     }
 
@@ -59,7 +60,7 @@ impl Params {
     pub fn config(&self) -> Result<smooth_core::Config, String> {
         let values = self.values(true)?;
         options::apply(smooth_core::Config::DEFAULT, &values, true)
-            .map_err(|e| format!("smooth: {e}"))
+            .map_err(|e| format!("smooth: {}", options::Refusal(e)))
     }
 }
 
@@ -293,7 +294,7 @@ mod tests {
             ),
             (
                 &["--rate", "1kbit"],
-                "smooth: rate 125 out of range 1000..=12500000000 bytes/s",
+                "smooth: rate 1Kbit out of range 8Kbit..=100Gbit",
             ),
             (
                 &["--rate", "2mbit", "--window", "3 ms"],
@@ -301,11 +302,11 @@ mod tests {
             ),
             (
                 &["--rate", "2mbit", "--window", "60ms", "--max-delay", "50ms"],
-                "smooth: window 60000000 out of range 0..=50000000 ns",
+                "smooth: window 60ms out of range 0us..=50ms",
             ),
             (
                 &["--rate", "2mbit", "--burst", "11s"],
-                "smooth: burst 11000000000 out of range 0..=10000000000 ns",
+                "smooth: burst 11s out of range 0us..=10s",
             ),
             (
                 &["--rate", "2mbit", "--burst", "50 ms"],
@@ -313,7 +314,7 @@ mod tests {
             ),
             (
                 &["--rate", "2mbit", "--max-delay", "20s"],
-                "smooth: max_delay 20000000000 out of range 1000000..=10000000000 ns",
+                "smooth: max_delay 20s out of range 1ms..=10s",
             ),
             (
                 &["--rate", "2mbit", "--limit", "0"],
@@ -390,7 +391,11 @@ mod tests {
         };
         assert_eq!(
             params.config().unwrap_err(),
-            format!("smooth: window {} out of range 0..={max} ns", max + 1)
+            format!(
+                "smooth: window {} out of range 0us..={}",
+                smooth_core::units::Time(max + 1),
+                smooth_core::units::Time(max)
+            )
         );
     }
 
