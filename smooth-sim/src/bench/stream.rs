@@ -266,6 +266,10 @@ pub struct Bars {
     /// Kernel J − simulated J of every run with a model, ns, and whether
     /// that run agreed.
     pub excess: Vec<(f64, bool)>,
+    /// Kernel J of the runs whose shaper delays nothing in the model
+    /// (simulated J 0: the bucket holds the whole trace), ns: the emulated
+    /// path's own jitter, measured again beside the floor's pfifo run.
+    pub unshaped: Vec<f64>,
     /// Every bucket both smooth and TBF ran with.
     pub ratios: Vec<Ratio>,
     /// smooth runs that lost nothing, of all of them.
@@ -339,6 +343,11 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                     let d = r.kernel.jitter_mean - s;
                     (d, d.abs() <= (0.2 * s).max(noise))
                 })
+                .collect();
+            let unshaped = modelled
+                .iter()
+                .filter(|r| r.simulated.as_ref().is_some_and(|m| m.jitter_mean == 0.0))
+                .map(|r| r.kernel.jitter_mean)
                 .collect();
             let default_window = Config::DEFAULT.window;
             let mut ratios = Vec::new();
@@ -414,6 +423,7 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 trace: t.to_string(),
                 noise_floor: noise,
                 excess,
+                unshaped,
                 ratios,
                 lossless: lossless("smooth"),
                 tbf_lossless: lossless("tbf"),
@@ -470,6 +480,15 @@ fn disagreement(b: &Bars) -> String {
              difference meets the floor",
             super::ms(lo),
             super::ms(hi)
+        ));
+    }
+    if b.unshaped.iter().any(|&j| j > b.noise_floor) {
+        let js: Vec<String> = b.unshaped.iter().map(|&j| super::ms(j)).collect();
+        s.push_str(&format!(
+            "; where the model has the shaper delay nothing (simulated J 0), the kernel's J is the emulated \
+             path's own: {} ms, against the {} ms of the floor's pfifo run",
+            list(&js),
+            super::ms(b.noise_floor)
         ));
     }
     s
@@ -744,6 +763,7 @@ mod tests {
             trace: "x".into(),
             noise_floor: 0.0,
             excess: vec![(0.0, true)],
+            unshaped: Vec::new(),
             ratios: Vec::new(),
             lossless,
             tbf_lossless: (0, 2),
@@ -988,5 +1008,19 @@ mod tests {
         assert!(!disagreement(&b).contains("every run"));
         b.excess[0].0 = 0.2e6;
         assert!(!disagreement(&b).contains("every run"));
+        // Runs the model leaves unshaped measure the path again: named
+        // when they show more than the floor's run.
+        assert!(!disagreement(&b).contains("path's own"));
+        b.unshaped = vec![0.08e6, 0.085e6];
+        assert!(
+            !disagreement(&b).contains("path's own"),
+            "not above the floor"
+        );
+        b.unshaped = vec![0.1e6, 0.12e6];
+        let d = disagreement(&b);
+        assert!(
+            d.ends_with("the kernel's J is the emulated path's own: 0.10, 0.12 ms, against the 0.09 ms of the floor's pfifo run"),
+            "{d}"
+        );
     }
 }
