@@ -155,6 +155,8 @@ refused "xl: a budget below 100 us is refused" "budget out of range" xl sched-cr
 refused "xl: a budget above the deadline is refused" "budget out of range" xl sched-credit -d hog1 -M periodic -e 2000 -P 10000 -b 3000
 refused "xl: a budget without a mode is refused" "needs rtmode" xl sched-credit -d hog1 -b 200
 refused "xl: a non-numeric budget is refused" "Invalid budget" xl sched-credit -d hog1 -b 1ms
+refused "xl: a budget of 0 is refused, not made the default" "budget 0 out of range" \
+    xl sched-credit -d hog1 -M aperiodic -e 2000 -b 0
 expect_params "refused sets left hog1 plain credit" hog1 "none 0 0 0 0"
 if /smooth/rtcheck --admission "$(xl domid hog1)"; then
     pass "hypervisor refuses sets beyond the bound with ENOSPC (raw domctl), domain unchanged"
@@ -172,6 +174,16 @@ check "hypervisor logs its admission refusals ($n in xl dmesg)" [ "$n" -ge 2 ]
 cfg bad hog 'rtmode="periodic"' 'deadline=1000' 'rtperiod=2000' 'rtbudget=500'
 refused "xl create of a guest beyond the bound is refused" "admission refused" xl create /tmp/bad.cfg
 if xl list bad > /dev/null 2>&1; then fail "a refused create leaves no domain"; xl destroy bad; else pass "a refused create leaves no domain"; fi
+# An int's worth: 4294967796 would wrap to 500, -1 read as "not given".
+cfg wrap hog 'rtmode="aperiodic"' 'deadline=4294967796' 'rtbudget=125'
+refused "xl.cfg: a deadline beyond an int is refused, not wrapped" "deadline: expected a whole number from 0 to 2147483647" \
+    xl create /tmp/wrap.cfg
+cfg unset hog 'rtmode="aperiodic"' 'deadline=2000' 'rtbudget=-1'
+refused "xl.cfg: a negative budget is refused, not read as unset" "rtbudget: expected a whole number from 0 to 2147483647" \
+    xl create /tmp/unset.cfg
+for d in wrap unset; do
+    if xl list "$d" > /dev/null 2>&1; then fail "xl.cfg $d: no domain left"; xl destroy "$d"; else pass "xl.cfg $d: no domain left"; fi
+done
 
 echo "== CPU-bound real-time guests at the bound: the hogs' share"
 c0=$(edf_counters)

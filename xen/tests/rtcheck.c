@@ -95,6 +95,7 @@ static const struct rtcase cases[] = {
     { "driver budget above its period", 1, XEN_DOMCTL_CSCHED_RT_DRIVER, 0, 0, 1000, 0, 1001 },
     { "unknown mode", 1, 7, 0, 0, 0, 2000, 100 },
     { "unknown flag", 3, XEN_DOMCTL_CSCHED_RT_NONE, 0, 0, 0, 0, 0 },
+    { "unknown flag without RT_SET", 2, XEN_DOMCTL_CSCHED_RT_NONE, 0, 0, 0, 0, 0 },
     { "non-zero padding", 1, XEN_DOMCTL_CSCHED_RT_NONE, 0, 1, 0, 0, 0 },
 };
 
