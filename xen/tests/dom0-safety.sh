@@ -174,11 +174,12 @@ check "hypervisor logs its admission refusals ($n in xl dmesg)" [ "$n" -ge 2 ]
 cfg bad hog 'rtmode="periodic"' 'deadline=1000' 'rtperiod=2000' 'rtbudget=500'
 refused "xl create of a guest beyond the bound is refused" "admission refused" xl create /tmp/bad.cfg
 if xl list bad > /dev/null 2>&1; then fail "a refused create leaves no domain"; xl destroy bad; else pass "a refused create leaves no domain"; fi
-# An int's worth: 4294967796 would wrap to 500, -1 read as "not given".
+# An int's worth: 4294967796 would wrap to 500, and "-1" (a negative
+# number only parses quoted) read as "not given".
 cfg wrap hog 'rtmode="aperiodic"' 'deadline=4294967796' 'rtbudget=125'
 refused "xl.cfg: a deadline beyond an int is refused, not wrapped" "deadline: expected a whole number from 0 to 2147483647" \
     xl create /tmp/wrap.cfg
-cfg unset hog 'rtmode="aperiodic"' 'deadline=2000' 'rtbudget=-1'
+cfg unset hog 'rtmode="aperiodic"' 'deadline=2000' 'rtbudget="-1"'
 refused "xl.cfg: a negative budget is refused, not read as unset" "rtbudget: expected a whole number from 0 to 2147483647" \
     xl create /tmp/unset.cfg
 for d in wrap unset; do
