@@ -249,6 +249,14 @@ pub struct Ratio {
     /// output needed: the best any shaper can do at that burst allowance,
     /// both on the same arrivals and free of the emulated path's noise.
     pub optimum: f64,
+    /// What the bar allows smooth: 0.35 × TBF's J in the kernel, ns.
+    pub allowed: f64,
+    /// The optimum's J at the σ TBF's output needed, ns, where the trace
+    /// has one.
+    pub optimum_jitter: Option<f64>,
+    /// smooth's J in the kernel and in the simulator, ns.
+    pub smooth_kernel: f64,
+    pub smooth_simulated: f64,
     /// `met` (≤ 0.35), `MISSED`, `within the noise floor` when smooth's J
     /// exceeds 0.35 × TBF's by less than the noise floor (not claimed
     /// either way), or `not applicable` where the optimum itself is above
@@ -397,6 +405,10 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                         kernel: sj / tj,
                         simulated: sim(s) / sim(tbf).max(f64::MIN_POSITIVE),
                         optimum,
+                        allowed: 0.35 * tj,
+                        optimum_jitter: tbf.optimum_jitter,
+                        smooth_kernel: sj,
+                        smooth_simulated: sim(s),
                         verdict,
                     });
                 }
@@ -494,6 +506,31 @@ fn disagreement(b: &Bars) -> String {
     s
 }
 
+/// Why smooth missed the jitter bar at one bucket: how close to the offline
+/// optimum the bar asks an online shaper to come, how close smooth comes in
+/// the model, and what the emulated path adds on top.
+fn ratio_miss(r: &Ratio) -> String {
+    let Some(oj) = r.optimum_jitter.filter(|&oj| oj > 0.0) else {
+        return String::new();
+    };
+    let room = if r.allowed >= oj {
+        format!(
+            "an online shaper may be at most {:.0} % above the best any shaper can do",
+            (r.allowed / oj - 1.0) * 100.0
+        )
+    } else {
+        "that is less than the best any shaper can do".to_string()
+    };
+    format!(
+        "; the bar allows smooth {} ms of J, and the offline optimum at TBF's σ is {} ms in the model: {room}; \
+         smooth's J is {:.2} × the optimum's in the simulator, and the kernel's is {} ms above the simulator's",
+        super::ms(r.allowed),
+        super::ms(oj),
+        r.smooth_simulated / oj,
+        super::ms(r.smooth_kernel - r.smooth_simulated)
+    )
+}
+
 /// The E1 bars of every trace as summary lines.
 pub fn summary(bars: &[Bars]) -> Vec<super::Bar> {
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
@@ -518,7 +555,16 @@ pub fn summary(bars: &[Bars]) -> Vec<super::Bar> {
                     "{}, bucket {} B: smooth J ≤ 0.35 × TBF's (the optimum at TBF's σ allows {:.2})",
                     b.trace, r.bucket, r.optimum
                 ),
-                measured: format!("{:.2} (simulator {:.2})", r.kernel, r.simulated),
+                measured: format!(
+                    "{:.2} (simulator {:.2}){}",
+                    r.kernel,
+                    r.simulated,
+                    if r.verdict == "MISSED" {
+                        ratio_miss(r)
+                    } else {
+                        String::new()
+                    }
+                ),
                 verdict: r.verdict,
             });
         }
@@ -907,6 +953,56 @@ mod tests {
         assert!(lines
             .iter()
             .any(|l| l.what.contains("bucket 12500 B") && l.verdict == "MISSED"));
+    }
+
+    #[test]
+    fn a_jitter_miss_says_how_close_to_the_optimum_the_bar_asks() {
+        // The bar leaves an online shaper 2 % above the optimum; smooth is
+        // 6 % above it in the model and the path adds 0.06 ms.
+        let mut tbf = run("tbf", 6000, 6.94, Some(2.38));
+        tbf.simulated.as_mut().expect("simulated").jitter_mean = 6.92e6;
+        let mut smooth = run("smooth", 6000, 2.58, Some(2.25));
+        smooth.simulated.as_mut().expect("simulated").jitter_mean = 2.52e6;
+        let b = &super::bars(&[run("none", 0, 0.06, None), tbf, smooth])[0];
+        assert_eq!(b.ratios[0].verdict, "MISSED", "{:?}", b.ratios[0]);
+        let lines = summary(std::slice::from_ref(b));
+        let miss = lines
+            .iter()
+            .find(|l| l.what.contains("bucket 6000 B"))
+            .expect("the bar at 6000 B");
+        for said in [
+            "the bar allows smooth 2.43 ms of J",
+            "the offline optimum at TBF's σ is 2.38 ms",
+            "at most 2 % above the best",
+            "1.06 × the optimum's in the simulator",
+            "0.06 ms above the simulator's",
+        ] {
+            assert!(miss.measured.contains(said), "{said}: {}", miss.measured);
+        }
+
+        // Where the bar asks for less than the optimum, it says so; a bar
+        // met gives no reason.
+        let mut tbf = run("tbf", 6000, 6.0, Some(2.38));
+        tbf.simulated.as_mut().expect("simulated").jitter_mean = 6.92e6;
+        let b = &super::bars(&[
+            run("none", 0, 0.06, None),
+            tbf,
+            run("smooth", 6000, 2.58, None),
+        ])[0];
+        let line = &summary(std::slice::from_ref(b))[1];
+        assert!(
+            line.measured.contains("less than the best"),
+            "{}",
+            line.measured
+        );
+        let b = &super::bars(&[
+            run("none", 0, 0.06, None),
+            run("tbf", 6000, 8.0, Some(2.38)),
+            run("smooth", 6000, 2.58, None),
+        ])[0];
+        let line = &summary(std::slice::from_ref(b))[1];
+        assert_eq!(line.verdict, "met");
+        assert!(!line.measured.contains("optimum"), "{}", line.measured);
     }
 
     #[test]
