@@ -523,11 +523,16 @@ fn ratio_miss(r: &Ratio) -> String {
     };
     format!(
         "; the bar allows smooth {} ms of J, and the offline optimum at TBF's σ is {} ms in the model: {room}; \
-         smooth's J is {:.2} × the optimum's in the simulator, and the kernel's is {} ms above the simulator's",
+         smooth's J is {:.2} × the optimum's in the simulator, and the kernel's is {} ms {} the simulator's",
         super::ms(r.allowed),
         super::ms(oj),
         r.smooth_simulated / oj,
-        super::ms(r.smooth_kernel - r.smooth_simulated)
+        super::ms((r.smooth_kernel - r.smooth_simulated).abs()),
+        if r.smooth_kernel >= r.smooth_simulated {
+            "above"
+        } else {
+            "below"
+        }
     )
 }
 
