@@ -923,6 +923,13 @@ mod tests {
         .expect("a Measured")
     }
 
+    /// A run whose simulated J (ms) differs from the kernel's.
+    fn modelled(family: &str, bucket: u64, j: f64, sim_j: f64, opt: Option<f64>) -> Measured {
+        let mut r = run(family, bucket, j, opt);
+        r.simulated.as_mut().expect("simulated").jitter_mean = sim_j * 1e6;
+        r
+    }
+
     #[test]
     fn the_jitter_bar_applies_where_the_optimum_at_tbfs_sigma_allows_it() {
         // smooth's output needed more σ than TBF's (the emulated path's
@@ -964,10 +971,8 @@ mod tests {
     fn a_jitter_miss_says_how_close_to_the_optimum_the_bar_asks() {
         // The bar leaves an online shaper 2 % above the optimum; smooth is
         // 6 % above it in the model and the path adds 0.06 ms.
-        let mut tbf = run("tbf", 6000, 6.94, Some(2.38));
-        tbf.simulated.as_mut().expect("simulated").jitter_mean = 6.92e6;
-        let mut smooth = run("smooth", 6000, 2.58, Some(2.25));
-        smooth.simulated.as_mut().expect("simulated").jitter_mean = 2.52e6;
+        let tbf = modelled("tbf", 6000, 6.94, 6.92, Some(2.38));
+        let smooth = modelled("smooth", 6000, 2.58, 2.52, Some(2.25));
         let b = &super::bars(&[run("none", 0, 0.06, None), tbf, smooth])[0];
         assert_eq!(b.ratios[0].verdict, "MISSED", "{:?}", b.ratios[0]);
         let lines = summary(std::slice::from_ref(b));
@@ -987,8 +992,7 @@ mod tests {
 
         // Where the bar asks for less than the optimum, it says so; a bar
         // met gives no reason.
-        let mut tbf = run("tbf", 6000, 6.0, Some(2.38));
-        tbf.simulated.as_mut().expect("simulated").jitter_mean = 6.92e6;
+        let tbf = modelled("tbf", 6000, 6.0, 6.92, Some(2.38));
         let b = &super::bars(&[
             run("none", 0, 0.06, None),
             tbf,
@@ -1016,10 +1020,8 @@ mod tests {
         // whose path adds 0.07 ms of noise. The optimum's 0.03 ms is 0.38 ×
         // the modelled TBF's J, so no shaper reaches 0.35 × TBF's here —
         // although it is only 0.19 × the noisy kernel figure.
-        let mut tbf = run("tbf", 25_000, 0.16, Some(0.03));
-        tbf.simulated.as_mut().expect("simulated").jitter_mean = 0.08e6;
-        let mut smooth = run("smooth", 25_000, 0.14, Some(0.03));
-        smooth.simulated.as_mut().expect("simulated").jitter_mean = 0.06e6;
+        let tbf = modelled("tbf", 25_000, 0.16, 0.08, Some(0.03));
+        let smooth = modelled("smooth", 25_000, 0.14, 0.06, Some(0.03));
         let b = &super::bars(&[run("none", 0, 0.07, None), tbf, smooth])[0];
         let r = &b.ratios[0];
         assert_eq!(r.verdict, "not applicable", "{r:?}");
@@ -1029,8 +1031,7 @@ mod tests {
 
         // The same kernel figures where the model's TBF jitters more: the
         // optimum allows the bar, and smooth's 0.14 ms misses it.
-        let mut tbf = run("tbf", 25_000, 0.16, Some(0.03));
-        tbf.simulated.as_mut().expect("simulated").jitter_mean = 0.15e6;
+        let tbf = modelled("tbf", 25_000, 0.16, 0.15, Some(0.03));
         let smooth = run("smooth", 25_000, 0.14, Some(0.03));
         let b = &super::bars(&[run("none", 0, 0.07, None), tbf, smooth])[0];
         assert_eq!(b.ratios[0].verdict, "MISSED", "{:?}", b.ratios[0]);
