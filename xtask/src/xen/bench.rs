@@ -431,11 +431,13 @@ fn run_figs(
             });
         }
         if step > 0 {
-            tests.push(XenTest {
-                name: format!("bench-xen: Fig 12 ({hv}): ten steps filed"),
-                ok: figs.shares.iter().filter(|s| s.hv == hv).count() == 10,
-                detail: None,
-            });
+            for kind in ["periodic", "plain"] {
+                tests.push(XenTest {
+                    name: format!("bench-xen: Fig 12 ({hv}, {kind} sender): ten steps filed"),
+                    ok: figs.staircase(kind).iter().filter(|s| s.hv == hv).count() == 10,
+                    detail: None,
+                });
+            }
         }
         if hv == "stock" {
             for g in plan.fig2_grids_ms {
@@ -729,7 +731,7 @@ fn report(paths: &Paths, source: &str) -> Result<()> {
     super::plot::fig7(&png, &record, &sim)?;
     let fig12_png = paths.plots.join("bench-xen-fig12.png");
     if !record.figs.shares.is_empty() {
-        super::plot::fig12(&fig12_png, &record.figs.shares)?;
+        super::plot::fig12(&fig12_png, &record.figs.staircase("periodic"))?;
     }
     let summary = serde_json::json!({
         "provenance": record.provenance,

@@ -208,7 +208,7 @@ fn legend(chart: &mut Chart<'_>, at: SeriesLabelPosition) -> Result<()> {
 /// Draws `path`: Fig 12 as the paper draws it — each hog's share of the
 /// pCPU over time (a step per window), the real-time sender's, and the
 /// ideal share of each hog that is on (dashed).
-pub fn fig12(path: &Path, steps: &[super::figs::ShareStep]) -> Result<()> {
+pub fn fig12(path: &Path, steps: &[&super::figs::ShareStep]) -> Result<()> {
     init_font()?;
     let root = BitMapBackend::new(path, (1200, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
