@@ -80,9 +80,13 @@ else
     for b in 1514 12500 50000; do FEW+=("$(tbf_at "$b")" "$(smooth_at "$b")"); done
     FEW+=("${OTHERS[@]}")
 fi
+# The unshaped path's J moves from run to run within a boot (by a third and
+# more under TCG), so E1 measures its floor at the start of each trace's
+# runs, after the sweep and at the end, not once.
 ALL=("$NONE")
 for b in "${SWEEP[@]}"; do ALL+=("$(tbf_at "$b")" "$(smooth_at "$b")"); done
-[ "$QUICK" = 1 ] || ALL+=("${OTHERS[@]}")
+ALL+=("$NONE")
+[ "$QUICK" = 1 ] || ALL+=("${OTHERS[@]}" "$NONE")
 
 # Puts qdisc "$2…" on the root of device $1; htb and fq_codel sit under an
 # HTB class at the rate with iproute2's defaults.
