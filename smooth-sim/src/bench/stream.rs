@@ -273,8 +273,6 @@ pub struct Bars {
     /// order (at the start of its runs, after the sweep and at the end): the
     /// path's own J moves from run to run within a boot.
     pub floors: Vec<f64>,
-    /// The noise floor: the largest of `floors`, ns.
-    pub noise_floor: f64,
     /// Kernel J − simulated J of every run with a model, ns, and whether
     /// that run agreed.
     pub excess: Vec<(f64, bool)>,
@@ -348,7 +346,7 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 .filter(|r| r.family == "none")
                 .map(|r| r.kernel.jitter_mean)
                 .collect();
-            let noise = floors.iter().copied().fold(0.0, f64::max);
+            let noise = noise_floor(&floors);
             let modelled: Vec<&&Measured> = of.iter().filter(|r| r.simulated.is_some()).collect();
             let excess: Vec<(f64, bool)> = modelled
                 .iter()
@@ -440,7 +438,6 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
             Bars {
                 trace: t.to_string(),
                 floors,
-                noise_floor: noise,
                 excess,
                 unshaped,
                 ratios,
@@ -453,11 +450,22 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
         .collect()
 }
 
+/// The noise floor: the largest J of the floor runs `floors` (0 without
+/// any), ns.
+fn noise_floor(floors: &[f64]) -> f64 {
+    floors.iter().copied().fold(0.0, f64::max)
+}
+
 impl Bars {
+    /// The noise floor, ns.
+    pub fn noise_floor(&self) -> f64 {
+        noise_floor(&self.floors)
+    }
+
     /// The noise floor in ms, with the floor runs it is the largest of
     /// where there are several.
     fn floor_text(&self) -> String {
-        let floor = super::ms(self.noise_floor);
+        let floor = super::ms(self.noise_floor());
         if self.floors.len() < 2 {
             return format!("{floor} ms");
         }
@@ -496,17 +504,17 @@ fn disagreement(b: &Bars) -> String {
         },
         list(&by)
     );
-    if b.noise_floor > 0.0 {
+    if b.noise_floor() > 0.0 {
         let floors: Vec<String> = misses
             .iter()
-            .map(|d| format!("{:.2}", d.abs() / b.noise_floor))
+            .map(|d| format!("{:.2}", d.abs() / b.noise_floor()))
             .collect();
         s.push_str(&format!(" ({} × the noise floor)", list(&floors)));
     }
     let (lo, hi) = b.excess.iter().fold((f64::MAX, f64::MIN), |(lo, hi), e| {
         (lo.min(e.0), hi.max(e.0))
     });
-    if lo >= 0.0 && hi <= 1.5 * b.noise_floor {
+    if lo >= 0.0 && hi <= 1.5 * b.noise_floor() {
         s.push_str(&format!(
             ", and it is above it in every run, by {}–{} ms: the emulated path adds its own noise to the shaper's \
              J, up to about one floor, so where the shaper's J is small (20 % of it under the floor) the \
@@ -515,7 +523,7 @@ fn disagreement(b: &Bars) -> String {
             super::ms(hi)
         ));
     }
-    if b.unshaped.iter().any(|&j| j > b.noise_floor) {
+    if b.unshaped.iter().any(|&j| j > b.noise_floor()) {
         let js: Vec<String> = b.unshaped.iter().map(|&j| super::ms(j)).collect();
         s.push_str(&format!(
             "; where the model has the shaper delay nothing (simulated J 0), the kernel's J is the emulated \
@@ -832,7 +840,6 @@ mod tests {
         Bars {
             trace: "x".into(),
             floors: Vec::new(),
-            noise_floor: 0.0,
             excess: vec![(0.0, true)],
             unshaped: Vec::new(),
             ratios: Vec::new(),
@@ -1117,7 +1124,6 @@ mod tests {
         let mut b = bars((1, 1), None);
         assert_eq!(disagreement(&b), "");
         b.floors = vec![0.09e6];
-        b.noise_floor = 0.09e6;
         b.excess = vec![(0.02e6, true), (0.093e6, false), (0.1008e6, false)];
         let d = disagreement(&b);
         assert!(
@@ -1176,10 +1182,10 @@ mod tests {
         ];
         let b = &super::bars(&runs)[0];
         assert_eq!(b.floors, [0.06e6, 0.09e6, 0.08e6]);
-        assert_eq!(b.noise_floor, 0.09e6);
+        assert_eq!(b.noise_floor(), 0.09e6);
         assert_eq!(b.agree(), (2, 2));
         let b = &super::bars(&[floor(0.06), tbf, smooth])[0];
-        assert_eq!(b.noise_floor, 0.06e6);
+        assert_eq!(b.noise_floor(), 0.06e6);
         assert_eq!(b.agree(), (1, 2));
     }
 }
