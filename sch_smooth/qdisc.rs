@@ -268,6 +268,27 @@ impl Queue<'_> {
         }
     }
 
+    /// Rewrites the release time of every queued packet, head to tail, as
+    /// `f` maps it. `f` must be non-decreasing, which keeps the FIFO the
+    /// order packets leave in. Returns the head's new release time, if a
+    /// packet is queued.
+    pub(crate) fn retime(&mut self, mut f: impl FnMut(u64) -> u64) -> Option<u64> {
+        let mut head = None;
+        // SAFETY: root lock held, so nothing else touches `sch->q` during
+        // the walk and the list ends in NULL; every skb on it is ours, and
+        // its cb holds the stamps `push_stamped` wrote.
+        unsafe {
+            let mut skb = b::rsch_queue_head(self.sch);
+            while !skb.is_null() {
+                let release = b::rsch_release_stamp(skb);
+                *release = f(*release);
+                head.get_or_insert(*release);
+                skb = b::rsch_queue_next(skb);
+            }
+        }
+        head
+    }
+
     /// Arms the watchdog to run dequeue again at `at` (ns, monotonic).
     pub(crate) fn wake_at(&mut self, at: u64, slack: u64) {
         // SAFETY: the watchdog was initialised in `init` for this qdisc.

@@ -63,6 +63,10 @@ struct sk_buff *rsch_dequeue_due(struct Qdisc *sch, struct rsch_head *out)
 	return qdisc_dequeue_head(sch);
 }
 
+struct sk_buff *rsch_queue_head(const struct Qdisc *sch) { return sch->q.head; }
+struct sk_buff *rsch_queue_next(const struct sk_buff *skb) { return skb->next; }
+u64 *rsch_release_stamp(struct sk_buff *skb) { return &rsch_stamps(skb)[0]; }
+
 void rsch_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
 
 struct sk_buff *rsch_peek_dequeued(struct Qdisc *sch) { return qdisc_peek_dequeued(sch); }

@@ -45,6 +45,10 @@ struct rsch_head {
 	u64 now;		/* ktime_get_ns() */
 };
 struct sk_buff *rsch_dequeue_due(struct Qdisc *sch, struct rsch_head *out);
+/* Change: the queue walked head to tail, release times rewritten in place. */
+struct sk_buff *rsch_queue_head(const struct Qdisc *sch);
+struct sk_buff *rsch_queue_next(const struct sk_buff *skb);
+u64 *rsch_release_stamp(struct sk_buff *skb);
 void rsch_kfree_skb(struct sk_buff *skb);
 
 struct sk_buff *rsch_peek_dequeued(struct Qdisc *sch);

@@ -29,7 +29,11 @@
 //!   and counted by reason (the reasons add up to the qdisc's drops); a
 //!   packet's release time is never more than the `max_delay` in force
 //!   when it arrived after its arrival (it leaves late only by the
-//!   watchdog's lateness, which the xstats measure).
+//!   watchdog's lateness, which the xstats measure), unless a rate cut
+//!   stretched the wait it still had.
+//! * change: a new rate applies at once, to the queued packets too: their
+//!   waits still ahead are re-timed at it (one walk of the queue under the
+//!   root lock) and the watchdog re-armed for the head.
 //!
 //! The algorithm itself is `smooth-core` (compiled in below, the same
 //! source the userspace tools and tests use); `qdisc.rs` holds every line
@@ -155,7 +159,15 @@ impl QdiscOps for Smooth {
     }
 
     fn apply(&mut self, q: &mut Queue<'_>, cfg: Config) {
-        self.shaper.change(cfg, q.now());
+        let retime = self.shaper.change(cfg, q.now());
+        if retime.is_identity() {
+            return;
+        }
+        // A new rate re-times the queue; the watchdog, armed for the old
+        // head's time, is moved to the new one (or fires at once).
+        if let Some(head) = q.retime(|release| retime.release(release)) {
+            q.wake_at(head, TIMER_SLACK_NS);
+        }
     }
 
     fn enqueue(&mut self, q: &mut Queue<'_>, skb: Skb) -> Enqueued {

@@ -52,6 +52,6 @@ pub mod units;
 #[cfg(not(MODULE))]
 pub use config::{Config, ConfigError, Field, Kind, Param, PARAMS};
 #[cfg(not(MODULE))]
-pub use shaper::{Backlog, Decision, DropReason, Shaper, Window};
+pub use shaper::{Backlog, Decision, DropReason, Retime, Shaper, Window};
 #[cfg(not(MODULE))]
 pub use stats::{DelayHistogram, Stats};

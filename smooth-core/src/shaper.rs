@@ -6,7 +6,7 @@
 
 use super::config::Config;
 use super::stats::Stats;
-use super::time::{credit_bytes, transmit_time, PacketTime};
+use super::time::{credit_bytes_up, transmit_time, PacketTime};
 
 /// What is queued in front of an arriving packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,6 +51,38 @@ pub struct Window {
     pub max: u64,
 }
 
+/// How a [`Shaper::change`] moves the release times given before it: the
+/// owner of the queue applies [`Retime::release`] to every packet still
+/// queued.
+#[must_use = "the queued packets' release times must be re-timed with it"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retime {
+    now: u64,
+    from: u64,
+    to: u64,
+}
+
+impl Retime {
+    /// Whether no release time moves (the rate did not change): the queue
+    /// need not be walked.
+    pub fn is_identity(&self) -> bool {
+        self.from == self.to
+    }
+
+    /// The new release time of a packet released at `at` under the old
+    /// rate: the wait still ahead of it, as credit at the old rate (rounded
+    /// up), taken at the new one (a packet already due keeps its time).
+    /// Never earlier than the exact ratio, and non-decreasing in `at`, so
+    /// the queue stays in order.
+    pub fn release(&self, at: u64) -> u64 {
+        if self.is_identity() || at <= self.now {
+            return at;
+        }
+        let owed = credit_bytes_up(at - self.now, self.from);
+        self.now.saturating_add(transmit_time(owed, self.to))
+    }
+}
+
 /// One shaped queue's algorithm state.
 #[derive(Clone, Debug)]
 pub struct Shaper {
@@ -87,18 +119,48 @@ impl Shaper {
         &self.cfg
     }
 
-    /// Switches to a new validated configuration at `now`. Queued packets
-    /// keep their release times; the credit owed is carried over in bytes
-    /// (re-timed at the new rate) and the window's floor is kept, clamped
-    /// below the new ceiling.
-    pub fn change(&mut self, cfg: Config, now: u64) {
-        if cfg.rate != self.cfg.rate && self.tat > now {
-            let owed = credit_bytes(self.tat - now, self.cfg.rate);
-            self.tat = now.saturating_add(transmit_time(owed, cfg.rate));
+    /// Switches to a new validated configuration at `now`. A new rate
+    /// applies at once, to the packets already queued as to those still to
+    /// come: each queued packet's wait still ahead is carried over in bytes
+    /// and re-timed at the new rate (the caller re-times its queue with
+    /// the returned [`Retime`]), so the output runs at the new rate from
+    /// `now` on rather than keeping the old one until the queue has
+    /// drained. The bucket keeps its content in bytes as of the last
+    /// departure scheduled (or `now`), up to its new depth: a cut does not
+    /// pause the output to pay back a debt deeper than the new bucket, and
+    /// a raise does not let a burst through (the depth it gains starts
+    /// empty). Only an overdraft by a packet larger than the old bucket is
+    /// carried over as it was, in bytes. The window's floor moves as
+    /// far as the last packet's release did (clamped below the new
+    /// ceiling), so the next packet gets the delay its predecessor now
+    /// gets.
+    pub fn change(&mut self, cfg: Config, now: u64) -> Retime {
+        let old = self.cfg;
+        let retime = Retime {
+            now,
+            from: old.rate,
+            to: cfg.rate,
+        };
+        let last = retime.release(self.last_release);
+        if (cfg.rate, cfg.burst) != (old.rate, old.burst) {
+            let ahead = self.tat.saturating_sub(now.max(self.last_release));
+            let owed = credit_bytes_up(ahead, old.rate);
+            let owed = if ahead > old.burst {
+                owed
+            } else {
+                // The bucket keeps its content, up to its new depth.
+                let content = credit_bytes_up(old.burst, old.rate).saturating_sub(owed);
+                credit_bytes_up(cfg.burst, cfg.rate).saturating_sub(content)
+            };
+            self.tat = now.max(last).saturating_add(transmit_time(owed, cfg.rate));
         }
-        self.floor = self.floor.min(cfg.max_delay - cfg.window);
+        self.floor = (self.floor.saturating_add(last))
+            .saturating_sub(self.last_release)
+            .min(cfg.max_delay - cfg.window);
+        self.last_release = last;
         self.cfg = cfg;
         self.packet_time = PacketTime::new(cfg.rate);
+        retime
     }
 
     /// The current window.
@@ -222,6 +284,7 @@ mod tests {
     use crate::time::NSEC_PER_MSEC;
 
     const MS: u64 = NSEC_PER_MSEC;
+    const US: u64 = crate::time::NSEC_PER_USEC;
     /// 2 Mbit/s: 1500 B is 6 ms of credit; the default bucket (50 ms) holds
     /// 12 500 B.
     const CFG: Config = Config::DEFAULT;
@@ -340,16 +403,136 @@ mod tests {
     }
 
     #[test]
-    fn a_rate_change_carries_the_credit_owed_in_bytes() {
+    fn a_change_keeps_the_buckets_content_in_bytes() {
+        let owed_after = |at: u64, cfg: Config| {
+            let mut s = Shaper::new(CFG, 0);
+            for _ in 0..12 {
+                send(&mut s, 0, 1500);
+            }
+            // The last of the twelve leaves at 22 ms with the bucket
+            // empty: 50 ms at 250 kB/s (12 500 B) until it is full again.
+            assert_eq!(s.credit_owed(22 * MS), 50 * MS);
+            let _ = s.change(cfg, at);
+            s.credit_owed(at)
+        };
+        // Empty, a 50 ms bucket at 500 kB/s (25 000 B) is 50 ms from full.
+        assert_eq!(owed_after(22 * MS, Config::with_rate(500_000)), 50 * MS);
+        // So is one at 125 kB/s (6250 B): it owes no more than it holds.
+        assert_eq!(owed_after(22 * MS, Config::with_rate(125_000)), 50 * MS);
+        // And a 10 ms bucket (2500 B) at the same rate.
+        let small = Config {
+            burst: 10 * MS,
+            ..CFG
+        };
+        assert_eq!(owed_after(22 * MS, small), 10 * MS);
+        // Half full at 47 ms (6250 B): 18 750 B short of 25 000 B.
+        assert_eq!(owed_after(47 * MS, Config::with_rate(500_000)), 37_500 * US);
+        // 6250 B fill the 2500 B bucket.
+        assert_eq!(owed_after(47 * MS, small), 0);
+    }
+
+    #[test]
+    fn an_overdrawn_bucket_keeps_its_debt_across_a_change() {
+        // 9000 B through a 10 ms bucket (2500 B) at 250 kB/s: the packet
+        // waits for a full bucket and overdraws it, so the next waits its
+        // full 36 ms.
+        let tiny = Config {
+            burst: 10 * MS,
+            ..CFG
+        };
+        let mut s = Shaper::new(tiny, 0);
+        assert_eq!(send(&mut s, 0, 9000), 0);
+        assert_eq!(s.credit_owed(0), 36 * MS);
+        // A smaller bucket does not forgive the overdraft.
+        let _ = s.change(
+            Config {
+                burst: 2 * MS,
+                ..tiny
+            },
+            0,
+        );
+        assert_eq!(s.credit_owed(0), 36 * MS);
+    }
+
+    #[test]
+    fn a_rate_change_retimes_the_queued_packets_at_the_new_rate() {
         let mut s = Shaper::new(CFG, 0);
-        for _ in 0..12 {
-            send(&mut s, 0, 1500);
+        // Twelve packets at once: eight fit the bucket (12 500 B), the
+        // other four leave 6 ms apart (1500 B at 250 kB/s), the first once
+        // the bucket has the 1000 B it lacks, at 4 ms.
+        let queued: Vec<u64> = (0..12).map(|_| send(&mut s, 0, 1500)).collect();
+        assert_eq!(queued[8..], [4 * MS, 10 * MS, 16 * MS, 22 * MS]);
+        // Doubling the rate at 5 ms halves every wait still ahead; what is
+        // due keeps its time.
+        let r = s.change(Config::with_rate(500_000), 5 * MS);
+        let retimed: Vec<u64> = queued.iter().map(|&at| r.release(at)).collect();
+        assert_eq!(retimed[..9], queued[..9]);
+        assert_eq!(retimed[9..], [7500 * US, 10500 * US, 13500 * US]);
+        // The window moved with the last packet (22 ms of delay, now
+        // 13.5 ms): the next gets that delay too.
+        assert_eq!(s.window().min, 13500 * US);
+        assert_eq!(send(&mut s, 5 * MS, 1500), 18500 * US);
+    }
+
+    #[test]
+    fn a_rate_cut_neither_pauses_nor_keeps_the_old_rate() {
+        // (rate, its cut, gap between 1500 B arrivals): greedy at about
+        // twice the rate, which fills the queue to the ceiling; then the
+        // rate is cut. 333 333 B/s makes the bucket a fraction of a byte
+        // (16 666.65 B), which must not read as overdrawn.
+        for (rate, cut, gap) in [(250_000, 125_000, 3 * MS), (333_333, 111_111, 2 * MS)] {
+            let cfg = Config::with_rate(rate);
+            let mut s = Shaper::new(cfg, 0);
+            let mut queue = std::collections::VecDeque::new();
+            let mut now = 0;
+            while now < 1000 * MS {
+                if let Decision::Release { at } = s.enqueue(now, 1500, Backlog::default()) {
+                    queue.push_back(at);
+                }
+                now += gap;
+            }
+            queue.retain(|&at| at > now);
+            let r = s.change(Config::with_rate(cut), now);
+            let mut releases: Vec<u64> = queue.iter().map(|&at| r.release(at)).collect();
+            let end = now + 1000 * MS;
+            while now < end {
+                if let Decision::Release { at } = s.enqueue(now, 1500, Backlog::default()) {
+                    releases.push(at);
+                }
+                now += gap;
+            }
+            // From the change on, packets leave one packet time at the
+            // new rate apart (to the byte the carried credit is rounded
+            // to), the re-timed queue and the new arrivals alike: no gap,
+            // and none at the old rate's spacing.
+            let (cost, byte) = (transmit_time(1500, cut), transmit_time(1, cut));
+            let gaps: Vec<u64> = releases.windows(2).map(|w| w[1] - w[0]).collect();
+            assert!(gaps.len() > 60);
+            assert!(
+                gaps.iter().all(|&g| g.abs_diff(cost) <= byte),
+                "{rate} → {cut}: {gaps:?}"
+            );
         }
-        // At 22 ms the bucket is empty: 50 ms owed at 250 kB/s = 12 500 B;
-        // at 500 kB/s that is 25 ms.
-        assert_eq!(s.credit_owed(22 * MS), 50 * MS);
-        s.change(Config::with_rate(500_000), 22 * MS);
-        assert_eq!(s.credit_owed(22 * MS), 25 * MS);
+    }
+
+    #[test]
+    fn retiming_keeps_the_order_and_what_is_due() {
+        let r = Retime {
+            now: 100,
+            from: 1_000,
+            to: 3_000,
+        };
+        assert_eq!(r.release(40), 40);
+        assert_eq!(r.release(100), 100);
+        let mut last = 0;
+        for at in 100..100_000 {
+            let t = r.release(at);
+            assert!(t >= last && t >= 100, "{at}");
+            last = t;
+        }
+        let same = Retime { to: 1_000, ..r };
+        assert!(same.is_identity());
+        assert_eq!(same.release(5_000), 5_000);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub fn transmit_time(len: u64, rate: u64) -> u64 {
 }
 
 /// Bytes the rate allocates in `ns` nanoseconds, rounded down.
+#[cfg(not(MODULE))]
 pub fn credit_bytes(ns: u64, rate: u64) -> u64 {
     debug_assert!(rate <= Config::MAX_RATE);
     let secs = ns / NSEC_PER_SEC;
@@ -32,6 +33,17 @@ pub fn credit_bytes(ns: u64, rate: u64) -> u64 {
     // rest * rate < 1e9 * 1.25e10 < 2^64.
     secs.saturating_mul(rate)
         .saturating_add(rest * rate / NSEC_PER_SEC)
+}
+
+/// Bytes the rate allocates in `ns` nanoseconds, rounded up: a debt or a
+/// wait carried from one rate to another in bytes (never shortened by the
+/// rounding).
+pub fn credit_bytes_up(ns: u64, rate: u64) -> u64 {
+    debug_assert!(rate <= Config::MAX_RATE);
+    let secs = ns / NSEC_PER_SEC;
+    let rest = ns % NSEC_PER_SEC;
+    secs.saturating_mul(rate)
+        .saturating_add((rest * rate).div_ceil(NSEC_PER_SEC))
 }
 
 /// [`transmit_time`] of a packet at one rate, without a division per packet
@@ -141,5 +153,18 @@ mod tests {
             }
         }
         assert_eq!(credit_bytes(u64::MAX, 12_500_000_000), u64::MAX);
+    }
+
+    #[test]
+    fn credit_rounded_up_is_never_short() {
+        for rate in [1_000u64, 250_000, 333_333, 12_500_000_000] {
+            for ns in [0u64, 1, 999, 6_000_000, 1_000_000_001, 123_456_789_012] {
+                let down = credit_bytes(ns, rate);
+                let up = credit_bytes_up(ns, rate);
+                let exact = u128::from(ns) * u128::from(rate);
+                assert!(u128::from(up) * 1_000_000_000 >= exact && up - down <= 1);
+                assert_eq!(up == down, exact % 1_000_000_000 == 0, "{ns} ns at {rate}");
+            }
+        }
     }
 }

@@ -59,16 +59,18 @@ struct Admitted {
 }
 
 /// Replays arrivals through a shaper owning a FIFO, as the qdisc does;
-/// `change` switches the configuration before the packet with that index.
+/// `change` switches the configuration before the packet with that index
+/// and re-times the queue (the admitted packets' records with it).
 fn replay(cfg: Config, input: &[(u64, u32)], change: Option<(usize, Config)>) -> Vec<Admitted> {
     let mut shaper = Shaper::new(cfg, 0);
-    let mut queue: VecDeque<(u64, u64, u32)> = VecDeque::new();
+    // (release, arrival, length, index in `out`)
+    let mut queue: VecDeque<(u64, u64, u32, usize)> = VecDeque::new();
     let mut backlog = 0u64;
     let mut now = 0u64;
-    let mut out = Vec::new();
+    let mut out: Vec<Admitted> = Vec::new();
     for (i, &(gap, len)) in input.iter().enumerate() {
         now += gap;
-        while let Some(&(release, enq, l)) = queue.front() {
+        while let Some(&(release, enq, l, _)) = queue.front() {
             if release > now {
                 break;
             }
@@ -78,7 +80,11 @@ fn replay(cfg: Config, input: &[(u64, u32)], change: Option<(usize, Config)>) ->
         }
         if let Some((at, c)) = change {
             if at == i {
-                shaper.change(c, now);
+                let retime = shaper.change(c, now);
+                for q in queue.iter_mut() {
+                    q.0 = retime.release(q.0);
+                    out[q.3].release = q.0;
+                }
             }
         }
         let b = Backlog {
@@ -86,7 +92,7 @@ fn replay(cfg: Config, input: &[(u64, u32)], change: Option<(usize, Config)>) ->
             bytes: backlog,
         };
         if let Decision::Release { at } = shaper.enqueue(now, len, b) {
-            queue.push_back((at, now, len));
+            queue.push_back((at, now, len, out.len()));
             backlog += u64::from(len);
             let w = shaper.window();
             out.push(Admitted {
@@ -185,29 +191,54 @@ proptest! {
         }
     }
 
-    /// A change of parameters at any point keeps the bounds of the
-    /// configuration in force: each packet's delay within its own
-    /// `max_delay`, order kept, and the packets admitted after the change
-    /// need no deeper bucket at the new rate than the new bound (the credit
-    /// owed is carried over in bytes, rounded in the shaper's favour: one
-    /// byte of slack).
+    /// A change of parameters at any point keeps order and the bounds of
+    /// the configurations involved: a packet admitted after it waits at
+    /// most the new `max_delay`; one queued across it at most its own,
+    /// stretched by a rate cut (its wait ahead is re-timed at the new
+    /// rate); and everything that leaves from the change on — the
+    /// re-timed queue and what follows — needs no deeper bucket at the new
+    /// rate than the larger of the two bounds, except that a packet larger
+    /// than the new bucket may add what a shrinking bucket forgave (the
+    /// bucket keeps its content in bytes up to its new depth; one byte of
+    /// slack for the rounding).
     #[test]
     fn changes_keep_the_bounds(a in config(), b in config(), input in arrivals(10 * NSEC_PER_MSEC), at in 0usize..300) {
         let run = replay(a, &input, Some((at, b)));
+        let changed_at = input.iter().take(at + 1).map(|p| p.0).sum::<u64>();
+        let changed = at < input.len();
         let mut last = 0;
         for p in &run {
-            prop_assert!(p.release >= p.arrival && p.release >= last);
-            prop_assert!(p.release - p.arrival <= p.cfg.max_delay);
+            prop_assert!(p.release >= p.arrival && p.release >= last, "{p:?}");
+            let delay = u128::from(p.release - p.arrival);
+            if p.cfg == b && changed && p.arrival >= changed_at {
+                prop_assert!(delay <= u128::from(b.max_delay));
+            } else {
+                // Stretched by at most a / b (plus a ns of rounding).
+                let stretch = u128::from(a.rate.max(b.rate));
+                prop_assert!(
+                    delay * u128::from(b.rate) <= u128::from(a.max_delay) * stretch + u128::from(b.rate),
+                    "{p:?}"
+                );
+            }
             last = p.release;
         }
         let after: Vec<(u64, u32)> = run
             .iter()
-            .filter(|p| p.cfg == b && at < input.len())
+            .filter(|p| changed && p.release >= changed_at)
             .map(|p| (p.release, p.len))
             .collect();
         let largest = after.iter().map(|d| d.1).max().unwrap_or(0);
         let slack = u128::from(NSEC_PER_SEC);
-        prop_assert!(needed_depth_scaled(&after, b.rate) <= bound_scaled(&b, largest) + slack);
+        let depth = |c: &Config| u128::from(c.rate) * u128::from(c.burst);
+        let oversize = run.iter().any(|p| {
+            p.cfg == b && changed && p.arrival >= changed_at
+                && u128::from(p.len) * u128::from(NSEC_PER_SEC) > depth(&b)
+        });
+        let forgiven = if oversize { depth(&a).saturating_sub(depth(&b)) } else { 0 };
+        let bound = bound_scaled(&a, largest)
+            .max(bound_scaled(&b, largest))
+            .max(u128::from(largest) * u128::from(NSEC_PER_SEC) + forgiven);
+        prop_assert!(needed_depth_scaled(&after, b.rate) <= bound + slack);
     }
 
     /// `dump` is the exact inverse of `change`.

@@ -8,6 +8,8 @@
 #  - iperf3 TCP and UDP at 4/8/16/32 Mbit/s: the qdisc's own byte counter
 #    (qdisc_pkt_len, what a tc rate counts) within ±2 % of the configured
 #    rate over 10 s of steady state;
+#  - a rate cut under a greedy load: the queue leaves at the new rate at
+#    once, with no pause;
 #  - overload (UDP at 10x): counted drops, delay bounded by max_delay.
 . /smooth/tests/netns/lib.sh
 
@@ -131,6 +133,49 @@ for mbit in 4 8 16 32; do
         tc qdisc del dev "$VIF" root
     done
 done
+
+say "== a rate cut applies at once: the queue re-timed, no pause"
+# A greedy UDP load (6 Mbit/s, with a socket buffer deep enough that the
+# qdisc, not the socket, decides) keeps smooth at 4 Mbit/s with a full
+# queue; the rate is then halved. The vif's transmit counter (what the
+# qdisc released), sampled as fast as the guest can for 1.5 s: the queued
+# packets leave at the new rate from the change on, so the output never
+# stops (a queue left at its old times, with the credit it owes carried
+# over, stopped it for a few hundred ms), and the bytes sent after the
+# change are the new rate's.
+core=/proc/sys/net/core
+read -r wmem <"$core/wmem_max"
+read -r rmem <"$core/rmem_max"
+echo $((4 << 20)) >"$core/wmem_max"
+echo $((4 << 20)) >"$core/rmem_max"
+tc qdisc add dev "$VIF" root smooth rate 4mbit
+in_client iperf3 -c "$GUEST_IP" -u -b 6M -l 1200 -w 4M -t 6 >/tmp/cut-load.log 2>&1 &
+load=$!
+sleep 3
+tx=/sys/class/net/$VIF/statistics/tx_bytes
+tc qdisc change dev "$VIF" root smooth rate 2mbit
+t0=${EPOCHREALTIME/./}
+read -r b0 <"$tx"
+samples=()
+while :; do
+    read -r b <"$tx"
+    t=${EPOCHREALTIME/./}
+    samples+=("$((t - t0)) $((b - b0))")
+    [ $((t - t0)) -ge 1500000 ] && break
+done
+if ! wait "$load"; then
+    say "FAIL: the UDP load failed: $(tail -n 1 /tmp/cut-load.log)"
+    FAILED=1
+fi
+echo "$wmem" >"$core/wmem_max"
+echo "$rmem" >"$core/rmem_max"
+read -r longest sent span <<<"$(printf '%s\n' "${samples[@]}" | awk '
+    { if ($2 > last) { if ($1 - at > gap) gap = $1 - at; at = $1; last = $2 } t = $1; b = $2 }
+    END { if (t - at > gap) gap = t - at; print int(gap / 1000), b, t }')"
+say "  ${#samples[@]} samples over $((span / 1000)) ms: $sent B sent, the longest stretch without output $longest ms"
+expect_le "$longest" 100 "longest stretch without output after the cut (ms)"
+expect_within "$((sent * 8 * 1000000 / span))" 2000000 10 "rate over the 1.5 s after the cut (bit/s, L2)"
+tc qdisc del dev "$VIF" root
 
 say "== overload: UDP at 10x the rate (20 Mbit/s into 2mbit)"
 tc qdisc add dev "$VIF" root smooth rate 2mbit window 3ms max_delay 50ms
