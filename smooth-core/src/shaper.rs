@@ -154,7 +154,9 @@ impl Shaper {
             };
             self.tat = now.max(last).saturating_add(transmit_time(owed, cfg.rate));
         }
-        self.floor = (self.floor.saturating_add(last))
+        self.floor = self
+            .floor
+            .saturating_add(last)
             .saturating_sub(self.last_release)
             .min(cfg.max_delay - cfg.window);
         self.last_release = last;

@@ -140,9 +140,9 @@ say "== a rate cut applies at once: the queue re-timed, no pause"
 # queue; the rate is then halved. The vif's transmit counter (what the
 # qdisc released), sampled as fast as the guest can for 1.5 s: the queued
 # packets leave at the new rate from the change on, so the output never
-# stops (a queue left at its old times, with the credit it owes carried
-# over, stopped it for a few hundred ms), and the bytes sent after the
-# change are the new rate's.
+# stops (a queue left at its old times while the credit it owes is charged
+# at the new rate would stop it for a few hundred ms), and the bytes sent
+# after the change are the new rate's.
 core=/proc/sys/net/core
 read -r wmem <"$core/wmem_max"
 read -r rmem <"$core/rmem_max"
