@@ -95,7 +95,19 @@ mod tests {
         );
         assert_eq!(
             parse_args(&["rate", "1bit"], true).unwrap_err(),
-            "smooth: rate 0bit out of range 8Kbit..=100Gbit"
+            "smooth: rate \"1bit\" is not a whole number of bytes/s (a multiple of 8bit)"
+        );
+        assert_eq!(
+            parse_args(&["rate", "7992bit"], true).unwrap_err(),
+            "smooth: rate 7992bit out of range 8Kbit..=100Gbit"
+        );
+        assert_eq!(
+            parse_args(&["rate", "2mbit", "limit_bytes", "0.4"], true).unwrap_err(),
+            "smooth: limit_bytes \"0.4\" is not a whole number of bytes"
+        );
+        assert_eq!(
+            parse_args(&["rate", "2mbit", "rate", "4mbit"], true).unwrap_err(),
+            "smooth: \"rate\" given twice"
         );
         assert_eq!(
             parse_args(&["rate", "2mbit", "burst", "11s"], true).unwrap_err(),

@@ -57,6 +57,8 @@ pub enum WordError<'a> {
     MissingValue(&'static str),
     /// The value did not parse.
     BadValue(&'static str, &'a str, Kind),
+    /// The value is finer than the unit it is kept in (named).
+    Inexact(&'static str, &'a str, &'static str),
     /// The value is too large to hold at all: its option's range.
     TooLarge(Field, &'a str),
     /// The values parsed but are refused.
@@ -70,6 +72,9 @@ impl fmt::Display for WordError<'_> {
             WordError::MissingValue(k) => write!(f, "smooth: \"{k}\" needs a value"),
             WordError::BadValue(k, v, kind) => {
                 write!(f, "smooth: {k} \"{v}\" is not {}", kind.example())
+            }
+            WordError::Inexact(k, v, unit) => {
+                write!(f, "smooth: {k} \"{v}\" is not a whole number of {unit}")
             }
             WordError::TooLarge(field, v) => {
                 let p = field.param();
@@ -97,6 +102,12 @@ impl fmt::Display for Refusal {
                 write!(f, "{} {} out of range ", p.name, ValueText(p.kind, e.value))?;
                 Range(p, e.min, e.max).fmt(f)
             }
+            // The attribute's name is the netlink interface's; tc's word is
+            // the option's.
+            OptionError::Duplicate(t) => match Param::by_attr(t) {
+                Some(p) => write!(f, "\"{}\" given twice", p.name),
+                None => self.0.fmt(f),
+            },
             other => other.fmt(f),
         }
     }
@@ -123,6 +134,7 @@ pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'
     let unit_error = |e| match e {
         units::UnitError::Syntax => WordError::BadValue(param.name, value, param.kind),
         units::UnitError::Overflow => WordError::TooLarge(param.field, value),
+        units::UnitError::Inexact(unit) => WordError::Inexact(param.name, value, unit),
     };
     let n = match param.kind {
         Kind::Rate => units::parse_rate(value).map_err(unit_error)?,

@@ -2,7 +2,9 @@
 //! and the simulator: rates (`2mbit`, `250kbps`, a bare number is bit/s),
 //! times (`3ms`, `1s`, `500us`, `100ns`, a bare number is µs as in tc),
 //! sizes (`64kb`, `1500b`, a bare number is bytes).
-//! Printing is exact and parses back to the same value.
+//! Parsing is exact: a value finer than the unit it is kept in (a byte/s,
+//! a ns, a byte) is refused, never rounded. Printing is exact and parses
+//! back to the same value.
 
 use super::time::{NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC};
 use core::fmt;
@@ -14,21 +16,26 @@ pub enum UnitError {
     Syntax,
     /// Does not fit.
     Overflow,
+    /// Not a whole number of the unit the value is kept in (named).
+    Inexact(&'static str),
 }
 
 impl fmt::Display for UnitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            UnitError::Syntax => "not a number with a known unit",
-            UnitError::Overflow => "too large",
-        })
+        match self {
+            UnitError::Syntax => f.write_str("not a number with a known unit"),
+            UnitError::Overflow => f.write_str("too large"),
+            UnitError::Inexact(unit) => write!(f, "not a whole number of {unit}"),
+        }
     }
 }
 
-/// A decimal number split at the unit: `value = mantissa / 10^scale`.
+/// A decimal number split at the unit: `value = mantissa / 10^scale`,
+/// plus whatever nonzero fractional digits did not fit in the mantissa.
 struct Decimal<'a> {
     mantissa: u64,
     scale: u32,
+    dropped: bool,
     unit: &'a str,
 }
 
@@ -39,6 +46,7 @@ fn split_decimal(s: &str) -> Result<Decimal<'_>, UnitError> {
     let mut scale = 0u32;
     let mut digits = 0;
     let mut dot = false;
+    let mut dropped = false;
     while i < bytes.len() {
         let c = bytes[i];
         if c.is_ascii_digit() {
@@ -53,9 +61,10 @@ fn split_decimal(s: &str) -> Result<Decimal<'_>, UnitError> {
                     }
                 }
                 // A fraction's digits beyond 19 significant ones are far
-                // below any unit's resolution: dropped. The whole part's
-                // cannot be.
-                None if dot => {}
+                // below any unit's resolution: only whether one is nonzero
+                // (the value is then inexact) matters. The whole part's
+                // cannot be dropped.
+                None if dot => dropped |= c != b'0',
                 None => return Err(UnitError::Overflow),
             }
             digits += 1;
@@ -72,25 +81,32 @@ fn split_decimal(s: &str) -> Result<Decimal<'_>, UnitError> {
     Ok(Decimal {
         mantissa,
         scale,
+        dropped,
         unit: &s[i..],
     })
 }
 
-/// `mantissa / 10^scale * num / den`, exactly when it is an integer, else
-/// rounded to nearest; `None` on overflow.
-fn scale_by(d: &Decimal<'_>, num: u64, den: u64) -> Result<u64, UnitError> {
+/// `mantissa / 10^scale * num / den` when it is a whole number of the
+/// unit (`unit` names it for the error), else [`UnitError::Inexact`].
+fn scale_by(d: &Decimal<'_>, num: u64, den: u64, unit: &'static str) -> Result<u64, UnitError> {
+    let inexact = UnitError::Inexact(unit);
+    if d.dropped {
+        return Err(inexact);
+    }
     let product = u128::from(d.mantissa) * u128::from(num);
     // Leading fractional zeros make the scale unbounded; a divisor beyond
-    // u128 is more than twice any product (a u64 times a unit's factor,
-    // at most 2^40 bits), so the value rounds to 0.
+    // u128 exceeds any product (a u64 times a unit's factor, at most 2^40
+    // bits), so only a zero is whole.
     let Some(den) = 10u128
         .checked_pow(d.scale)
         .and_then(|p| p.checked_mul(u128::from(den)))
     else {
-        return Ok(0);
+        return if product == 0 { Ok(0) } else { Err(inexact) };
     };
-    let value = (product + den / 2) / den;
-    u64::try_from(value).map_err(|_| UnitError::Overflow)
+    if product % den != 0 {
+        return Err(inexact);
+    }
+    u64::try_from(product / den).map_err(|_| UnitError::Overflow)
 }
 
 fn lookup(unit: &str, table: &[(&str, u64, u64)]) -> Option<(u64, u64)> {
@@ -130,7 +146,7 @@ pub fn parse_rate(s: &str) -> Result<u64, UnitError> {
     ];
     let d = split_decimal(s)?;
     let (num, den) = lookup(d.unit, TABLE).ok_or(UnitError::Syntax)?;
-    scale_by(&d, num, den)
+    scale_by(&d, num, den, "bytes/s (a multiple of 8bit)")
 }
 
 /// Parses a time into ns: `s`/`sec`/`secs`, `ms`/`msec`/`msecs`,
@@ -153,7 +169,7 @@ pub fn parse_time(s: &str) -> Result<u64, UnitError> {
     ];
     let d = split_decimal(s)?;
     let (num, den) = lookup(d.unit, TABLE).ok_or(UnitError::Syntax)?;
-    scale_by(&d, num, den)
+    scale_by(&d, num, den, "ns")
 }
 
 /// Parses a size into bytes: `b`, `k`/`kb`, `m`/`mb`, `g`/`gb` (powers of
@@ -174,7 +190,7 @@ pub fn parse_size(s: &str) -> Result<u64, UnitError> {
     ];
     let d = split_decimal(s)?;
     let (num, den) = lookup(d.unit, TABLE).ok_or(UnitError::Syntax)?;
-    scale_by(&d, num, den)
+    scale_by(&d, num, den, "bytes")
 }
 
 /// Displays bytes/s as tc does (`2Mbit`, `1500Kbit`, `8bit`).
@@ -230,16 +246,54 @@ mod tests {
     }
 
     #[test]
+    fn finer_than_the_unit_is_refused() {
+        const RATE: UnitError = UnitError::Inexact("bytes/s (a multiple of 8bit)");
+        const NS: UnitError = UnitError::Inexact("ns");
+        const BYTES: UnitError = UnitError::Inexact("bytes");
+        // Neither rounded into range nor onto a neighbour.
+        assert_eq!(parse_rate("7999bit"), Err(RATE));
+        assert_eq!(parse_rate("8001bit"), Err(RATE));
+        assert_eq!(parse_rate("100000000003bit"), Err(RATE));
+        assert_eq!(parse_rate("1bit"), Err(RATE));
+        assert_eq!(parse_rate("0.5bps"), Err(RATE));
+        assert_eq!(parse_time("1.5ns"), Err(NS));
+        assert_eq!(parse_time("0.0001us"), Err(NS));
+        assert_eq!(parse_size("0.4"), Err(BYTES));
+        assert_eq!(parse_size("1.5"), Err(BYTES));
+        assert_eq!(parse_size("1kbit"), Ok(128));
+        // Trailing zeros are exact whatever their number.
+        assert_eq!(parse_rate("8000.000bit"), Ok(1000));
+        assert_eq!(parse_time("2.50ms"), Ok(2_500_000));
+        assert_eq!(
+            UnitError::Inexact("ns").to_string(),
+            "not a whole number of ns"
+        );
+    }
+
+    #[test]
     fn long_fractions_and_huge_values() {
-        // More fractional digits than a u64 holds: the excess is dropped.
-        assert_eq!(parse_time("0.0000000000000000000001s"), Ok(0));
-        assert_eq!(parse_time("1.00000000000000000000001s"), Ok(NSEC_PER_SEC));
-        assert_eq!(parse_rate("0.1234567890123456789bit"), Ok(0));
+        // More fractional digits than a u64 holds: exact only if the
+        // excess is zeros.
+        assert_eq!(
+            parse_time("0.0000000000000000000001s"),
+            Err(UnitError::Inexact("ns"))
+        );
+        assert_eq!(
+            parse_time("1.00000000000000000000001s"),
+            Err(UnitError::Inexact("ns"))
+        );
+        assert_eq!(parse_time("1.00000000000000000000000s"), Ok(NSEC_PER_SEC));
         // Leading zeros do not count against the digits a u64 holds.
         let zeros = "0".repeat(200);
-        assert_eq!(parse_time(&format!("0.{zeros}9999999999999999999s")), Ok(0));
-        assert_eq!(parse_rate(&format!("0.{zeros}1tbit")), Ok(0));
-        assert_eq!(parse_time(&format!("0.{}1s", "0".repeat(37))), Ok(0));
+        assert_eq!(
+            parse_time(&format!("0.{zeros}9999999999999999999s")),
+            Err(UnitError::Inexact("ns"))
+        );
+        assert_eq!(parse_time(&format!("0.{zeros}s")), Ok(0));
+        assert_eq!(
+            parse_time(&format!("0.{}1s", "0".repeat(37))),
+            Err(UnitError::Inexact("ns"))
+        );
         // A whole part too large to hold is an overflow.
         assert_eq!(
             parse_rate("99999999999999999999999bit"),

@@ -190,11 +190,11 @@ pub enum Cmd {
     Watch {
         /// The network device.
         dev: String,
-        /// Time between frames.
+        /// Time between frames, at least 10ms (a bare number is µs, as tc).
         #[arg(long, default_value = "1s", value_name = "TIME")]
         interval: String,
-        /// Stop after N frames.
-        #[arg(long, value_name = "N")]
+        /// Stop after N frames (N ≥ 1).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         count: Option<u64>,
         /// One JSON line per frame instead: `{"time_ns": …, "qdisc": …}`,
         /// the wall clock (ns since the epoch, as packet timestamps) and the
@@ -416,6 +416,7 @@ mod tests {
         .is_err());
         assert!(parse(&["show", "vif1.0", "-s", "-j"]).is_ok());
         assert!(parse(&["watch", "vif1.0", "--count", "2"]).is_ok());
+        assert!(parse(&["watch", "vif1.0", "--count", "0"]).is_err());
         assert!(parse(&["watch", "vif1.0", "--json", "--interval", "100ms"]).is_ok());
     }
 

@@ -85,11 +85,23 @@ async fn watched(nl: &mut Nl, dev: &str) -> Result<show::Qdisc> {
     Ok(qs.swap_remove(pos))
 }
 
+/// The shortest `watch --interval`: every frame dumps all the host's qdiscs.
+const MIN_INTERVAL_NS: u64 = 10_000_000;
+
+/// `watch --interval`, in ns.
+fn interval_ns(interval: &str) -> Result<u64> {
+    use smooth_core::units::{parse_time, Time, UnitError};
+    let problem = match parse_time(interval) {
+        Ok(ns) if ns >= MIN_INTERVAL_NS => return Ok(ns),
+        Ok(_) => format!("is below {} (a bare number is µs)", Time(MIN_INTERVAL_NS)),
+        Err(UnitError::Syntax) => "is not a time like 1s".to_string(),
+        Err(e) => format!("is {e}"),
+    };
+    Err(usage(format!("interval \"{interval}\" {problem}")))
+}
+
 async fn watch_cmd(dev: &str, interval: &str, count: Option<u64>, json: bool) -> Result<()> {
-    let ns = smooth_core::units::parse_time(interval)
-        .ok()
-        .filter(|&ns| ns > 0)
-        .ok_or_else(|| usage(format!("interval \"{interval}\" is not a time like 1s")))?;
+    let ns = interval_ns(interval)?;
     let period = Duration::from_nanos(ns);
     let fancy = std::io::stdout().is_terminal() && std::env::var("TERM").is_ok_and(|t| t != "dumb");
     let mut nl = Nl::connect()?;
@@ -201,5 +213,32 @@ fn main() {
     if let Err(e) = rt.block_on(run(cli)) {
         eprintln!("{e}");
         std::process::exit(e.exit_code());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(interval: &str) -> String {
+        match interval_ns(interval) {
+            Err(Failure::Usage(m)) => m,
+            other => panic!("{interval}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn watch_interval_is_a_time_of_at_least_10ms() {
+        assert_eq!(interval_ns("100ms").ok(), Some(100_000_000));
+        assert_eq!(interval_ns("10ms").ok(), Some(10_000_000));
+        assert_eq!(
+            refused("1"),
+            "interval \"1\" is below 10ms (a bare number is µs)"
+        );
+        assert_eq!(refused("fast"), "interval \"fast\" is not a time like 1s");
+        assert_eq!(
+            refused("1.5ns"),
+            "interval \"1.5ns\" is not a whole number of ns"
+        );
     }
 }

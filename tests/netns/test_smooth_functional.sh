@@ -44,6 +44,12 @@ expect_error "rate too high" "rate 100000000008bit out of range 8Kbit..=100Gbit"
     tc qdisc change dev "$VIF" root smooth rate 100000000008bit
 expect_error "bad rate word" "rate \"fast\" is not a rate like 2mbit" \
     tc qdisc change dev "$VIF" root smooth rate fast
+expect_error "rate finer than a byte/s" "rate \"8001bit\" is not a whole number of bytes/s (a multiple of 8bit)" \
+    tc qdisc change dev "$VIF" root smooth rate 8001bit
+expect_error "bytes in fractions" "limit_bytes \"0.4\" is not a whole number of bytes" \
+    tc qdisc change dev "$VIF" root smooth limit_bytes 0.4
+expect_error "a word twice" "smooth: \"rate\" given twice" \
+    tc qdisc change dev "$VIF" root smooth rate 2mbit rate 4mbit
 expect_error "burst too long" "burst 11s out of range 0us..=10s" \
     tc qdisc change dev "$VIF" root smooth burst 11s
 expect_error "bad burst word" "burst \"5 ms\" is not a time like 3ms" \
