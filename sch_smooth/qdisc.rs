@@ -270,13 +270,20 @@ impl Queue<'_> {
 
     /// Rewrites the release time of every queued packet, head to tail, as
     /// `f` maps it. `f` must be non-decreasing, which keeps the FIFO the
-    /// order packets leave in. Returns the head's new release time, if a
-    /// packet is queued.
+    /// order packets leave in, and keep a time already due (a packet a
+    /// parent peeked is off the queue, and not re-timed). Returns the
+    /// head's new release time, if a packet is queued.
     pub(crate) fn retime(&mut self, mut f: impl FnMut(u64) -> u64) -> Option<u64> {
         let mut head = None;
-        // SAFETY: root lock held, so nothing else touches `sch->q` during
-        // the walk and the list ends in NULL; every skb on it is ours, and
-        // its cb holds the stamps `push_stamped` wrote.
+        // SAFETY: `change` runs under the root lock, so nothing else
+        // touches `sch->q` during the walk. The list ends in NULL:
+        // `__qdisc_enqueue_tail` links each skb behind the tail with `next`
+        // cleared, and the first into an empty queue comes off no list
+        // (the core's skb, or a GSO segment `rsch_skb_list_pop` unlinked).
+        // Every skb on it is ours, and its cb holds the stamps
+        // `push_stamped` wrote. A packet a parent peeked (`sch->gso_skb`)
+        // is not on `sch->q`; it was due when dequeued, and `f` keeps a due
+        // time.
         unsafe {
             let mut skb = b::rsch_queue_head(self.sch);
             while !skb.is_null() {

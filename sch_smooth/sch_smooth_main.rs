@@ -23,7 +23,7 @@
 //!   (one that cannot be is dropped and counted).
 //! * dequeue: the head leaves once its time has come; otherwise the qdisc
 //!   watchdog (an hrtimer) is armed for it. No polling, no per-packet timer,
-//!   no periodic work: the window moves only on enqueue.
+//!   no periodic work: the window moves only on enqueue and on a change.
 //! * overload: a packet whose earliest conforming departure is beyond
 //!   `max_delay`, or that would exceed `limit`/`limit_bytes`, is dropped
 //!   and counted by reason (the reasons add up to the qdisc's drops); a

@@ -129,11 +129,11 @@ impl Shaper {
     /// departure scheduled (or `now`), up to its new depth: a cut does not
     /// pause the output to pay back a debt deeper than the new bucket, and
     /// a raise does not let a burst through (the depth it gains starts
-    /// empty). Only an overdraft by a packet larger than the old bucket is
-    /// carried over as it was, in bytes. The window's floor moves as
-    /// far as the last packet's release did (clamped below the new
-    /// ceiling), so the next packet gets the delay its predecessor now
-    /// gets.
+    /// empty). An overdrawn bucket (a packet larger than the old bucket
+    /// took more than it held) keeps its debt below zero, no more and no
+    /// less. The window's floor moves as far as the last packet's release
+    /// did (clamped below the new ceiling), so the next packet gets the
+    /// delay its predecessor now gets.
     pub fn change(&mut self, cfg: Config, now: u64) -> Retime {
         let old = self.cfg;
         let retime = Retime {
@@ -145,12 +145,18 @@ impl Shaper {
         if (cfg.rate, cfg.burst) != (old.rate, old.burst) {
             let ahead = self.tat.saturating_sub(now.max(self.last_release));
             let owed = credit_bytes_up(ahead, old.rate);
+            let (depth, new_depth) = (
+                credit_bytes_up(old.burst, old.rate),
+                credit_bytes_up(cfg.burst, cfg.rate),
+            );
+            // The bucket keeps its content, up to its new depth: what it
+            // owes the new depth is `new_depth − content`.
             let owed = if ahead > old.burst {
-                owed
+                // Overdrawn (a packet larger than the bucket): the content
+                // is the debt below zero, which carries over as it was.
+                owed.saturating_sub(depth).saturating_add(new_depth)
             } else {
-                // The bucket keeps its content, up to its new depth.
-                let content = credit_bytes_up(old.burst, old.rate).saturating_sub(owed);
-                credit_bytes_up(cfg.burst, cfg.rate).saturating_sub(content)
+                new_depth.saturating_sub(depth.saturating_sub(owed))
             };
             self.tat = now.max(last).saturating_add(transmit_time(owed, cfg.rate));
         }
@@ -445,7 +451,8 @@ mod tests {
         let mut s = Shaper::new(tiny, 0);
         assert_eq!(send(&mut s, 0, 9000), 0);
         assert_eq!(s.credit_owed(0), 36 * MS);
-        // A smaller bucket does not forgive the overdraft.
+        // A smaller bucket does not forgive the overdraft (6500 B), nor
+        // charge the depth it lost: the debt, then the new 500 B.
         let _ = s.change(
             Config {
                 burst: 2 * MS,
@@ -453,7 +460,40 @@ mod tests {
             },
             0,
         );
-        assert_eq!(s.credit_owed(0), 36 * MS);
+        assert_eq!(s.credit_owed(0), 28 * MS);
+    }
+
+    #[test]
+    fn a_change_owes_no_more_for_one_byte_of_overdraft() {
+        // A 2500 B bucket at 250 kB/s emptied by 2500 B, or overdrawn by
+        // 2501 B: after a cut to a tenth of the rate, the bucket owes its
+        // new depth (250 B) and that one byte, not the old depth again.
+        let tiny = Config {
+            burst: 10 * MS,
+            ..CFG
+        };
+        let cut = Config {
+            rate: 25_000,
+            ..tiny
+        };
+        for (len, owed) in [(2500, 10 * MS), (2501, 10 * MS + 40_000)] {
+            let mut s = Shaper::new(tiny, 0);
+            assert_eq!(send(&mut s, 0, len), 0);
+            let _ = s.change(cut, 0);
+            assert_eq!(s.credit_owed(0), owed, "{len} B");
+        }
+        // Raised tenfold, the depth the bucket gains starts empty whether
+        // or not it was overdrawn: 25 000 B owed, plus the byte.
+        let raised = Config {
+            rate: 2_500_000,
+            ..tiny
+        };
+        for (len, owed) in [(2500, 10 * MS), (2501, 10 * MS + 400)] {
+            let mut s = Shaper::new(tiny, 0);
+            assert_eq!(send(&mut s, 0, len), 0);
+            let _ = s.change(raised, 0);
+            assert_eq!(s.credit_owed(0), owed, "{len} B");
+        }
     }
 
     #[test]
