@@ -6,8 +6,9 @@
 //! type for — smooth's `TCA_OPTIONS` (values from `smooth_core::uapi`) and
 //! the matchall filter's action — are written by smooth-netlink's
 //! [`Builder`] and handed over as raw `TCA_OPTIONS`. That attribute is
-//! flagged `NLA_F_NESTED`, as libmnl and rtnetlink users send nests; stock
-//! tc sends it without the flag, and sch_smooth accepts both.
+//! flagged `NLA_F_NESTED`, as libmnl and rtnetlink users send nests (and
+//! q_smooth.so does); tc's own qdiscs send it without the flag, and
+//! sch_smooth accepts both.
 
 use netlink_packet_core::{
     DefaultNla, NetlinkMessage, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE,
