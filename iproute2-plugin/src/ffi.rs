@@ -90,7 +90,9 @@ unsafe extern "C" {
     fn print_nl();
 }
 
-/// tc's `maxlen` for a request buffer (`struct { nlmsghdr; tcmsg; char buf[TCA_BUF_MAX] }`, TCA_BUF_MAX 64 KiB).
+/// The `maxlen` a qdisc's `parse_qopt` passes to `addattr_*`, as iproute2's
+/// own qdiscs do: a bound on the whole message, far below the request
+/// buffer tc allocates (TCA_BUF_MAX, 64 KiB) and far above smooth's options.
 const MAXLEN: c_int = 1024;
 
 /// Whether tc's request can only create a qdisc (`tc qdisc add`:

@@ -83,7 +83,7 @@ mod tests {
         );
         assert_eq!(
             parse_args(&["rate", "fast"], true).unwrap_err(),
-            "smooth: rate \"fast\" is not a rate like 2mbit"
+            "smooth: rate \"fast\" is not a rate like 2mbit (range 8Kbit..=100Gbit)"
         );
         assert_eq!(
             parse_args(&["rate"], true).unwrap_err(),

@@ -55,8 +55,8 @@ pub enum WordError<'a> {
     UnknownKeyword(&'a str),
     /// The keyword came last, without its value.
     MissingValue(&'static str),
-    /// The value did not parse.
-    BadValue(&'static str, &'a str, Kind),
+    /// The value did not parse: its option's range.
+    BadValue(Field, &'a str),
     /// The value is finer than the unit it is kept in (named).
     Inexact(&'static str, &'a str, &'static str),
     /// The value is too large to hold at all: its option's range.
@@ -70,19 +70,24 @@ impl fmt::Display for WordError<'_> {
         match *self {
             WordError::UnknownKeyword(w) => write!(f, "smooth: unknown option \"{w}\""),
             WordError::MissingValue(k) => write!(f, "smooth: \"{k}\" needs a value"),
-            WordError::BadValue(k, v, kind) => {
-                write!(f, "smooth: {k} \"{v}\" is not {}", kind.example())
+            WordError::BadValue(field, v) => {
+                let p = field.param();
+                write!(
+                    f,
+                    "smooth: {} \"{v}\" is not {} (range ",
+                    p.name,
+                    p.kind.example()
+                )?;
+                full_range(p).fmt(f)?;
+                f.write_str(")")
             }
             WordError::Inexact(k, v, unit) => {
                 write!(f, "smooth: {k} \"{v}\" is not a whole number of {unit}")
             }
             WordError::TooLarge(field, v) => {
                 let p = field.param();
-                let max = match p.max {
-                    Max::Const(m) | Max::AtMost(m, _) => m,
-                };
                 write!(f, "smooth: {} \"{v}\" out of range ", p.name)?;
-                Range(p, p.min, max).fmt(f)
+                full_range(p).fmt(f)
             }
             WordError::Refused(e) => write!(f, "smooth: {}", Refusal(e)),
         }
@@ -113,6 +118,14 @@ impl fmt::Display for Refusal {
     }
 }
 
+/// The widest range of an option, whatever bounds it.
+fn full_range(p: &Param) -> Range<'_> {
+    let max = match p.max {
+        Max::Const(m) | Max::AtMost(m, _) => m,
+    };
+    Range(p, p.min, max)
+}
+
 /// `min..=max` of one option in its words; counts and sizes, which print
 /// as bare numbers, carry their unit.
 struct Range<'a>(&'a Param, u64, u64);
@@ -132,7 +145,7 @@ impl fmt::Display for Range<'_> {
 pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'a>> {
     let param = Param::by_name(key).ok_or(WordError::UnknownKeyword(key))?;
     let unit_error = |e| match e {
-        units::UnitError::Syntax => WordError::BadValue(param.name, value, param.kind),
+        units::UnitError::Syntax => WordError::BadValue(param.field, value),
         units::UnitError::Overflow => WordError::TooLarge(param.field, value),
         units::UnitError::Inexact(unit) => WordError::Inexact(param.name, value, unit),
     };
@@ -273,7 +286,11 @@ mod tests {
         );
         assert_eq!(
             parse_word("window", "3 ms").unwrap_err().to_string(),
-            "smooth: window \"3 ms\" is not a time like 3ms"
+            "smooth: window \"3 ms\" is not a time like 3ms (range 0us..=1s)"
+        );
+        assert_eq!(
+            parse_word("limit", "-1").unwrap_err().to_string(),
+            "smooth: limit \"-1\" is not a whole number (range 1..=1000000 packets)"
         );
         assert_eq!(parse_all("window 3ms").unwrap_err(), "rate is required");
         assert_eq!(
@@ -296,7 +313,7 @@ mod tests {
         );
         assert_eq!(
             parse_word("window", "1e30s").unwrap_err().to_string(),
-            "smooth: window \"1e30s\" is not a time like 3ms"
+            "smooth: window \"1e30s\" is not a time like 3ms (range 0us..=1s)"
         );
         assert!(parse_all("rate 2mbit burst 11s").is_err());
         // A change without max_delay: the window may be as wide as its own

@@ -290,7 +290,7 @@ mod tests {
             (&["--window", "3ms"], "smooth: rate is required"),
             (
                 &["--rate", "fast"],
-                "smooth: rate \"fast\" is not a rate like 2mbit",
+                "smooth: rate \"fast\" is not a rate like 2mbit (range 8Kbit..=100Gbit)",
             ),
             (
                 &["--rate", "1kbit"],
@@ -298,7 +298,7 @@ mod tests {
             ),
             (
                 &["--rate", "2mbit", "--window", "3 ms"],
-                "smooth: window \"3 ms\" is not a time like 3ms",
+                "smooth: window \"3 ms\" is not a time like 3ms (range 0us..=1s)",
             ),
             (
                 &["--rate", "2mbit", "--window", "60ms", "--max-delay", "50ms"],
@@ -310,7 +310,7 @@ mod tests {
             ),
             (
                 &["--rate", "2mbit", "--burst", "50 ms"],
-                "smooth: burst \"50 ms\" is not a time like 3ms",
+                "smooth: burst \"50 ms\" is not a time like 3ms (range 0us..=10s)",
             ),
             (
                 &["--rate", "2mbit", "--max-delay", "20s"],

@@ -51,13 +51,13 @@ done
 
 say "== bad input: one line naming the field and its range, exit 2"
 expect_line "add without rate" "smooth: rate is required" 2 tc-smooth add "$VIF" --window 3ms
-expect_line "bad rate word" 'smooth: rate "fast" is not a rate like 2mbit' 2 tc-smooth change "$VIF" --rate fast
+expect_line "bad rate word" 'smooth: rate "fast" is not a rate like 2mbit (range 8Kbit..=100Gbit)' 2 tc-smooth change "$VIF" --rate fast
 expect_line "rate too low" "smooth: rate 1Kbit out of range 8Kbit..=100Gbit" 2 tc-smooth change "$VIF" --rate 1kbit
 expect_line "rate too high" "smooth: rate 100000000008bit out of range 8Kbit..=100Gbit" 2 tc-smooth change "$VIF" --rate 100000000008bit
-expect_line "bad window word" 'smooth: window "3 ms" is not a time like 3ms' 2 tc-smooth change "$VIF" --window "3 ms"
+expect_line "bad window word" 'smooth: window "3 ms" is not a time like 3ms (range 0us..=1s)' 2 tc-smooth change "$VIF" --window "3 ms"
 expect_line "window wider than max_delay" "smooth: window 60ms out of range 0us..=50ms" 2 tc-smooth change "$VIF" --window 60ms --max-delay 50ms
 expect_line "burst too long" "smooth: burst 11s out of range 0us..=10s" 2 tc-smooth change "$VIF" --burst 11s
-expect_line "bad burst word" 'smooth: burst "5 ms" is not a time like 3ms' 2 tc-smooth change "$VIF" --burst "5 ms"
+expect_line "bad burst word" 'smooth: burst "5 ms" is not a time like 3ms (range 0us..=10s)' 2 tc-smooth change "$VIF" --burst "5 ms"
 expect_line "max_delay too long" "smooth: max_delay 20s out of range 1ms..=10s" 2 tc-smooth change "$VIF" --max-delay 20s
 expect_line "limit zero" "smooth: limit 0 out of range 1..=1000000 packets" 2 tc-smooth change "$VIF" --limit 0
 expect_line "limit too high" "smooth: limit 1000001 out of range 1..=1000000 packets" 2 tc-smooth change "$VIF" --limit 1000001
