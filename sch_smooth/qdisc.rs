@@ -304,8 +304,8 @@ impl Queue<'_> {
 }
 
 /// Attributes nested in `TCA_OPTIONS`, walked as bytes: the walk is the
-/// same whether or not the sender set `NLA_F_NESTED` (tc's own qdiscs do
-/// not).
+/// same whether or not the sender set `NLA_F_NESTED` (most of tc's own
+/// qdiscs do not).
 pub(crate) struct Attrs<'a> {
     bytes: &'a [u8],
     base: *const b::nlattr,

@@ -59,6 +59,8 @@ pub enum WordError<'a> {
     BadValue(Field, &'a str),
     /// The value is finer than the unit it is kept in (named).
     Inexact(&'static str, &'a str, &'static str),
+    /// The value has more significant digits than are kept.
+    Digits(&'static str, &'a str),
     /// The value is too large to hold at all: its option's range.
     TooLarge(Field, &'a str),
     /// The values parsed but are refused.
@@ -83,6 +85,9 @@ impl fmt::Display for WordError<'_> {
             }
             WordError::Inexact(k, v, unit) => {
                 write!(f, "smooth: {k} \"{v}\" is not a whole number of {unit}")
+            }
+            WordError::Digits(k, v) => {
+                write!(f, "smooth: {k} \"{v}\" has {}", units::UnitError::Digits)
             }
             WordError::TooLarge(field, v) => {
                 let p = field.param();
@@ -148,6 +153,7 @@ pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'
         units::UnitError::Syntax => WordError::BadValue(param.field, value),
         units::UnitError::Overflow => WordError::TooLarge(param.field, value),
         units::UnitError::Inexact(unit) => WordError::Inexact(param.name, value, unit),
+        units::UnitError::Digits => WordError::Digits(param.name, value),
     };
     let n = match param.kind {
         Kind::Rate => units::parse_rate(value).map_err(unit_error)?,
@@ -291,6 +297,12 @@ mod tests {
         assert_eq!(
             parse_word("limit", "-1").unwrap_err().to_string(),
             "smooth: limit \"-1\" is not a whole number (range 1..=1000000 packets)"
+        );
+        assert_eq!(
+            parse_word("rate", "1.00000095367431640625mibps")
+                .unwrap_err()
+                .to_string(),
+            "smooth: rate \"1.00000095367431640625mibps\" has more than 19 significant digits"
         );
         assert_eq!(parse_all("window 3ms").unwrap_err(), "rate is required");
         assert_eq!(

@@ -18,6 +18,8 @@ pub enum UnitError {
     Overflow,
     /// Not a whole number of the unit the value is kept in (named).
     Inexact(&'static str),
+    /// More significant digits than are kept (and not all zeros beyond).
+    Digits,
 }
 
 impl fmt::Display for UnitError {
@@ -26,12 +28,16 @@ impl fmt::Display for UnitError {
             UnitError::Syntax => f.write_str("not a number with a known unit"),
             UnitError::Overflow => f.write_str("too large"),
             UnitError::Inexact(unit) => write!(f, "not a whole number of {unit}"),
+            UnitError::Digits => write!(f, "more than {MAX_DIGITS} significant digits"),
         }
     }
 }
 
+/// The significant digits a value may have: what a u64 mantissa holds.
+const MAX_DIGITS: u32 = 19;
+
 /// A decimal number split at the unit: `value = mantissa / 10^scale`,
-/// plus whatever nonzero fractional digits did not fit in the mantissa.
+/// plus whether nonzero fractional digits did not fit in the mantissa.
 struct Decimal<'a> {
     mantissa: u64,
     scale: u32,
@@ -60,10 +66,10 @@ fn split_decimal(s: &str) -> Result<Decimal<'_>, UnitError> {
                         scale += 1;
                     }
                 }
-                // A fraction's digits beyond 19 significant ones are far
-                // below any unit's resolution: only whether one is nonzero
-                // (the value is then inexact) matters. The whole part's
-                // cannot be dropped.
+                // A fraction's digits beyond what the mantissa holds
+                // (19 or 20 significant ones) can only be zeros: a value
+                // is refused for any other. The whole part's cannot be
+                // dropped.
                 None if dot => dropped |= c != b'0',
                 None => return Err(UnitError::Overflow),
             }
@@ -89,10 +95,10 @@ fn split_decimal(s: &str) -> Result<Decimal<'_>, UnitError> {
 /// `mantissa / 10^scale * num / den` when it is a whole number of the
 /// unit (`unit` names it for the error), else [`UnitError::Inexact`].
 fn scale_by(d: &Decimal<'_>, num: u64, den: u64, unit: &'static str) -> Result<u64, UnitError> {
-    let inexact = UnitError::Inexact(unit);
     if d.dropped {
-        return Err(inexact);
+        return Err(UnitError::Digits);
     }
+    let inexact = UnitError::Inexact(unit);
     let product = u128::from(d.mantissa) * u128::from(num);
     // Leading fractional zeros make the scale unbounded; a divisor beyond
     // u128 exceeds any product (a u64 times a unit's factor, at most 2^40
@@ -280,7 +286,16 @@ mod tests {
         );
         assert_eq!(
             parse_time("1.00000000000000000000001s"),
-            Err(UnitError::Inexact("ns"))
+            Err(UnitError::Digits)
+        );
+        // Exact (1 048 577 B/s), but beyond the digits kept: said so.
+        assert_eq!(
+            parse_rate("1.00000095367431640625mibps"),
+            Err(UnitError::Digits)
+        );
+        assert_eq!(
+            UnitError::Digits.to_string(),
+            "more than 19 significant digits"
         );
         assert_eq!(parse_time("1.00000000000000000000000s"), Ok(NSEC_PER_SEC));
         // Leading zeros do not count against the digits a u64 holds.
@@ -288,6 +303,10 @@ mod tests {
         assert_eq!(
             parse_time(&format!("0.{zeros}9999999999999999999s")),
             Err(UnitError::Inexact("ns"))
+        );
+        assert_eq!(
+            parse_time(&format!("0.{zeros}99999999999999999999s")),
+            Err(UnitError::Digits)
         );
         assert_eq!(parse_time(&format!("0.{zeros}s")), Ok(0));
         assert_eq!(

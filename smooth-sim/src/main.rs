@@ -305,16 +305,25 @@ struct OptimumArgs {
     json: bool,
 }
 
+/// A unit error in clap's words: what a value of the kind looks like if it
+/// did not parse, else what is wrong with it.
+fn unit_error(e: units::UnitError, example: &str) -> String {
+    match e {
+        units::UnitError::Syntax => format!("not {example}"),
+        other => other.to_string(),
+    }
+}
+
 fn rate(s: &str) -> Result<u64, String> {
-    units::parse_rate(s).map_err(|e| format!("{e} (a rate like 2mbit)"))
+    units::parse_rate(s).map_err(|e| unit_error(e, "a rate like 2mbit"))
 }
 
 fn time(s: &str) -> Result<u64, String> {
-    units::parse_time(s).map_err(|e| format!("{e} (a time like 3ms)"))
+    units::parse_time(s).map_err(|e| unit_error(e, "a time like 3ms"))
 }
 
 fn size(s: &str) -> Result<u64, String> {
-    units::parse_size(s).map_err(|e| format!("{e} (a size like 64kb)"))
+    units::parse_size(s).map_err(|e| unit_error(e, "a size like 64kb"))
 }
 
 /// The range check every non-smooth parameter gets, in `Config`'s words.

@@ -7,7 +7,7 @@
 //! the matchall filter's action — are written by smooth-netlink's
 //! [`Builder`] and handed over as raw `TCA_OPTIONS`. That attribute is
 //! flagged `NLA_F_NESTED`, as libmnl and rtnetlink users send nests (and
-//! q_smooth.so does); tc's own qdiscs send it without the flag, and
+//! q_smooth.so does); most of tc's own qdiscs send it without the flag, and
 //! sch_smooth accepts both.
 
 use netlink_packet_core::{
