@@ -466,33 +466,21 @@ mod tests {
     #[test]
     fn a_change_owes_no_more_for_one_byte_of_overdraft() {
         // A 2500 B bucket at 250 kB/s emptied by 2500 B, or overdrawn by
-        // 2501 B: after a cut to a tenth of the rate, the bucket owes its
-        // new depth (250 B) and that one byte, not the old depth again.
+        // 2501 B. Cut to a tenth of the rate, the bucket owes its new depth
+        // (250 B) and that one byte, not the old depth again; raised
+        // tenfold, the depth it gains starts empty whether or not it was
+        // overdrawn (25 000 B owed, and the byte).
         let tiny = Config {
             burst: 10 * MS,
             ..CFG
         };
-        let cut = Config {
-            rate: 25_000,
-            ..tiny
-        };
-        for (len, owed) in [(2500, 10 * MS), (2501, 10 * MS + 40_000)] {
-            let mut s = Shaper::new(tiny, 0);
-            assert_eq!(send(&mut s, 0, len), 0);
-            let _ = s.change(cut, 0);
-            assert_eq!(s.credit_owed(0), owed, "{len} B");
-        }
-        // Raised tenfold, the depth the bucket gains starts empty whether
-        // or not it was overdrawn: 25 000 B owed, plus the byte.
-        let raised = Config {
-            rate: 2_500_000,
-            ..tiny
-        };
-        for (len, owed) in [(2500, 10 * MS), (2501, 10 * MS + 400)] {
-            let mut s = Shaper::new(tiny, 0);
-            assert_eq!(send(&mut s, 0, len), 0);
-            let _ = s.change(raised, 0);
-            assert_eq!(s.credit_owed(0), owed, "{len} B");
+        for (rate, byte) in [(25_000, 40_000), (2_500_000, 400)] {
+            for (len, owed) in [(2500, 10 * MS), (2501, 10 * MS + byte)] {
+                let mut s = Shaper::new(tiny, 0);
+                assert_eq!(send(&mut s, 0, len), 0);
+                let _ = s.change(Config { rate, ..tiny }, 0);
+                assert_eq!(s.credit_owed(0), owed, "{len} B, then {rate} B/s");
+            }
         }
     }
 

@@ -250,43 +250,49 @@ pub fn link_del(index: u32) -> NetlinkMessage<RouteNetlinkMessage> {
     request(RouteNetlinkMessage::DelLink(msg), NLM_F_REQUEST | NLM_F_ACK)
 }
 
-/// Parses a tc handle or class id (`root`, `none`, `ffff:`, `1:10`, hex as tc).
+/// Parses a class id as tc's `get_tc_classid` does: `root`, `none`,
+/// `maj:min` in hex with either part empty for 0 (`1:10`, `ffff:`, `:5`),
+/// or a bare hex number for the whole id (`10` is `:10`); `ingress` too.
 pub fn parse_tc_id(s: &str) -> Result<u32, String> {
-    let bad = || format!("\"{s}\" is not a tc handle like 1: or 1:10 (hex), root or none");
+    let bad = || format!("\"{s}\" is not a tc class id like 1:10 (hex), root or none");
     match s {
         "root" => return Ok(TC_H_ROOT),
         "none" => return Ok(0),
         "ingress" => return Ok(TC_H_INGRESS),
         _ => {}
     }
-    let (maj, min) = s.split_once(':').unwrap_or((s, ""));
-    let part = |p: &str| -> Result<u32, String> {
-        if p.is_empty() {
-            Ok(0)
-        } else {
-            u16::from_str_radix(p, 16).map(u32::from).map_err(|_| bad())
-        }
+    let hex = |p: &str| u32::from_str_radix(p, 16).map_err(|_| bad());
+    let half = |p: &str| match p {
+        "" => Ok(0),
+        _ => hex(p).and_then(|v| if v <= 0xffff { Ok(v) } else { Err(bad()) }),
     };
-    if maj.is_empty() {
+    match s.split_once(':') {
+        Some((maj, min)) => Ok((half(maj)? << 16) | half(min)?),
+        None => hex(s),
+    }
+}
+
+/// Parses a qdisc handle as tc's `get_qdisc_handle` does, a major number
+/// in hex (`1:` or `1`), except that a minor other than 0 is refused
+/// rather than ignored.
+pub fn parse_qdisc_handle(s: &str) -> Result<u32, String> {
+    let bad = || format!("\"{s}\" is not a qdisc handle like 1: (hex 1..=ffff)");
+    let (maj, min) = s.split_once(':').unwrap_or((s, ""));
+    if !(min.is_empty() || u16::from_str_radix(min, 16) == Ok(0)) {
         return Err(bad());
     }
-    Ok((part(maj)? << 16) | part(min)?)
-}
-
-/// Parses a qdisc handle (`1:` or `1`; the minor must be 0).
-pub fn parse_qdisc_handle(s: &str) -> Result<u32, String> {
-    let id = parse_tc_id(s)?;
-    if id & 0xffff != 0 || id == TC_H_ROOT || id == TC_H_INGRESS || id == 0 {
-        return Err(format!("\"{s}\" is not a qdisc handle like 1: (hex)"));
+    match u16::from_str_radix(maj, 16) {
+        Ok(maj) if maj != 0 => Ok(u32::from(maj) << 16),
+        _ => Err(bad()),
     }
-    Ok(id)
 }
 
-/// Prints a handle as tc does (`8001:`, `1:10`).
+/// Prints a handle or class id as tc does (`8001:`, `1:10`, `:5`).
 pub fn format_tc_id(id: u32) -> String {
     match id {
         TC_H_ROOT => "root".into(),
         0 => "none".into(),
+        _ if id >> 16 == 0 => format!(":{:x}", id & 0xffff),
         _ if id & 0xffff == 0 => format!("{:x}:", id >> 16),
         _ => format!("{:x}:{:x}", id >> 16, id & 0xffff),
     }
@@ -386,7 +392,15 @@ mod tests {
         assert_eq!(parse_tc_id("ffff:"), Ok(0xffff_0000));
         assert_eq!(parse_tc_id("1:10"), Ok(0x0001_0010));
         assert!(parse_tc_id("x:1").is_err());
-        assert!(parse_tc_id(":1").is_err());
+        assert!(parse_tc_id("10000:1").is_err());
+        // As tc's get_tc_classid: an empty major is 0, a bare number the
+        // whole id.
+        assert_eq!(parse_tc_id(":1"), Ok(1));
+        assert_eq!(parse_tc_id("10"), Ok(0x10));
+        assert_eq!(format_tc_id(5), ":5");
+        assert!(parse_qdisc_handle("0:").is_err());
+        assert!(parse_qdisc_handle("zz:").is_err());
+        assert_eq!(parse_qdisc_handle("1:0"), Ok(0x0001_0000));
         assert_eq!(parse_qdisc_handle("8001:"), Ok(0x8001_0000));
         assert_eq!(parse_qdisc_handle("10"), Ok(0x0010_0000));
         assert!(parse_qdisc_handle("1:1").is_err());

@@ -75,7 +75,7 @@ for gone in --interval --kp --ki --kd; do
         FAILED=1
     fi
 done
-expect_line "bad handle" 'handle "zz:" is not a tc handle like 1: or 1:10 (hex), root or none' 2 tc-smooth add "$VIF" --handle zz: --rate 2mbit
+expect_line "bad handle" 'handle "zz:" is not a qdisc handle like 1: (hex 1..=ffff)' 2 tc-smooth add "$VIF" --handle zz: --rate 2mbit
 expect_line "no such device" 'Cannot find device "nope0"' 1 tc-smooth add nope0 --rate 2mbit
 
 say "== kernel refusals: the kernel's extack text, exit 1"
