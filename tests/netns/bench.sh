@@ -70,7 +70,7 @@ OTHERS=(
 if [ "$QUICK" = 1 ]; then
     TRACES=(paper-vbr)
     SWEEP=(1514 12500 40000)
-    SECS=10
+    SECS=5
     FEW=("$NONE" "$(tbf_at 12500)" "$(smooth_at 12500)" "fq_codel 0 0 fq_codel")
 else
     TRACES=(paper-vbr gop12-25fps x264-mandel-30fps vp8-testsrc2-25fps)
@@ -179,7 +179,7 @@ flent_run() {
 
 bench_flent() {
     local spec len=60
-    [ "$QUICK" = 1 ] && len=10
+    [ "$QUICK" = 1 ] && len=5
     # flent's D-ITG control server, as Debian ships it, less ITGRecv's -I
     # (a patch to D-ITG Debian's build does not carry; it only ignores a
     # sender's request to log remotely, which flent's ITGSend never makes).
@@ -220,7 +220,7 @@ bench_flent() {
 
 bench_http() {
     local spec n=2000
-    [ "$QUICK" = 1 ] && n=200
+    [ "$QUICK" = 1 ] && n=100
     mkdir -p /tmp/www
     dd if=/dev/urandom of=/tmp/www/8k.bin bs=8192 count=1 2>/dev/null
     in_guest httpd -p "$GUEST_IP:80" -h /tmp/www
@@ -277,7 +277,7 @@ bench_window() {
     # load greedy: the qdisc, not the socket, decides what is dropped.
     # (iperf3 -w sets the receive buffer too, and checks both.)
     local step=10 wmem rmem core=/proc/sys/net/core
-    [ "$QUICK" = 1 ] && step=5
+    [ "$QUICK" = 1 ] && step=3
     shape smooth rate 4mbit
     in_client iperf3 -s -D -1 --logfile /tmp/iperf3-step.log
     read -r wmem <"$core/wmem_max"
@@ -320,7 +320,7 @@ rate_run() {
 
 bench_rate() {
     local mbits=(4 8 16 32) secs=60 repeats=3 mbit proto i rate tool
-    [ "$QUICK" = 1 ] && { mbits=(4 32); secs=10; repeats=1; }
+    [ "$QUICK" = 1 ] && { mbits=(4 32); secs=5; repeats=1; }
     in_guest netserver -p 12865 >/dev/null
     in_guest iperf3 -s -D --logfile /tmp/iperf3-rate.log
     sleep 0.5

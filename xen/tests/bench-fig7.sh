@@ -62,18 +62,15 @@ net_cfg tblocked idle "$BLOCKED_IP" 'cpus="1"'
 net_cfg tbusy hog "$BUSY_IP" 'cpus="1"'
 for i in 1 2 3 4 5; do cfg "hog$i" hog 'cpus="1"'; done
 ok=1
-for d in tblocked tbusy hog1 hog2 hog3 hog4 hog5; do create "$d" || ok=0; done
+# Each spinning guest held once booted: the next one boots alone.
+create tblocked || ok=0
+for d in tbusy hog1 hog2 hog3 hog4 hog5; do create "$d" && hold "$d" || ok=0; done
 [ $ok = 1 ] && pass "the targets and five hogs are created" || fail "the targets and five hogs are created"
-# Xen counts the toolstack's pauses: pause and unpause only on a change.
-paused() { xl list "$1" | awk 'NR == 2 { exit !($5 ~ /p/) }'; }
-stop() { paused "$1" || xl pause "$1"; }
-go() { ! paused "$1" || xl unpause "$1"; }
-for d in tbusy hog1 hog2 hog3 hog4 hog5; do stop "$d"; done
-go tbusy
+release tbusy
 for ip in $BLOCKED_IP $BUSY_IP; do
     wait_ping "$ip" && pass "target $ip answers ping" || fail "target $ip answers ping"
 done
-stop tbusy
+hold tbusy
 xl vcpu-list | sed 's/^/  /'
 
 # rtds_is DOMAIN "PERIOD BUDGET EXTRATIME": its vCPU's parameters read back.
@@ -110,7 +107,7 @@ measure() {
     local d0 d1 dom0_cpu=null
     if [ "$guest" = busy ]; then ip=$BUSY_IP dom=tbusy; else ip=$BLOCKED_IP dom=tblocked; fi
     for i in 1 2 3 4 5; do
-        if [ "$i" -le "$n" ]; then go "hog$i"; else stop "hog$i"; fi
+        if [ "$i" -le "$n" ]; then release "hog$i"; else hold "hog$i"; fi
     done
     sleep 2
     id=$(xl domid "$dom")
@@ -152,7 +149,7 @@ set_config() {
 measure floor blocked 0
 for c in $CONFIGS; do
     for g in blocked busy; do
-        if [ "$g" = busy ]; then stop tblocked; go tbusy; dom=tbusy; else stop tbusy; go tblocked; dom=tblocked; fi
+        if [ "$g" = busy ]; then hold tblocked; release tbusy; dom=tbusy; else hold tbusy; release tblocked; dom=tblocked; fi
         set_config "$c" "$dom"
         for n in $HOGS; do measure "$c" "$g" "$n"; done
         set_config credit "$dom"

@@ -86,12 +86,11 @@ fi
 net_cfg tsend idle "$SENDER_IP" 'cpus="1"' 'cpu_weight=768'
 for i in 1 2 3 4 5; do cfg "hog$i" hog 'cpus="1"'; done
 ok=1
-for d in tsend hog1 hog2 hog3 hog4 hog5; do create "$d" || ok=0; done
+# Each hog held once booted (the next guest boots alone); two run from here.
+create tsend || ok=0
+for i in 1 2 3 4 5; do create "hog$i" && hold "hog$i" || ok=0; done
 [ $ok = 1 ] && pass "the sender and five hogs are created" || fail "the sender and five hogs are created"
-paused() { xl list "$1" | awk 'NR == 2 { exit !($5 ~ /p/) }'; }
-stop() { paused "$1" || xl pause "$1"; }
-go() { ! paused "$1" || xl unpause "$1"; }
-for i in 3 4 5; do stop "hog$i"; done
+release hog1 hog2
 wait_ping "$SENDER_IP" && pass "the sender answers ping" || fail "the sender answers ping"
 [ "$(xl sched-credit -d tsend | awk 'NR == 2 { print $3 }')" = 768 ] && pass "the sender's weight is 768" ||
     fail "the sender's weight is 768"
@@ -164,7 +163,7 @@ staircase() {
     for w in 0 1 2 3 4 5 6 7 8 9; do
         on=""
         for i in 1 2 3 4 5; do
-            if [ "$w" -ge $((i - 1)) ] && [ "$w" -lt $((11 - i)) ]; then go "hog$i"; on="$on,1"; else stop "hog$i"; on="$on,0"; fi
+            if [ "$w" -ge $((i - 1)) ] && [ "$w" -lt $((11 - i)) ]; then release "hog$i"; on="$on,1"; else hold "hog$i"; on="$on,0"; fi
         done
         # shellcheck disable=SC2086
         s0=$(/smooth/rtcheck --cputime $ids) || ok=0
@@ -177,7 +176,7 @@ staircase() {
         echo "  step $w ($kind sender): hogs on [${on#,}], wall and CPU (ns): $used"
     done
     [ $ok = 1 ] && pass "Fig 12, $kind: CPU times read at every step" || fail "Fig 12, $kind: CPU times read at every step"
-    for i in 1 2 3 4 5; do stop "hog$i"; done
+    for i in 1 2 3 4 5; do hold "hog$i"; done
     wait $rx
     got=$(cat "/tmp/$label.sender")
     if [ -n "$got" ]; then
@@ -198,7 +197,7 @@ fi
 if [ -n "$FIG2" ]; then
     echo "== Fig 2: the sender alone, its wake-ups forced onto a grid"
     set_mode credit
-    for i in 1 2 3 4 5; do stop "hog$i"; done
+    for i in 1 2 3 4 5; do hold "hog$i"; done
     for g in $FIG2; do
         got=$(sender "fig2-g$g" "$COUNT" "$FIG2_WORK_US" $((g * 1000)))
         if [ -n "$got" ]; then
@@ -212,12 +211,12 @@ fi
 
 if [ -n "$RESERVES" ] && [ "$HV" = patched ]; then
     echo "== Reserve: an I/O guest (2 ms every 40 ms, pinged) beside five hogs"
-    stop tsend
+    hold tsend
     net_cfg tio waker "$IO_IP" 'cpus="1"'
     sed -i 's|smooth_role=waker|smooth_role=waker smooth_wake=2000:38000|' /tmp/tio.cfg
     create tio && pass "reserve: the I/O guest is created" || fail "reserve: the I/O guest is created"
     wait_ping "$IO_IP" && pass "reserve: the I/O guest answers ping" || fail "reserve: the I/O guest answers ping"
-    for i in 1 2 3 4 5; do go "hog$i"; done
+    for i in 1 2 3 4 5; do release "hog$i"; done
     n=0
     for r in $RESERVES; do
         n=$((n + 1))
@@ -244,9 +243,9 @@ fi
 
 if [ "${PLACEMENT:-0}" -gt 0 ] && [ "$HV" = patched ]; then
     echo "== Placement: a waking real-time guest beside a busy driver domain, or apart from it"
-    stop tsend
-    for i in 1 2 3; do go "hog$i"; done
-    for i in 4 5; do stop "hog$i"; done
+    hold tsend
+    for i in 1 2 3; do release "hog$i"; done
+    for i in 4 5; do hold "hog$i"; done
     xl sched-credit -d 0 -M driver -P 10000 -b 2000 && [ "$(params 0 | cut -d' ' -f1)" = driver ] &&
         pass "placement: dom0 is the driver domain (2 ms per 10 ms)" ||
         fail "placement: dom0 is the driver domain (2 ms per 10 ms)"

@@ -44,13 +44,36 @@ cfg() { # NAME ROLE [xl.cfg lines…]: net_cfg without a network
     net_cfg "$name" "$role" "" "$@"
 }
 
-create() { # NAME: xl create, timed
-    local t0=$(date +%s) out rc
+# create NAME: xl create, then wait (up to 180 s) for the guest's init to
+# print its banner on its console (xenconsoled logs it, dom0's init starts it
+# with --log=guest): what follows works on a booted guest, not on its boot.
+# Fails if either does not happen.
+GUEST_LOGS=/var/log/xen/console
+create() {
+    local t0=$(date +%s) out rc log="$GUEST_LOGS/guest-$1.log" i
+    rm -f "$log"    # xenconsoled appends: a former guest of this name
     out=$(xl create "/tmp/$1.cfg" 2>&1); rc=$?
+    if [ $rc -eq 0 ]; then
+        for i in $(seq 360); do
+            grep -q '^smooth-domu: ' "$log" 2> /dev/null && break
+            sleep 0.5
+        done
+        grep -q '^smooth-domu: ' "$log" 2> /dev/null ||
+            { out="its init printed no banner within 180 s ($log)"; rc=1; }
+    fi
     echo "  xl create $1: rc $rc in $(($(date +%s) - t0)) s"
     [ $rc -eq 0 ] || echo "$out" | sed 's/^/  | /'
     return $rc
 }
+
+# hold NAME…: pauses each guest not paused yet; release NAME…: unpauses each
+# paused one. Xen counts the toolstack's pauses (each needs its unpause), so
+# these act only on a change. Guests are held while dom0 runs xl for
+# parameter checks: beside spinning guests on one emulated pCPU each xl call
+# takes tens of seconds.
+paused() { xl list "$1" | awk 'NR == 2 { exit !($5 ~ /p/) }'; }
+hold() { local d; for d; do paused "$d" || xl pause "$d"; done; }
+release() { local d; for d; do ! paused "$d" || xl unpause "$d"; done; }
 
 # The real-time columns of a domain, from `xl sched-credit -d`.
 params() {

@@ -233,7 +233,7 @@ pub fn bench_xen(opts: &Options) -> Result<Vec<XenTest>> {
 fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
     let (steps, hogs, planned) = plan(opts.quick);
     let pings = opts.pings.unwrap_or(planned);
-    let kernel = kernel::ensure(kernel::Variant::Xen)?;
+    let kernel = kernel::ensure(kernel::Variant::Base)?;
     let stock = build::ensure_stock()?;
     let patched = boot::xen_build()?;
     if !patched.xen_release.is_file() {

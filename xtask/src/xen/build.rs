@@ -512,7 +512,7 @@ impl Series<'_> {
     /// patch that built them (stock before the first), running
     /// `dom0-smoke.sh` on one pCPU.
     fn boots(&mut self, commits: &[String]) -> Result<()> {
-        let kernel = crate::kernel::ensure(crate::kernel::Variant::Xen)?;
+        let kernel = crate::kernel::ensure(crate::kernel::Variant::Base)?;
         let mut tools = (ensure_stock()?.tools, "stock".to_string());
         let mut initrd = None;
         for (i, c) in commits.iter().enumerate() {

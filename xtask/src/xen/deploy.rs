@@ -127,7 +127,7 @@ const CONFIGS: &[(&str, &str)] = &[
 /// not complete; a missed bar is reported, not an error.
 pub fn bench() -> Result<()> {
     let xen = boot::xen_build()?;
-    let kernel = crate::kernel::ensure(crate::kernel::Variant::Xen)?;
+    let kernel = crate::kernel::ensure(crate::kernel::Variant::Base)?;
     let work = repo_root().join("target/xen-deploy");
     std::fs::create_dir_all(&work)?;
     // Where the run came from, as it starts.
