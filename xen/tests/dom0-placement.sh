@@ -55,8 +55,10 @@ jobs_all() { # jobs queued so far on both pCPUs (the last dump's two lines)
 # (see dom0-safety.sh); after each step its jobs start by their deadline.
 echo "== pause and migration keep a real-time guest's parameters and jobs"
 cfg wk waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
-xl create /tmp/wk.cfg > /dev/null 2>&1 || echo "  xl create wk failed"
-for h in hog1 hog2 hog3; do xl pause "$h"; done
+# The hogs held first: the guest boots alone, and its checks start once
+# its init runs.
+hold hog1 hog2 hog3
+create wk || echo "  xl create wk failed"
 sleep 3
 want="aperiodic 5000 0 0 1250"
 xl pause wk
@@ -116,7 +118,7 @@ check_deadlines "restored" "$s0" "$s1"
 rm -f /tmp/wk.save
 xl destroy wk
 sleep 2     # its utilisation is given back with its final release (RCU)
-for h in hog1 hog2 hog3; do xl unpause "$h"; done
+release hog1 hog2 hog3
 
 echo "== cpupool moves keep the real-time parameters (and are admitted)"
 xl sched-credit -d 0 -M none     # the pools' figures below are the guests' alone
@@ -152,8 +154,7 @@ xl dmesg | grep -q 'real-time admission refused: moving' && pass "the hypervisor
 # which runs credit slices there: its jobs start by their deadline.
 xl sched-credit -d hog1 -M none
 cfg wk2 waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
-xl create /tmp/wk2.cfg > /dev/null 2>&1 || echo "  xl create wk2 failed"
-sleep 2
+create wk2 || echo "  xl create wk2 failed"
 if xl cpupool-migrate wk2 rtpool && [ "$(pool_of wk2)" = rtpool ] && [ "$(params wk2)" = "aperiodic 5000 0 0 1250" ]; then
     sleep 1
     s0=$(job_stats "$other"); sleep 3; s1=$(job_stats "$other")
