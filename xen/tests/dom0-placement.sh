@@ -23,7 +23,7 @@ cfg hog1 hog
 cfg hog2 hog
 cfg hog3 hog
 ok=1
-for d in rt hog1 hog2 hog3; do xl create "/tmp/$d.cfg" > /dev/null 2>&1 || ok=0; done
+for d in rt hog1 hog2 hog3; do create "$d" || ok=0; done
 [ $ok = 1 ] && pass "xl create: a real-time CPU-bound guest and three hogs" || fail "xl create: a real-time CPU-bound guest and three hogs"
 
 # 40 samples over 20 s while four CPU-bound guests compete for two pCPUs:

@@ -24,7 +24,7 @@ SV_IP=10.0.0.2
 NB_IP=10.0.0.3
 # The xl.cfg rate, and what it is in bytes per second (1 Mbit/s): what the
 # emulated path carries of the guest's 10 Mbit/s varies with the host's
-# load and comes near 4 Mbit/s, so twice a 2 Mbit/s rate would test the
+# load and has come below 4 Mbit/s, so twice a 2 Mbit/s rate would test the
 # host; twice 1 Mbit/s leaves "netback does not limit" to netback.
 RATE='1Mb/s@50ms'
 RATE_BPS=125000

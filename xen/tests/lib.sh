@@ -45,9 +45,10 @@ cfg() { # NAME ROLE [xl.cfg lines…]: net_cfg without a network
 }
 
 # create NAME: xl create, then wait (up to 180 s) for the guest's init to
-# print its banner on its console (xenconsoled logs it, dom0's init starts it
-# with --log=guest): what follows works on a booted guest, not on its boot.
-# Fails if either does not happen.
+# print its banner, a line starting `smooth-domu: ` (every guest init in
+# xtask/src/xen/ prints one), on its console (xenconsoled logs it, dom0's
+# init starts it with --log=guest): what follows works on a booted guest,
+# not on its boot. Fails if either does not happen.
 GUEST_LOGS=/var/log/xen/console
 create() {
     local t0=$(date +%s) out rc log="$GUEST_LOGS/guest-$1.log" i

@@ -240,8 +240,8 @@ pub fn test(variant: Variant, filter: Option<&str>, skip_cargo: bool) -> Result<
     if filter.is_none_or(|f| "bench".contains(f)) && matches!(variant, Variant::Base) {
         bench_stage(&mut tally);
     }
-    // The CPU half: the patched Xen, booted with a PV dom0 (xen/tests/),
-    // with its own dom0 kernel: not part of the Linux debug variant's run.
+    // The CPU half: the patched Xen, booted with a PV dom0 (xen/tests/)
+    // running the base kernel: not part of the Linux debug variant's run.
     if filter.is_none_or(|f| "xen".contains(f)) && matches!(variant, Variant::Base) {
         xen_stage(&mut tally);
     }

@@ -1,8 +1,8 @@
 //! The network half in the Xen dom0 ([docs/deploy.md]): what an operator
 //! installs on a Debian dom0, placed in dom0's initramfs under
 //! `/smooth/deploy/` as the operator would have it before installing —
-//! `sch_smooth.ko` built against the very kernel dom0 boots (the `xen`
-//! variant), the tc plugin, `tc-smooth` and the `vif-smooth` hotplug
+//! `sch_smooth.ko` built against the very kernel dom0 boots (the one
+//! the VM tests boot), the tc plugin, `tc-smooth` and the `vif-smooth` hotplug
 //! script — and the stock `tc` from iproute2. The dom0 scripts install them
 //! with the commands docs/deploy.md lists (`xen/tests/deploy-lib.sh`).
 //!
@@ -36,7 +36,7 @@ mount -t tmpfs tmp /tmp
 addr=$(sed -n 's/.*smooth_ip=\([0-9.]*\).*/\1/p' /proc/cmdline)
 ip link set lo up
 ip addr add "$addr/24" dev eth0; ip link set eth0 up
-echo "smooth-stream: addr $addr"
+echo "smooth-domu: role stream addr $addr"
 while :; do
     nc -l -p 5003 > /tmp/request || continue
     read -r trace secs to < /tmp/request
