@@ -36,7 +36,7 @@ RTDS_DOM0="-p 10000 -b 4000 -e 1"
 
 bench() { echo "SMOOTH-XEN-BENCH {\"hv\":\"$HV\",\"sched\":\"$SCHED\",$1}"; }
 
-echo "== bench-fig7: $HV hypervisor, scheduler $SCHED, configs '$CONFIGS', hogs '$HOGS', $PINGS pings"
+section "bench-fig7: $HV hypervisor, scheduler $SCHED, configs '$CONFIGS', hogs '$HOGS', $PINGS pings"
 xl info | grep -E '^(xen_version|xen_scheduler|nr_cpus|xen_commandline)'
 
 # What this boot is, checked: stock tools drive the hypervisor only if it

@@ -73,7 +73,7 @@ FIG2_WORK_US=1000
 
 fig() { echo "SMOOTH-XEN-FIG {\"hv\":\"$HV\",\"sched\":\"$SCHED\",$1}"; }
 
-echo "== bench-figs: $HV hypervisor, scheduler $SCHED, Fig 6 '$FIG6' ($COUNT datagrams), Fig 12 step ${STEP}s, Fig 2 '$FIG2', reserves '$RESERVES' ($PINGS pings)"
+section "bench-figs: $HV hypervisor, scheduler $SCHED, Fig 6 '$FIG6' ($COUNT datagrams), Fig 12 step ${STEP}s, Fig 2 '$FIG2', reserves '$RESERVES' ($PINGS pings)"
 xl info | grep -E '^(xen_version|xen_scheduler|nr_cpus|xen_commandline)'
 if xl help sched-credit 2>&1 | grep -q -- '--rtmode'; then tools=patched; else tools=stock; fi
 [ "$tools" = "$HV" ] && pass "xl is the $HV one" || fail "xl is the $HV one (its sched-credit looks $tools)"
@@ -122,7 +122,7 @@ set_mode() {
     esac
 }
 
-echo "== Fig 6: the sender (2 ms every 10 ms, weight 768) beside two hogs"
+section "Fig 6: the sender (2 ms every 10 ms, weight 768) beside two hogs"
 for c in $FIG6; do
     set_mode "$c"
     sleep 2
@@ -188,14 +188,14 @@ staircase() {
 }
 
 if [ "${STEP:-0}" -gt 0 ] && [ "$HV" = patched ]; then
-    echo "== Fig 12: five hogs in a staircase of ${STEP}s steps beside a periodic real-time sender, then beside it as a plain credit domain"
+    section "Fig 12: five hogs in a staircase of ${STEP}s steps beside a periodic real-time sender, then beside it as a plain credit domain"
     xl sched-credit -d tsend -w 256
     staircase periodic
     staircase plain
 fi
 
 if [ -n "$FIG2" ]; then
-    echo "== Fig 2: the sender alone, its wake-ups forced onto a grid"
+    section "Fig 2: the sender alone, its wake-ups forced onto a grid"
     set_mode credit
     for i in 1 2 3 4 5; do hold "hog$i"; done
     for g in $FIG2; do
@@ -210,7 +210,7 @@ if [ -n "$FIG2" ]; then
 fi
 
 if [ -n "$RESERVES" ] && [ "$HV" = patched ]; then
-    echo "== Reserve: an I/O guest (2 ms every 40 ms, pinged) beside five hogs"
+    section "Reserve: an I/O guest (2 ms every 40 ms, pinged) beside five hogs"
     hold tsend
     net_cfg tio waker "$IO_IP" 'cpus="1"'
     sed -i 's|smooth_role=waker|smooth_role=waker smooth_wake=2000:38000|' /tmp/tio.cfg
@@ -242,7 +242,7 @@ if [ -n "$RESERVES" ] && [ "$HV" = patched ]; then
 fi
 
 if [ "${PLACEMENT:-0}" -gt 0 ] && [ "$HV" = patched ]; then
-    echo "== Placement: a waking real-time guest beside a busy driver domain, or apart from it"
+    section "Placement: a waking real-time guest beside a busy driver domain, or apart from it"
     hold tsend
     for i in 1 2 3; do release "hog$i"; done
     for i in 4 5; do hold "hog$i"; done

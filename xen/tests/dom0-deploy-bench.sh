@@ -62,7 +62,7 @@ ping_json() {
               printf "]}" }' "$1.sorted"
 }
 
-echo "== install (docs/deploy.md)"
+section "install (docs/deploy.md)"
 if install_smooth; then pass "install: as docs/deploy.md says"; else fail "install: as docs/deploy.md says"; fi
 before=$(leftovers)
 
@@ -77,7 +77,7 @@ on_guest_cpu() {
     xl vcpu-list "$1" | awk 'NR > 1 { if ($7 != "1") bad = 1; n++ } END { exit bad || !n }'
 }
 
-echo "== two CPU hogs"
+section "two CPU hogs"
 cfg hog1 hog "$GUEST_CPU"
 cfg hog2 hog "$GUEST_CPU"
 create hog1 && create hog2 && pass "two CPU-hog guests running" || fail "two CPU-hog guests running"
@@ -90,7 +90,7 @@ ROUNDS=3
 ORDER=(stock cpu net both)
 for round in $(seq $ROUNDS); do
 for config in "${ORDER[@]}"; do
-    echo "== $config, round $round"
+    section "$config, round $round"
     case $config in
     cpu | both) xl sched-credit -d 0 $DRIVER ;;
     *) xl sched-credit -d 0 -M none ;;

@@ -53,7 +53,7 @@ jobs_all() { # jobs queued so far on both pCPUs (the last dump's two lines)
 # paused and unpaused, then moved onto dom0's pCPU by its affinity and let
 # go again; the hogs are paused meanwhile so that it blocks at every sleep
 # (see dom0-safety.sh); after each step its jobs start by their deadline.
-echo "== pause and migration keep a real-time guest's parameters and jobs"
+section "pause and migration keep a real-time guest's parameters and jobs"
 cfg wk waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
 # The hogs held first: the guest boots alone, and its checks start once
 # its init runs.
@@ -100,7 +100,7 @@ check_deadlines "moved onto dom0's pCPU" "$s0" "$s1"
 # xl save keeps the live parameters (libxl_retrieve_domain_configuration()
 # reads them back), xl restore sets them again: a reserve set at run time,
 # not in the guest's xl.cfg, shows that they are not just the xl.cfg's.
-echo "== save and restore keep a real-time guest's parameters"
+section "save and restore keep a real-time guest's parameters"
 xl sched-credit -d wk -R 10
 want="aperiodic 5000 0 10 1250"
 out=$( { xl save wk /tmp/wk.save && xl restore /tmp/wk.save; } 2>&1); rc=$?
@@ -120,7 +120,7 @@ xl destroy wk
 sleep 2     # its utilisation is given back with its final release (RCU)
 release hog1 hog2 hog3
 
-echo "== cpupool moves keep the real-time parameters (and are admitted)"
+section "cpupool moves keep the real-time parameters (and are admitted)"
 xl sched-credit -d 0 -M none     # the pools' figures below are the guests' alone
 pool_of() { xl list -c "$1" 2>/dev/null | awk 'NR == 2 { print $NF }'; }
 info() { /smooth/rtcheck --info "$(xl domid "$1")"; }

@@ -119,7 +119,7 @@ timer_ok() {
     }'
 }
 
-echo "== boot"
+section "boot"
 if xl info | grep -q '^xen_scheduler *: credit$' && xl dmesg | grep -q 'debug=y'; then
     pass "boot: patched debug=y Xen, credit scheduler, PV dom0 toolstack up"
 else
@@ -132,7 +132,7 @@ echo "  admission bound: ${bound:-?} ppm per pCPU"
 [ "$bound" = 500000 ] && pass "Xen reports the default admission bound, 50 % per pCPU" ||
     fail "Xen reports the default admission bound, 50 % per pCPU (got '${bound:-}')"
 
-echo "== two CPU-bound aperiodic guests (deadline 500 us, budget 125 us: 25 % each) and three hogs"
+section "two CPU-bound aperiodic guests (deadline 500 us, budget 125 us: 25 % each) and three hogs"
 cfg rt1 hog 'rtmode="aperiodic"' 'deadline=500' 'rtbudget=125'
 cfg rt2 hog
 for i in 1 2 3; do cfg "hog$i" hog; done
@@ -146,7 +146,7 @@ accepted "xl sched-credit -M aperiodic -e 500 -b 125 admitted up to the bound (5
     xl sched-credit -d rt2 -M aperiodic -e 500 -b 125
 expect_params "rt2 reads back aperiodic 500/125" rt2 "aperiodic 500 0 0 125"
 
-echo "== admission beyond the bound"
+section "admission beyond the bound"
 refused "xl: a third real-time domain beyond the pool's bound is refused, naming it" \
     "admission refused.*the bound is 50.0% per pCPU" xl sched-credit -d hog1 -M aperiodic -e 500 -b 100
 refused "xl: one vCPU above the bound is refused, naming it" \
@@ -188,7 +188,7 @@ for d in wrap unset; do
     if xl list "$d" > /dev/null 2>&1; then fail "xl.cfg $d: no domain left"; xl destroy "$d"; else pass "xl.cfg $d: no domain left"; fi
 done
 
-echo "== CPU-bound real-time guests at the bound: the hogs' share"
+section "CPU-bound real-time guests at the bound: the hogs' share"
 release rt1 rt2 hog1 hog2 hog3
 c0=$(edf_counters)
 check "10 s, two CPU-bound aperiodic guests (D 500 us) at the bound: each hog gets its weighted share of the rest (2 %)" \
@@ -199,7 +199,7 @@ check "EDF timer: at most one expiry per job queued (CPU-bound guests: jobs queu
 xl debug-keys r
 xl dmesg | grep -E ' rt=' | tail -n 2 | sed 's/^/  /'
 
-echo "== utilisation given back"
+section "utilisation given back"
 xl sched-credit -d rt2 -M none
 expect_params "rt2 made plain credit" rt2 "none 0 0 0 0"
 accepted "its 25 % is admitted to another domain" xl sched-credit -d hog1 -M periodic -e 1000 -P 4000 -b 1000
@@ -217,7 +217,7 @@ fi
 expect_params "hog1 is plain credit again" hog1 "none 0 0 0 0"
 xl destroy rt2
 
-echo "== waking real-time guests (deadline 5 ms, budget 1.25 ms: 25 % each) and three hogs"
+section "waking real-time guests (deadline 5 ms, budget 1.25 ms: 25 % each) and three hogs"
 cfg wk1 waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
 cfg wk2 waker 'rtmode="aperiodic"' 'deadline=5000' 'rtbudget=1250'
 all=1
@@ -236,7 +236,7 @@ xl dmesg | grep -E ' rt=' | tail -n 2 | sed 's/^/  /'
 # Beside five other busy vCPUs a guest's own 1 kHz tick keeps it runnable
 # under QEMU's emulation, so the wakers rarely block above; alone (the hogs
 # paused) they block at every sleep and each wake-up releases a job.
-echo "== the EDF timer with jobs: the two waking guests alone (hogs paused)"
+section "the EDF timer with jobs: the two waking guests alone (hogs paused)"
 for d in hog1 hog2 hog3; do xl pause "$d"; done
 c0=$(edf_counters); s0=$(job_stats --last 0)
 sleep 10
@@ -250,7 +250,7 @@ for d in hog1 hog2 hog3; do xl unpause "$d"; done
 for d in wk1 wk2; do xl destroy "$d" || echo "  xl destroy $d failed"; done
 sleep 2
 
-echo "== a busy driver domain: dom0 (2 ms per 10 ms: 20 %) spinning beside three hogs"
+section "a busy driver domain: dom0 (2 ms per 10 ms: 20 %) spinning beside three hogs"
 accepted "xl sched-credit -d 0 -M driver -P 10000 -b 2000: dom0 made the driver domain" \
     xl sched-credit -d 0 -M driver -P 10000 -b 2000
 expect_params "dom0 reads back driver 0 10000 0 2000" 0 "driver 0 10000 0 2000"
@@ -268,7 +268,7 @@ wait "$spin" 2>/dev/null
 xl sched-credit -d 0 -M none
 expect_params "dom0 made plain credit again" 0 "none 0 0 0 0"
 
-echo "== destroy"
+section "destroy"
 for d in hog1 hog2 hog3; do xl destroy "$d" || echo "  xl destroy $d failed"; done
 sleep 2
 left=$(xl list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')

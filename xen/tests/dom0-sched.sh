@@ -62,7 +62,7 @@ cputime() { # DOMAIN: seconds of CPU so far (xl list's Time(s))
     xl list "$1" 2>/dev/null | awk 'NR == 2 { print $6 }'
 }
 
-echo "== boot"
+section "boot"
 if xl info | grep -q '^xen_scheduler *: credit$' && xl dmesg | grep -q 'debug=y'; then
     pass "boot: patched debug=y Xen, credit scheduler, PV dom0 toolstack up"
 else
@@ -71,7 +71,7 @@ else
 fi
 expect_params "dom0 starts as plain credit" 0 "none 0 0 0"
 
-echo "== guests with real-time parameters from xl.cfg"
+section "guests with real-time parameters from xl.cfg"
 net_cfg rt rt "$RT_IP" 'rtmode="aperiodic"' 'deadline=2000' 'reserve=10'
 net_cfg hog1 hog "" 'rtmode="periodic"' 'deadline=5000' 'rtperiod=20000'
 net_cfg hog2 hog ""
@@ -89,7 +89,7 @@ expect_params "xl.cfg rtmode=periodic deadline=5000 rtperiod=20000 reads back" h
 expect_params "a guest without real-time keys is plain credit" hog2 "none 0 0 0"
 expect_params "RTDS's period=/budget= in xl.cfg leave a credit guest plain credit" hog3 "none 0 0 0"
 
-echo "== xl sched-credit sets and reads back"
+section "xl sched-credit sets and reads back"
 xl sched-credit -d hog2 -M periodic -e 3000 -P 10000 -R 20
 expect_params "xl sched-credit -M periodic -e 3000 -P 10000 -R 20" hog2 "periodic 3000 10000 20"
 # With a 300 us budget (20 %): the default 500 us would take the pool, with
@@ -108,7 +108,7 @@ xl sched-credit -d hog1 -M none
 expect_params "the periodic hog made plain credit" hog1 "none 0 0 0"
 xl sched-credit | sed 's/^/  /'
 
-echo "== invalid values are refused, with the reason"
+section "invalid values are refused, with the reason"
 refused "deadline below 500 us" "deadline out of range" xl sched-credit -d hog2 -M aperiodic -e 100
 refused "deadline above 1 s" "deadline out of range" xl sched-credit -d hog2 -M aperiodic -e 2000000
 refused "period shorter than the deadline" "period out of range" xl sched-credit -d hog2 -M periodic -e 5000 -P 1000
@@ -141,7 +141,7 @@ if xl list bad1 > /dev/null 2>&1; then fail "a refused create leaves no domain";
 net_cfg bad2 hog "" 'rtmode="sometimes"'
 refused "xl.cfg rtmode=sometimes refused" "Invalid rtmode" xl create /tmp/bad2.cfg
 
-echo "== latency: ping the real-time guest under five CPU hogs"
+section "latency: ping the real-time guest under five CPU hogs"
 release hog1 hog2 hog3 hog4 hog5
 if wait_ping "$RT_IP"; then pass "the real-time guest answers ping"; else fail "the real-time guest answers ping"; fi
 # Stock credit: no domain has real-time parameters (hog1/hog2 were reset).
@@ -161,7 +161,7 @@ expect_params "rt guest aperiodic again (deadline 2 ms, reserve 10 %)" rt "aperi
 ping_stats rt-aperiodic 200 || lat_ok=0
 if [ $lat_ok = 1 ]; then pass "latency measured (>= 90 % replies) in all four settings"; else fail "latency measured (>= 90 % replies) in all four settings"; fi
 
-echo "== periodic: the real-time guest sends every 10 ms under five CPU hogs"
+section "periodic: the real-time guest sends every 10 ms under five CPU hogs"
 per_ok=1
 xl sched-credit -d rt -M none -R 0
 expect_params "rt guest plain credit for the periodic baseline" rt "none 0 0 0"
@@ -192,7 +192,7 @@ if [ -n "$stock_late" ] && [ -n "$rt_late" ] && [ -n "$ap_late" ] &&
 else
     echo "  periodic sender: real-time p99 lateness within 300 ms of stock credit's: NO, fell behind (not asserted; open problem, docs/xen.md)"
 fi
-echo "== a job every period, also when one runs across the next release"
+section "a job every period, also when one runs across the next release"
 # A CPU-bound periodic guest whose deadline and budget add up to more than
 # its period (D 8 ms, budget 4 ms, period 10 ms), beside the other hogs: a
 # job dispatched at its deadline runs its budget across the next release,
@@ -217,7 +217,7 @@ xl sched-credit -d hog1 -M none
 xl sched-credit -d rt -M aperiodic -e 2000 -R 10
 expect_params "rt guest aperiodic for the soak (deadline 2 ms, reserve 10 %)" rt "aperiodic 2000 0 10"
 
-echo "== 60 s: the real-time guest and five hogs"
+section "60 s: the real-time guest and five hogs"
 declare -A before
 for d in rt hog1 hog2 hog3 hog4 hog5; do before[$d]=$(cputime "$d"); done
 ping -i 0.2 -w 60 "$RT_IP" > /tmp/ping.soak 2>&1 &
@@ -239,7 +239,7 @@ running=$(xl list | awk 'NR > 2 && $5 !~ /c/ { n++ } END { print n + 0 }')
 xl debug-keys r
 xl dmesg | grep -E ' rt=| reserve=' | tail -n 6 | sed 's/^/  /'
 
-echo "== destroy"
+section "destroy"
 for d in rt hog1 hog2 hog3 hog4 hog5; do xl destroy "$d" || echo "  xl destroy $d failed"; done
 sleep 2
 left=$(xl list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')

@@ -71,7 +71,7 @@ filter_to() {
     echo "$f" | grep -q matchall && echo "$f" | grep -q "Egress Redirect to device $2)"
 }
 
-echo "== install (docs/deploy.md)"
+section "install (docs/deploy.md)"
 before=$(leftovers)
 check "install: sch_smooth, tc plugin, tc-smooth, vif-smooth installed as docs/deploy.md says" install_smooth
 check "install: sch_smooth loaded in dom0's kernel ($(uname -r))" grep -q '^sch_smooth ' /proc/modules
@@ -82,7 +82,7 @@ tc_and_tc_smooth() {
 }
 check "install: tc and tc-smooth understand smooth" tc_and_tc_smooth
 
-echo "== xl create with script=vif-smooth"
+section "xl create with script=vif-smooth"
 vif_cfg sv idle "$SV_IP" "bridge=xenbr0,rate=$RATE,script=vif-smooth"
 cat /tmp/sv.cfg | sed 's/^/  | /'
 if create sv; then
@@ -105,7 +105,7 @@ check "create: xenstore rate key gone (netback's limiter stands down)" \
     sh -c "xenstore-ls $(backend "$D" 0) > /dev/null && ! xenstore-read $(backend "$D" 0)/rate > /dev/null 2>&1"
 check "create: the guest answers pings through smooth" wait_ping "$SV_IP"
 
-echo "== netback's credit limiter: off under vif-smooth, on under vif-bridge"
+section "netback's credit limiter: off under vif-smooth, on under vif-bridge"
 vif_cfg nb idle "$NB_IP" "bridge=xenbr0,rate=$RATE"
 create nb || { fail "create: guest with the stock vif-bridge and rate= created (the rest skipped)"; finish; }
 N=$(xl domid nb)
@@ -132,7 +132,7 @@ check "smooth on $IFB holds the guest's flow to the rate (${sv_shaped:-nothing} 
     between "${sv_shaped:-0}" $((RATE_BITS * 98 / 100)) $((RATE_BITS * 102 / 100))
 tc-smooth show "$IFB" -s
 
-echo "== xl network-attach / network-detach"
+section "xl network-attach / network-detach"
 if xl network-attach sv bridge=xenbr0 rate=4Mb/s@20ms script=vif-smooth; then
     pass "network-attach: second vif with script=vif-smooth attached"
 else
@@ -149,7 +149,7 @@ check "network-detach: vif$D.1 and ifb-vif$D.1 gone" \
     sh -c "! ip link show vif$D.1 > /dev/null 2>&1 && ! ip link show ifb-vif$D.1 > /dev/null 2>&1"
 check "network-detach: the first vif still shaped" has_rate "$VIF" $RATE_BPS
 
-echo "== xl destroy"
+section "xl destroy"
 xl destroy sv
 xl destroy nb
 sleep 2
@@ -160,7 +160,7 @@ check "destroy: no smooth or ingress qdisc, redirect filter or IFB left behind" 
 check "destroy: no vif left" sh -c "! ip -o link show | grep -q 'vif[0-9]'"
 check "destroy: backends gone from xenstore" sh -c "! xenstore-ls /local/domain/0/backend/vif 2>/dev/null | grep -q ."
 
-echo "== roll-back (docs/deploy.md)"
+section "roll-back (docs/deploy.md)"
 check "roll-back: uninstalled, sch_smooth unloaded" uninstall_smooth
 check "roll-back: nothing of smooth left in dom0" \
     sh -c "! grep -q '^sch_smooth ' /proc/modules && ! command -v tc-smooth > /dev/null && [ ! -e /etc/xen/scripts/vif-smooth ]"

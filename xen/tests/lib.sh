@@ -8,6 +8,9 @@ fail() { echo "SMOOTH-XEN-TEST: FAIL ${TEST_PREFIX-}$*"; fails=$((fails + 1)); }
 # The script's last word: the harness counts a script that never says it
 # (stopped by `set -u`, a syntax error, an early exit) as not run to its end.
 finish() { echo "SMOOTH-XEN-END: $fails failed"; exit $((fails > 0)); }
+# section TITLE: a section's header, with dom0's uptime so that the console
+# log shows where a boot's time goes.
+section() { echo "== $* (dom0 up $(cut -d' ' -f1 /proc/uptime) s)"; }
 
 # net_cfg NAME ROLE IP [xl.cfg lines…]: a 64 MB PV guest running the same
 # kernel as dom0, with a vif on xenbr0 if IP is not empty. ROLE (the
