@@ -28,16 +28,6 @@
 # Each result is one line `SMOOTH-XEN-TEST: PASS|FAIL <name>`.
 set -u
 . /smooth/tests/lib.sh
-check() { # NAME COMMAND…: PASS if COMMAND succeeds
-    local name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
-
-
-
-
 
 accepted() { # TEST COMMAND…: must succeed
     local name=$1 out rc
@@ -131,6 +121,7 @@ bound=$(/smooth/rtcheck --info 0 | sed -n 's/.* bound \([0-9]*\) .*/\1/p')
 echo "  admission bound: ${bound:-?} ppm per pCPU"
 [ "$bound" = 500000 ] && pass "Xen reports the default admission bound, 50 % per pCPU" ||
     fail "Xen reports the default admission bound, 50 % per pCPU (got '${bound:-}')"
+check "dom0 weighted $DRIVING_WEIGHT while it drives the tests" dom0_weight "$DRIVING_WEIGHT"
 
 section "two CPU-bound aperiodic guests (deadline 500 us, budget 125 us: 25 % each) and three hogs"
 cfg rt1 hog 'rtmode="aperiodic"' 'deadline=500' 'rtbudget=125'
@@ -251,6 +242,7 @@ for d in wk1 wk2; do xl destroy "$d" || echo "  xl destroy $d failed"; done
 sleep 2
 
 section "a busy driver domain: dom0 (2 ms per 10 ms: 20 %) spinning beside three hogs"
+check "dom0 back at credit's default weight, 256: here it competes by weight" dom0_weight 256
 accepted "xl sched-credit -d 0 -M driver -P 10000 -b 2000: dom0 made the driver domain" \
     xl sched-credit -d 0 -M driver -P 10000 -b 2000
 expect_params "dom0 reads back driver 0 10000 0 2000" 0 "driver 0 10000 0 2000"

@@ -15,12 +15,6 @@ PARAM_FIELDS=4
 . /smooth/tests/lib.sh
 RT_IP=10.0.0.2
 
-
-
-weight() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $3 }'; }
-
-
-
 # ping_stats LABEL COUNT: COUNT pings at 50 ms to the real-time guest.
 ping_stats() {
     local label=$1 count=$2 n
@@ -70,6 +64,7 @@ else
     fail "boot: patched debug=y Xen, credit scheduler, PV dom0 toolstack up"
 fi
 expect_params "dom0 starts as plain credit" 0 "none 0 0 0"
+check "dom0 weighted $DRIVING_WEIGHT while it drives the tests" dom0_weight "$DRIVING_WEIGHT"
 
 section "guests with real-time parameters from xl.cfg"
 net_cfg rt rt "$RT_IP" 'rtmode="aperiodic"' 'deadline=2000' 'reserve=10'

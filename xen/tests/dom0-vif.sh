@@ -32,12 +32,6 @@ RATE_BITS=1000000
 # The guest's flow: 1250-byte datagrams every 1 ms (10 Mbit/s) for 10 s.
 FLOW="10000 1000 1250"
 
-check() { # NAME COMMAND…: passes if COMMAND succeeds
-    local name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
 between() { [ "$1" -ge "$2" ] 2>/dev/null && [ "$1" -le "$3" ]; } # VALUE LOW HIGH (integers)
 
 backend() { echo "/local/domain/0/backend/vif/$1/$2"; } # DOMID DEVID

@@ -5,6 +5,11 @@
 fails=0
 pass() { echo "SMOOTH-XEN-TEST: PASS ${TEST_PREFIX-}$*"; }
 fail() { echo "SMOOTH-XEN-TEST: FAIL ${TEST_PREFIX-}$*"; fails=$((fails + 1)); }
+check() { # NAME COMMAND…: passes if COMMAND succeeds
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
 # The script's last word: the harness counts a script that never says it
 # (stopped by `set -u`, a syntax error, an early exit) as not run to its end.
 finish() { echo "SMOOTH-XEN-END: $fails failed"; exit $((fails > 0)); }
@@ -13,7 +18,8 @@ finish() { echo "SMOOTH-XEN-END: $fails failed"; exit $((fails > 0)); }
 section() { echo "== $* (dom0 up $(cut -d' ' -f1 /proc/uptime) s)"; }
 
 # net_cfg NAME ROLE IP [xl.cfg lines…]: a 64 MB PV guest running the same
-# kernel as dom0, with a vif on xenbr0 if IP is not empty. ROLE (the
+# kernel as dom0 (its ELF vmlinux, which xl loads without unpacking), with
+# a vif on xenbr0 if IP is not empty. ROLE (the
 # guest's /init): hog spins forever; waker spins 200 us by the clock and
 # sleeps 3 ms, over and over (`smooth_wake=SPIN_US:SLEEP_US` added to the
 # guest's extra= line changes both); anything else idles.
@@ -23,7 +29,7 @@ net_cfg() {
     {
         echo "name=\"$name\""
         echo 'type="pv"'
-        echo 'kernel="/smooth/bzImage"'
+        echo 'kernel="/smooth/vmlinux"'
         echo 'ramdisk="/smooth/domu.cpio"'
         echo "extra=\"console=hvc0 rdinit=/init smooth_role=$role${ip:+ smooth_ip=$ip}\""
         echo 'memory=64'
@@ -78,6 +84,18 @@ create() {
 paused() { xl list "$1" | awk 'NR == 2 { exit !($5 ~ /p/) }'; }
 hold() { local d; for d; do paused "$d" || xl pause "$d"; done; }
 release() { local d; for d; do ! paused "$d" || xl unpause "$d"; done; }
+
+# The credit weight of domain $1.
+weight() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $3 }'; }
+
+# dom0_weight W: sets dom0's credit weight and reads it back. The test
+# scripts give dom0 a large weight while it only drives the test (xl calls,
+# pings; idle in every measured window), as operators favour dom0: at
+# credit's default, five spinning guests on one emulated pCPU starve each xl
+# call for tens of seconds. A window in which dom0 competes for the CPU by
+# weight sets the default back first.
+DRIVING_WEIGHT=4096
+dom0_weight() { xl sched-credit -d 0 -w "$1" && [ "$(weight 0)" = "$1" ]; }
 
 # The real-time columns of a domain, from `xl sched-credit -d`.
 params() {

@@ -57,6 +57,11 @@ pub struct Kernel {
 }
 
 impl Kernel {
+    /// The uncompressed ELF image beside the bzImage.
+    pub fn vmlinux(&self) -> PathBuf {
+        self.build_dir.join("vmlinux")
+    }
+
     /// `make` arguments shared by every invocation against this tree.
     pub fn make(&self) -> Command {
         make_cmd(&self.source_dir, &self.build_dir)
