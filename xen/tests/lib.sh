@@ -18,11 +18,11 @@ finish() { echo "SMOOTH-XEN-END: $fails failed"; exit $((fails > 0)); }
 section() { echo "== $* (dom0 up $(cut -d' ' -f1 /proc/uptime) s)"; }
 
 # net_cfg NAME ROLE IP [xl.cfg lines…]: a 64 MB PV guest running the same
-# kernel as dom0 (its ELF vmlinux, which xl loads without unpacking), with
-# a vif on xenbr0 if IP is not empty. ROLE (the
-# guest's /init): hog spins forever; waker spins 200 us by the clock and
-# sleeps 3 ms, over and over (`smooth_wake=SPIN_US:SLEEP_US` added to the
-# guest's extra= line changes both); anything else idles.
+# kernel as dom0 (its ELF vmlinux, which xl loads without unpacking), with a
+# vif on xenbr0 if IP is not empty. ROLE (the guest's /init): hog spins
+# forever; waker spins 200 us by the clock and sleeps 3 ms, over and over
+# (`smooth_wake=SPIN_US:SLEEP_US` added to the guest's extra= line changes
+# both); anything else idles.
 net_cfg() {
     local name=$1 role=$2 ip=$3
     shift 3
