@@ -197,14 +197,11 @@ expect_near_reference() {
 # (offered at twice the rate) the same flow through an unshaped pfifo, for
 # TCP (whose rate also depends on timers and scheduling, which TCG on a busy
 # host makes erratic) the same flow through HTB at the same rate. smooth
-# must be within ±2 % of its rate (its own byte counter over RATE_SECS of
-# steady state; a shorter span is the stricter test of a backlogged shaper:
-# a packet's worth at either edge weighs more); only where the reference
-# itself falls short of the rate is the case reported as environment-
-# limited, and smooth must then be within 2 % of the reference or better; a
-# reference below half the rate fails the case. smooth stays in place
-# afterwards.
-RATE_SECS=5
+# must be within ±2 % of its rate (its own byte counter over 10 s of steady
+# state); only where the reference itself falls short of the rate is the
+# case reported as environment-limited, and smooth must then be within 2 %
+# of the reference or better; a reference below half the rate fails the
+# case. smooth stays in place afterwards.
 rate_case() {
     local dev=$1 mbit=$2 proto=$3 put_smooth=$4; shift 4
     local target=$((mbit * 1000000)) flow=("$@") refname base rate
@@ -217,10 +214,10 @@ rate_case() {
         tc class add dev "$dev" parent 1: classid 1:1 htb rate "${mbit}mbit"
         refname="htb"
     fi
-    base=$(steady_rate "$dev" 2 "$RATE_SECS" "${flow[@]}")
+    base=$(steady_rate "$dev" 2 10 "${flow[@]}")
     tc qdisc del dev "$dev" root
     "$put_smooth" "${mbit}mbit"
-    rate=$(steady_rate "$dev" 2 "$RATE_SECS" "${flow[@]}")
+    rate=$(steady_rate "$dev" 2 10 "${flow[@]}")
     say "rate ${mbit}mbit, $proto on $dev: smooth sent $rate bit/s ($(ratio "$rate" "$target") of the rate); $refname $base bit/s ($(ratio "$base" "$target"))"
     if [ "$DEBUG_KERNEL" != 1 ] && [ "$base" -lt $((target / 2)) ]; then
         # A reference this far short is a failed client or a broken path
