@@ -9,29 +9,19 @@
 
 mod ffi;
 
-use smooth_core::options::{self, WordError};
+use smooth_core::options;
 use smooth_core::uapi::Value;
-use smooth_core::Param;
 use smooth_netlink::Attrs;
 
 /// Turns tc's argument words into the attributes to send, checked with the
 /// same rules as the kernel (as far as userspace can know them).
 pub fn parse_args(args: &[&str], create: bool) -> Result<Vec<Value>, String> {
     let mut values = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let key = args[i];
-        if key == "help" {
+    for (pair, value) in args.chunks(2).zip(options::words(args)) {
+        if pair[0] == "help" {
             return Err(String::new());
         }
-        let Some(value) = args.get(i + 1) else {
-            return Err(match Param::by_name(key) {
-                Some(p) => WordError::MissingValue(p.name).to_string(),
-                None => WordError::UnknownKeyword(key).to_string(),
-            });
-        };
-        values.push(options::parse_word(key, value).map_err(|e| e.to_string())?);
-        i += 2;
+        values.push(value.map_err(|e| e.to_string())?);
     }
     options::precheck(&values, create).map_err(|e| format!("smooth: {}", options::Refusal(e)))?;
     Ok(values)

@@ -175,6 +175,20 @@ pub fn parse_word<'a>(key: &'a str, value: &'a str) -> Result<Value, WordError<'
     Ok(Value::of(param, n))
 }
 
+/// tc's option words, `keyword value` pairs in order (what follows the kind
+/// `smooth` on a tc line), each parsed by [`parse_word`]; a keyword left
+/// without its value is the last item.
+pub fn words<S: AsRef<str>>(args: &[S]) -> impl Iterator<Item = Result<Value, WordError<'_>>> + '_ {
+    args.chunks(2).map(|pair| match pair {
+        [key, value] => parse_word(key.as_ref(), value.as_ref()),
+        [key, ..] => Err(match Param::by_name(key.as_ref()) {
+            Some(p) => WordError::MissingValue(p.name),
+            None => WordError::UnknownKeyword(key.as_ref()),
+        }),
+        [] => unreachable!("chunks are never empty"),
+    })
+}
+
 /// Checks a set of given values as far as userspace can. On `create`
 /// every value not given is its default, so the check is the kernel's:
 /// the rate is required, and e.g. a `max_delay` below the default window
@@ -250,17 +264,28 @@ mod tests {
     use super::*;
 
     fn parse_all(line: &str) -> Result<Config, String> {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let mut values = Vec::new();
-        for pair in words.chunks(2) {
-            let v = match pair {
-                [k, v] => parse_word(k, v).map_err(|e| e.to_string())?,
-                [k] => return Err(format!("{k} needs a value")),
-                _ => unreachable!(),
-            };
-            values.push(v);
-        }
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let values = words(&args)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
         precheck(&values, true).map_err(|e| Refusal(e).to_string())
+    }
+
+    #[test]
+    fn words_are_read_in_pairs() {
+        let args = ["rate", "2mbit", "window"];
+        let got: Vec<_> = words(&args).collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], parse_word("rate", "2mbit"));
+        assert_eq!(got[1], Err(WordError::MissingValue("window")));
+        assert_eq!(
+            words(&["speed"]).next(),
+            Some(Err(WordError::UnknownKeyword("speed")))
+        );
+        assert_eq!(
+            parse_all("rate 2mbit window").unwrap_err(),
+            "smooth: \"window\" needs a value"
+        );
     }
 
     #[test]

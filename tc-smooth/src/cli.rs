@@ -41,16 +41,27 @@ impl Params {
             .collect()
     }
 
-    fn parsed(&self) -> Result<Vec<Value>, String> {
-        self.words()
+    /// The flags' values, then those of tc's parameter words `words`.
+    fn parsed(&self, words: &[String]) -> Result<Vec<Value>, String> {
+        let flags = self
+            .words()
             .into_iter()
-            .map(|(key, text)| options::parse_word(key, text).map_err(|e: WordError| e.to_string()))
+            .map(|(key, text)| options::parse_word(key, text));
+        flags
+            .chain(options::words(words))
+            .map(|v| v.map_err(|e: WordError| e.to_string()))
             .collect()
     }
 
     /// The attributes to send, checked as far as userspace can.
     pub fn values(&self, create: bool) -> Result<Vec<Value>, String> {
-        let values = self.parsed()?;
+        self.values_with(&[], create)
+    }
+
+    /// As [`Params::values`], with tc's parameter words besides the flags
+    /// (a parameter given both ways is refused as given twice).
+    pub fn values_with(&self, words: &[String], create: bool) -> Result<Vec<Value>, String> {
+        let values = self.parsed(words)?;
         options::precheck(&values, create)
             .map_err(|e| format!("smooth: {}", options::Refusal(e)))?;
         Ok(values)
@@ -114,17 +125,93 @@ fn capitalised(s: &str) -> String {
 
 #[derive(Args, Debug, Clone)]
 pub struct Place {
-    /// The network device.
+    /// The network device (`dev DEV`, as tc writes it, also works).
     pub dev: String,
-    /// `root` (the default), as in tc.
-    #[arg(value_parser = ["root"], value_name = "root")]
-    pub root: Option<String>,
+    /// tc's words after the device, as tc writes them and `show` prints
+    /// them: `root` (the default) or `parent ID`, `handle ID`, the kind
+    /// `smooth`, then the parameters (`rate 2mbit window 3ms`). Each may be
+    /// given as a flag instead.
+    #[arg(value_name = "WORDS")]
+    pub words: Vec<String>,
     /// The parent class (1:10) or root.
-    #[arg(long, value_name = "ID", conflicts_with = "root")]
+    #[arg(long, value_name = "ID")]
     pub parent: Option<String>,
     /// The qdisc's handle (1:); the kernel picks one if not given.
     #[arg(long, value_name = "ID")]
     pub handle: Option<String>,
+}
+
+/// A place as its flags and words give it.
+#[derive(Debug, PartialEq)]
+pub struct Placed<'a> {
+    pub dev: &'a str,
+    /// As written (`root`, `1:10`); `None` is the root.
+    pub parent: Option<&'a str>,
+    pub handle: Option<&'a str>,
+    /// tc's parameter words that followed (`rate 2mbit …`).
+    pub params: &'a [String],
+}
+
+impl Place {
+    /// Reads `[dev] DEV [root | parent ID] [handle ID] [smooth] [KEYWORD
+    /// VALUE]…` as tc does: the place words in any order before the kind,
+    /// the parameters after it (the kind may be left out), and the parent
+    /// and the handle at most once, counting the flags.
+    pub fn resolve(&self) -> Result<Placed<'_>, String> {
+        fn once<'a>(slot: &mut Option<&'a str>, name: &str, id: &'a str) -> Result<(), String> {
+            match slot.replace(id) {
+                Some(_) => Err(format!("\"{name}\" given twice")),
+                None => Ok(()),
+            }
+        }
+        let mut dev = self.dev.as_str();
+        let mut words = self.words.as_slice();
+        if let ("dev", Some((name, rest))) = (dev, words.split_first()) {
+            dev = name;
+            words = rest;
+        }
+        let mut parent = self.parent.as_deref();
+        let mut handle = self.handle.as_deref();
+        loop {
+            match words {
+                [w, rest @ ..] if w == "root" => {
+                    once(&mut parent, "parent", "root")?;
+                    words = rest;
+                }
+                [w, id, rest @ ..] if w == "parent" => {
+                    once(&mut parent, "parent", id)?;
+                    words = rest;
+                }
+                [w, id, rest @ ..] if w == "handle" => {
+                    once(&mut handle, "handle", id)?;
+                    words = rest;
+                }
+                [w] if w == "parent" || w == "handle" => {
+                    return Err(format!("\"{w}\" needs an id"));
+                }
+                [w, rest @ ..] if w == "smooth" => {
+                    words = rest;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        Ok(Placed {
+            dev,
+            parent,
+            handle,
+            params: words,
+        })
+    }
+
+    /// As [`Place::resolve`], for `del`, which takes no parameters.
+    pub fn resolve_bare(&self) -> Result<Placed<'_>, String> {
+        let placed = self.resolve()?;
+        match placed.params.first() {
+            Some(w) => Err(format!("\"{w}\": del takes no parameters")),
+            None => Ok(placed),
+        }
+    }
 }
 
 /// A qdisc and its parameters.
@@ -136,9 +223,18 @@ pub struct Target {
     pub params: Params,
 }
 
+impl Target {
+    /// Where the qdisc goes and the attributes to send (flags and words).
+    pub fn resolve(&self, create: bool) -> Result<(Placed<'_>, Vec<Value>), String> {
+        let placed = self.place.resolve()?;
+        let values = self.params.values_with(placed.params, create)?;
+        Ok((placed, values))
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Create a smooth qdisc (needs --rate).
+    /// Create a smooth qdisc (needs a rate).
     Add(Target),
     /// Change parameters of an existing smooth qdisc (others stay as they are).
     Change(Target),
@@ -273,7 +369,7 @@ mod tests {
 
     fn values(args: &[&str], create: bool) -> Result<Vec<Value>, String> {
         match parse(args).unwrap().cmd {
-            Cmd::Add(t) | Cmd::Change(t) | Cmd::Replace(t) => t.params.values(create),
+            Cmd::Add(t) | Cmd::Change(t) | Cmd::Replace(t) => t.resolve(create).map(|(_, v)| v),
             Cmd::Attach { params, .. } => params.values(create),
             _ => unreachable!(),
         }
@@ -399,12 +495,116 @@ mod tests {
         );
     }
 
+    fn place(args: &[&str]) -> Place {
+        match parse(args).unwrap().cmd {
+            Cmd::Add(t) | Cmd::Change(t) | Cmd::Replace(t) => t.place,
+            Cmd::Del(p) => p,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn tc_words_place_the_qdisc_and_carry_its_parameters() {
+        let words = [
+            "rate".to_string(),
+            "2mbit".into(),
+            "window".into(),
+            "3ms".into(),
+        ];
+        let want = Placed {
+            dev: "vif1.0",
+            parent: Some("root"),
+            handle: None,
+            params: &words,
+        };
+        // tc's own line, without `tc qdisc`; the kind and `dev` may go.
+        for args in [
+            &[
+                "add", "dev", "vif1.0", "root", "smooth", "rate", "2mbit", "window", "3ms",
+            ][..],
+            &["add", "vif1.0", "root", "rate", "2mbit", "window", "3ms"],
+            &[
+                "add", "vif1.0", "smooth", "rate", "2mbit", "window", "3ms", "--parent", "root",
+            ],
+        ] {
+            assert_eq!(place(args).resolve().unwrap(), want, "{args:?}");
+        }
+        let p = place(&["add", "vif1.0", "handle", "1:", "parent", "1:10", "smooth"]);
+        let got = p.resolve().unwrap();
+        assert_eq!((got.parent, got.handle), (Some("1:10"), Some("1:")));
+        assert!(got.params.is_empty());
+        // Words and flags give the same attributes, in the same order.
+        assert_eq!(
+            values(
+                &["add", "vif1.0", "root", "smooth", "rate", "2mbit", "window", "3ms"],
+                true
+            ),
+            values(
+                &["add", "vif1.0", "--rate", "2mbit", "--window", "3ms"],
+                true
+            )
+        );
+        // What `show` prints is read back.
+        let shown = "rate 2Mbit window 3ms burst 50ms max_delay 50ms limit 1000 limit_bytes 0";
+        let mut args = vec!["replace", "vif1.0", "root", "smooth"];
+        args.extend(shown.split(' '));
+        assert_eq!(values(&args, true).unwrap().len(), 6);
+    }
+
+    #[test]
+    fn tc_words_refused_on_one_line() {
+        let refused = |args: &[&str]| match parse(args).unwrap().cmd {
+            Cmd::Add(t) | Cmd::Change(t) => t.resolve(true).unwrap_err(),
+            Cmd::Del(p) => p.resolve_bare().unwrap_err(),
+            _ => unreachable!(),
+        };
+        let cases: [(&[&str], &str); 9] = [
+            (
+                &["add", "vif1.0", "root", "--parent", "1:10", "rate", "2mbit"],
+                "\"parent\" given twice",
+            ),
+            (
+                &["add", "vif1.0", "root", "root", "rate", "2mbit"],
+                "\"parent\" given twice",
+            ),
+            (
+                &[
+                    "add", "vif1.0", "handle", "1:", "--handle", "2:", "rate", "2mbit",
+                ],
+                "\"handle\" given twice",
+            ),
+            (&["del", "vif1.0", "handle"], "\"handle\" needs an id"),
+            (
+                &["del", "vif1.0", "top"],
+                "\"top\": del takes no parameters",
+            ),
+            (
+                &["del", "vif1.0", "root", "smooth", "rate", "2mbit"],
+                "\"rate\": del takes no parameters",
+            ),
+            (
+                &["add", "vif1.0", "root", "tbf", "rate", "2mbit"],
+                "smooth: unknown option \"tbf\"",
+            ),
+            (
+                &["add", "vif1.0", "root", "smooth", "rate"],
+                "smooth: \"rate\" needs a value",
+            ),
+            (
+                &["add", "vif1.0", "rate", "2mbit", "--rate", "3mbit"],
+                "smooth: \"rate\" given twice",
+            ),
+        ];
+        for (args, want) in cases {
+            assert_eq!(refused(args), want, "{args:?}");
+        }
+    }
+
     #[test]
     fn places_and_directions() {
-        let cli = parse(&["del", "vif1.0", "root"]).unwrap();
-        assert!(matches!(cli.cmd, Cmd::Del(Place { root: Some(_), .. })));
-        assert!(parse(&["del", "vif1.0", "top"]).is_err());
-        assert!(parse(&["add", "vif1.0", "root", "--parent", "1:10"]).is_err());
+        let got = place(&["del", "vif1.0", "root"]);
+        assert_eq!(got.resolve().unwrap().parent, Some("root"));
+        assert_eq!(place(&["del", "vif1.0"]).resolve().unwrap().parent, None);
         assert!(parse(&[
             "attach",
             "vif1.0",

@@ -11,7 +11,7 @@ mod show;
 mod watch;
 
 use clap::Parser;
-use cli::{Cli, Cmd, Place, Target};
+use cli::{Cli, Cmd, Place, Placed, Target};
 use nl::{Verb, TC_H_ROOT};
 use ops::{Directions, Failure, Nl, Result};
 use std::io::{IsTerminal, Write};
@@ -22,12 +22,12 @@ fn usage(msg: String) -> Failure {
 }
 
 /// Parent and handle of a place, as tc reads them.
-fn place_ids(p: &Place) -> Result<(u32, u32)> {
-    let parent = match &p.parent {
+fn place_ids(p: &Placed) -> Result<(u32, u32)> {
+    let parent = match p.parent {
         Some(id) => nl::parse_tc_id(id).map_err(|e| usage(format!("parent {e}")))?,
         None => TC_H_ROOT,
     };
-    let handle = match &p.handle {
+    let handle = match p.handle {
         Some(id) => nl::parse_qdisc_handle(id).map_err(|e| usage(format!("handle {e}")))?,
         None => 0,
     };
@@ -35,17 +35,18 @@ fn place_ids(p: &Place) -> Result<(u32, u32)> {
 }
 
 async fn verb(verb: Verb, t: &Target) -> Result<()> {
-    let values = t.params.values(verb == Verb::Add).map_err(usage)?;
-    let (parent, handle) = place_ids(&t.place)?;
+    let (placed, values) = t.resolve(verb == Verb::Add).map_err(usage)?;
+    let (parent, handle) = place_ids(&placed)?;
     let mut nl = Nl::connect()?;
-    let ifindex = nl.ifindex(&t.place.dev).await?;
+    let ifindex = nl.ifindex(placed.dev).await?;
     nl.qdisc(verb, ifindex, parent, handle, &values).await
 }
 
 async fn del(p: &Place) -> Result<()> {
-    let (parent, handle) = place_ids(p)?;
+    let placed = p.resolve_bare().map_err(usage)?;
+    let (parent, handle) = place_ids(&placed)?;
     let mut nl = Nl::connect()?;
-    let ifindex = nl.ifindex(&p.dev).await?;
+    let ifindex = nl.ifindex(placed.dev).await?;
     nl.qdisc(Verb::Del, ifindex, parent, handle, &[]).await
 }
 

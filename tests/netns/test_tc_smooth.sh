@@ -49,6 +49,21 @@ for pair in rate:500000 window:1000000 burst:10000000 max_delay:50000000 limit:5
     expect_eq "$(opt "$VIF" "${pair%%:*}")" "${pair#*:}" "replaced ${pair%%:*}"
 done
 
+say "== tc's words: the design card's line, and the options show prints read back"
+shown=$(tc-smooth show "$VIF" | sed -n 's/.*refcnt [0-9]* //p')
+tc-smooth del dev "$VIF" root smooth
+tc-smooth add dev "$VIF" root smooth rate 2mbit window 3ms
+expect_eq "$(opt "$VIF" rate) $(opt "$VIF" window)" "250000 3000000" "tc's line: rate and window set"
+tc-smooth del "$VIF" root
+# shellcheck disable=SC2086 # the options, one word each
+tc-smooth add "$VIF" root $shown
+expect_eq "$(tc-smooth show "$VIF" | sed -n 's/.*refcnt [0-9]* //p')" "$shown" \
+    "the options show printed, given to add, show the same"
+expect_line "parent as a word and a flag" '"parent" given twice' 2 tc-smooth add "$VIF" root --parent 1:10 rate 2mbit
+expect_line "a parameter as a word and a flag" 'smooth: "rate" given twice' 2 tc-smooth change "$VIF" rate 2mbit --rate 3mbit
+expect_line "a word that is not smooth's" 'smooth: unknown option "tbf"' 2 tc-smooth add "$VIF" root tbf rate 2mbit
+expect_line "del with parameters" '"rate": del takes no parameters' 2 tc-smooth del "$VIF" root rate 2mbit
+
 say "== bad input: one line naming the field and its range, exit 2"
 expect_line "add without rate" "smooth: rate is required" 2 tc-smooth add "$VIF" --window 3ms
 expect_line "bad rate word" 'smooth: rate "fast" is not a rate like 2mbit (range 8Kbit..=100Gbit)' 2 tc-smooth change "$VIF" --rate fast
