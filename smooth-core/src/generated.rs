@@ -53,7 +53,10 @@ pub struct ParamsTable;
 
 impl Display for ParamsTable {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        writeln!(f, "| keyword | `tc-smooth` | default | range | meaning |")?;
+        writeln!(
+            f,
+            "| keyword | `tc-smooth` flag | default | range | meaning |"
+        )?;
         writeln!(f, "|---|---|---|---|---|")?;
         for p in &PARAMS {
             write!(f, "| `{}` | `--{}` | ", p.name, p.flag())?;

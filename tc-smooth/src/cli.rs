@@ -33,8 +33,8 @@ pub struct Params {
 }
 
 impl Params {
-    /// The given values in tc's keyword order, as (keyword, text).
-    pub fn words(&self) -> Vec<(&'static str, &str)> {
+    /// The flags' values in tc's keyword order, as (keyword, text).
+    pub fn flag_words(&self) -> Vec<(&'static str, &str)> {
         self.given
             .iter()
             .map(|(p, v)| (p.name, v.as_str()))
@@ -44,7 +44,7 @@ impl Params {
     /// The flags' values, then those of tc's parameter words `words`.
     fn parsed(&self, words: &[String]) -> Result<Vec<Value>, String> {
         let flags = self
-            .words()
+            .flag_words()
             .into_iter()
             .map(|(key, text)| options::parse_word(key, text));
         flags
@@ -154,9 +154,10 @@ pub struct Placed<'a> {
 
 impl Place {
     /// Reads `[dev] DEV [root | parent ID] [handle ID] [smooth] [KEYWORD
-    /// VALUE]…` as tc does: the place words in any order before the kind,
-    /// the parameters after it (the kind may be left out), and the parent
-    /// and the handle at most once, counting the flags.
+    /// VALUE]…` as tc does after the device: the place words in any order
+    /// before the kind, the parameters after it (the kind may be left out),
+    /// and the parent and the handle at most once, counting the flags. The
+    /// device comes first (a device named `dev` is written `dev dev`).
     pub fn resolve(&self) -> Result<Placed<'_>, String> {
         fn once<'a>(slot: &mut Option<&'a str>, name: &str, id: &'a str) -> Result<(), String> {
             match slot.replace(id) {
@@ -208,7 +209,9 @@ impl Place {
     pub fn resolve_bare(&self) -> Result<Placed<'_>, String> {
         let placed = self.resolve()?;
         match placed.params.first() {
-            Some(w) => Err(format!("\"{w}\": del takes no parameters")),
+            Some(w) => Err(format!(
+                "unexpected word \"{w}\": del takes [dev] DEV [root | parent ID] [handle ID] [smooth]"
+            )),
             None => Ok(placed),
         }
     }
@@ -241,6 +244,10 @@ pub enum Cmd {
     /// Create or replace a smooth qdisc.
     Replace(Target),
     /// Delete a smooth qdisc.
+    #[command(mut_arg("words", |a| a.help(
+        "tc's words after the device: `root` (the default) or `parent ID`, `handle ID`, \
+         the kind `smooth`; no parameters"
+    )))]
     Del(Place),
     /// Show the smooth qdiscs of a device.
     Show {
@@ -576,11 +583,11 @@ mod tests {
             (&["del", "vif1.0", "handle"], "\"handle\" needs an id"),
             (
                 &["del", "vif1.0", "top"],
-                "\"top\": del takes no parameters",
+                "unexpected word \"top\": del takes [dev] DEV [root | parent ID] [handle ID] [smooth]",
             ),
             (
                 &["del", "vif1.0", "root", "smooth", "rate", "2mbit"],
-                "\"rate\": del takes no parameters",
+                "unexpected word \"rate\": del takes [dev] DEV [root | parent ID] [handle ID] [smooth]",
             ),
             (
                 &["add", "vif1.0", "root", "tbf", "rate", "2mbit"],

@@ -51,18 +51,19 @@ done
 
 say "== tc's words: the design card's line, and the options show prints read back"
 shown=$(tc-smooth show "$VIF" | sed -n 's/.*refcnt [0-9]* //p')
+expect_eq "$(echo "$shown" | cut -d' ' -f1)" rate "show printed the options (from rate on)"
 tc-smooth del dev "$VIF" root smooth
-tc-smooth add dev "$VIF" root smooth rate 2mbit window 3ms
+expect_eq "$(tc-smooth add dev "$VIF" root smooth rate 2mbit window 3ms; echo $?)" 0 "tc's line accepted"
 expect_eq "$(opt "$VIF" rate) $(opt "$VIF" window)" "250000 3000000" "tc's line: rate and window set"
 tc-smooth del "$VIF" root
 # shellcheck disable=SC2086 # the options, one word each
-tc-smooth add "$VIF" root $shown
+expect_eq "$(tc-smooth add "$VIF" root $shown; echo $?)" 0 "the options show printed, given to add, accepted"
 expect_eq "$(tc-smooth show "$VIF" | sed -n 's/.*refcnt [0-9]* //p')" "$shown" \
     "the options show printed, given to add, show the same"
 expect_line "parent as a word and a flag" '"parent" given twice' 2 tc-smooth add "$VIF" root --parent 1:10 rate 2mbit
 expect_line "a parameter as a word and a flag" 'smooth: "rate" given twice' 2 tc-smooth change "$VIF" rate 2mbit --rate 3mbit
 expect_line "a word that is not smooth's" 'smooth: unknown option "tbf"' 2 tc-smooth add "$VIF" root tbf rate 2mbit
-expect_line "del with parameters" '"rate": del takes no parameters' 2 tc-smooth del "$VIF" root rate 2mbit
+expect_line "del with parameters" 'unexpected word "rate": del takes [dev] DEV [root | parent ID] [handle ID] [smooth]' 2 tc-smooth del "$VIF" root rate 2mbit
 
 say "== bad input: one line naming the field and its range, exit 2"
 expect_line "add without rate" "smooth: rate is required" 2 tc-smooth add "$VIF" --window 3ms

@@ -26,7 +26,7 @@ ok=1
 for d in rt hog1 hog2 hog3; do create "$d" || ok=0; done
 [ $ok = 1 ] && pass "xl create: a real-time CPU-bound guest and three hogs" || fail "xl create: a real-time CPU-bound guest and three hogs"
 
-# 40 samples over 20 s while four CPU-bound guests compete for two pCPUs:
+# 40 samples, 0.5 s apart, while four CPU-bound guests compete for two pCPUs:
 # the real-time one must stay off dom0's pCPU; count where the hogs were.
 # One `xl vcpu-list` per sample: each xl call costs dom0 about a second here.
 on_dom0=0 hogs_on_dom0=0 rt_seen=0

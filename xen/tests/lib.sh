@@ -88,12 +88,12 @@ release() { local d; for d; do ! paused "$d" || xl unpause "$d"; done; }
 # The credit weight of domain $1.
 weight() { xl sched-credit -d "$1" 2>&1 | awk 'NR == 2 { print $3 }'; }
 
-# dom0_weight W: sets dom0's credit weight and reads it back. The test
-# scripts give dom0 a large weight while it only drives the test (xl calls,
-# pings; idle in every measured window), as operators favour dom0: at
+# dom0_weight W: sets dom0's credit weight and reads it back. dom0-sched.sh
+# and dom0-safety.sh give dom0 a large weight, as operators favour dom0: at
 # credit's default, five spinning guests on one emulated pCPU starve each xl
 # call for tens of seconds. A window in which dom0 competes for the CPU by
-# weight sets the default back first.
+# weight sets the default back first (docs/xen.md says which windows see
+# dom0 at which weight).
 DRIVING_WEIGHT=4096
 dom0_weight() { xl sched-credit -d 0 -w "$1" && [ "$(weight 0)" = "$1" ]; }
 
