@@ -123,6 +123,29 @@ fn capitalised(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A device named as tc names it: `DEV` or `dev DEV`.
+#[derive(Args, Debug, Clone)]
+pub struct Device {
+    /// The network device (`dev DEV`, as tc writes it, also works).
+    #[arg(value_name = "DEV", num_args = 1..=2, required = true)]
+    words: Vec<String>,
+}
+
+impl Device {
+    /// The device's name (a device named `dev` is written `dev` or
+    /// `dev dev`).
+    pub fn name(&self) -> Result<&str, String> {
+        match self.words.as_slice() {
+            [name] => Ok(name),
+            [dev, name] if dev == "dev" => Ok(name),
+            [_, word] => Err(format!(
+                "unexpected word \"{word}\": the device is DEV or dev DEV"
+            )),
+            [] | [_, _, _, ..] => Err("the device is DEV or dev DEV".to_string()),
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct Place {
     /// The network device (`dev DEV`, as tc writes it, also works).
@@ -251,8 +274,8 @@ pub enum Cmd {
     Del(Place),
     /// Show the smooth qdiscs of a device.
     Show {
-        /// The network device.
-        dev: String,
+        #[command(flatten)]
+        dev: Device,
         /// With counters and smooth's statistics (xstats).
         #[arg(short = 's', long = "stats")]
         stats: bool,
@@ -268,8 +291,8 @@ pub enum Cmd {
     /// ifb-PREFIX-HASH when too long), whose root qdisc is smooth. Running
     /// attach again updates the parameters and leaves one of everything.
     Attach {
-        /// The vif.
-        dev: String,
+        #[command(flatten)]
+        dev: Device,
         #[command(flatten)]
         params: Params,
         /// Shape only dom0-to-guest traffic.
@@ -284,15 +307,15 @@ pub enum Cmd {
     },
     /// Remove what attach created: the smooth root qdisc of DEV, the
     /// redirect filter (and the ingress qdisc when no other filter is left
-    /// on it) and the IFB.
+    /// on it) and the IFB. The vif may already be gone.
     Detach {
-        /// The vif (it may already be gone).
-        dev: String,
+        #[command(flatten)]
+        dev: Device,
     },
     /// Live view: rate, window and credit, drops and the sojourn histogram.
     Watch {
-        /// The network device.
-        dev: String,
+        #[command(flatten)]
+        dev: Device,
         /// Time between frames, at least 10ms (a bare number is µs, as tc).
         #[arg(long, default_value = "1s", value_name = "TIME")]
         interval: String,
@@ -622,9 +645,39 @@ mod tests {
         ])
         .is_err());
         assert!(parse(&["show", "vif1.0", "-s", "-j"]).is_ok());
+        assert!(parse(&["show"]).is_err());
+        assert!(parse(&["show", "dev", "vif1.0", "vif2.0"]).is_err());
         assert!(parse(&["watch", "vif1.0", "--count", "2"]).is_ok());
         assert!(parse(&["watch", "vif1.0", "--count", "0"]).is_err());
         assert!(parse(&["watch", "vif1.0", "--json", "--interval", "100ms"]).is_ok());
+    }
+
+    #[test]
+    fn commands_on_a_device_take_dev_as_tc_writes_it() {
+        let device = |args: &[&str]| match parse(args).unwrap().cmd {
+            Cmd::Show { dev, .. }
+            | Cmd::Watch { dev, .. }
+            | Cmd::Attach { dev, .. }
+            | Cmd::Detach { dev } => dev.name().map(str::to_string),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(device(&["show", "vif1.0", "-s"]).unwrap(), "vif1.0");
+        assert_eq!(device(&["show", "-s", "dev", "vif1.0"]).unwrap(), "vif1.0");
+        assert_eq!(
+            device(&["watch", "dev", "vif1.0", "--count", "1"]).unwrap(),
+            "vif1.0"
+        );
+        assert_eq!(
+            device(&["attach", "dev", "vif1.0", "--rate", "2mbit"]).unwrap(),
+            "vif1.0"
+        );
+        assert_eq!(device(&["detach", "dev", "vif1.0"]).unwrap(), "vif1.0");
+        assert_eq!(device(&["detach", "dev"]).unwrap(), "dev");
+        assert_eq!(device(&["detach", "dev", "dev"]).unwrap(), "dev");
+        assert_eq!(
+            device(&["show", "vif1.0", "root"]).unwrap_err(),
+            "unexpected word \"root\": the device is DEV or dev DEV"
+        );
     }
 
     #[test]

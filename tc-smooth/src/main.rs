@@ -154,7 +154,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Change(t) => verb(Verb::Change, t).await,
         Cmd::Replace(t) => verb(Verb::Replace, t).await,
         Cmd::Del(p) => del(p).await,
-        Cmd::Show { dev, stats, json } => show_cmd(dev, *stats, *json).await,
+        Cmd::Show { dev, stats, json } => show_cmd(dev.name().map_err(usage)?, *stats, *json).await,
         Cmd::Attach {
             dev,
             params,
@@ -179,10 +179,12 @@ async fn run(cli: Cli) -> Result<()> {
                     ingress: true,
                 },
             };
+            let dev = dev.name().map_err(usage)?;
             let mut nl = Nl::connect()?;
             ops::attach(&mut nl, dev, &all, dirs).await
         }
         Cmd::Detach { dev } => {
+            let dev = dev.name().map_err(usage)?;
             let mut nl = Nl::connect()?;
             ops::detach(&mut nl, dev).await
         }
@@ -191,7 +193,7 @@ async fn run(cli: Cli) -> Result<()> {
             interval,
             count,
             json,
-        } => watch_cmd(dev, interval, *count, *json).await,
+        } => watch_cmd(dev.name().map_err(usage)?, interval, *count, *json).await,
         Cmd::Man => {
             let _ = std::io::stdout().write_all(&cli::man_page());
             Ok(())

@@ -60,6 +60,7 @@ tc-smooth del "$VIF" root
 expect_eq "$(tc-smooth add "$VIF" root $shown; echo $?)" 0 "the options show printed, given to add, accepted"
 expect_eq "$(tc-smooth show "$VIF" | sed -n 's/.*refcnt [0-9]* //p')" "$shown" \
     "the options show printed, given to add, show the same"
+expect_eq "$(tc-smooth show dev "$VIF")" "$(tc-smooth show "$VIF")" "show dev DEV, as tc writes it"
 expect_line "parent as a word and a flag" '"parent" given twice' 2 tc-smooth add "$VIF" root --parent 1:10 rate 2mbit
 expect_line "a parameter as a word and a flag" 'smooth: "rate" given twice' 2 tc-smooth change "$VIF" rate 2mbit --rate 3mbit
 expect_line "a word that is not smooth's" 'smooth: unknown option "tbf"' 2 tc-smooth add "$VIF" root tbf rate 2mbit
@@ -159,7 +160,7 @@ out=$(tc-smooth watch "$VIF" --interval 500ms --count 2)
 echo "$out"
 expect_eq "$(echo "$out" | grep -c '^smooth on ')" 2 "frames"
 expect_eq "$(echo "$out" | grep -c "$(printf '\033')" || true)" 0 "escape sequences when stdout is not a tty"
-expect_line "watch without smooth" "no smooth qdisc on \"peth0\"" 1 tc-smooth watch peth0 --count 1
+expect_line "watch without smooth" "no smooth qdisc on \"peth0\"" 1 tc-smooth watch dev peth0 --count 1
 
 say "== del, and a child of an HTB class with a handle"
 tc-smooth del "$VIF" root
@@ -176,7 +177,7 @@ tc qdisc del dev "$VIF" root
 say "== attach / detach"
 before=$(state)
 tc-smooth attach "$VIF" --rate 2mbit --window 3ms
-tc-smooth attach "$VIF" --rate 2mbit --window 4ms
+tc-smooth attach dev "$VIF" --rate 2mbit --window 4ms
 ip -br link show "$IFB"
 tc qdisc show dev "$VIF"
 tc qdisc show dev "$IFB"

@@ -60,8 +60,8 @@ shares() {
     hogs=("$@")
     names+=("${hogs[@]}")
     for d in "${names[@]}"; do ids="$ids $(xl domid "$d")"; done
-    w="$(xl sched-credit -d 0 | awk 'NR == 2 { print $3 }')"
-    for d in "${names[@]}"; do w="$w $(xl sched-credit -d "$d" | awk 'NR == 2 { print $3 }')"; done
+    w=$(weight 0)
+    for d in "${names[@]}"; do w="$w $(weight "$d")"; done
     s0=$(/smooth/rtcheck --cputime $ids)
     sleep 10
     s1=$(/smooth/rtcheck --cputime $ids)
@@ -259,6 +259,7 @@ kill "$spin"
 wait "$spin" 2>/dev/null
 xl sched-credit -d 0 -M none
 expect_params "dom0 made plain credit again" 0 "none 0 0 0 0"
+check "dom0 weighted $DRIVING_WEIGHT again to destroy the spinning hogs" dom0_weight "$DRIVING_WEIGHT"
 
 section "destroy"
 for d in hog1 hog2 hog3; do xl destroy "$d" || echo "  xl destroy $d failed"; done
