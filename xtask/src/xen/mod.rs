@@ -17,5 +17,5 @@ mod plot;
 
 pub use bench::{bench_xen, Options as BenchOptions};
 pub use boot::{failed as failed_tests, run_tests};
-pub use build::{check_series, xen};
+pub use build::{check_series, xen, Prebuild};
 pub use deploy::bench as bench_deploy;
