@@ -333,8 +333,9 @@ fn built(dir: &Path, hypervisors: &[&str]) -> bool {
 /// at idle CPU priority (`chrt --idle 0`, SCHED_IDLE). On a cold machine
 /// they build while the quick benchmark streams (at 2 Mbit/s its guest
 /// leaves the host's CPUs mostly idle) and the Xen stage's one-pCPU boots
-/// run, and those stages' QEMU still gets every cycle it asks for. The Xen
-/// stage waits for the patched build, the bench-xen stage for both. A
+/// run; those stages' QEMU keeps the CPU first (its boots still run slower
+/// beside a build: caches and memory are shared). The Xen stage waits for
+/// the patched build, the bench-xen stage for both. A
 /// build that fails here is reported and tried again in the foreground by
 /// the stage that needs it, whose error is counted.
 pub struct Prebuild {
