@@ -335,9 +335,9 @@ fn built(dir: &Path, hypervisors: &[&str]) -> bool {
 /// leaves the host's CPUs mostly idle) and the Xen stage's one-pCPU boots
 /// run; those stages' QEMU keeps the CPU first (its boots still run slower
 /// beside a build: caches and memory are shared). The Xen stage waits for
-/// the patched build, the bench-xen stage for both. A
-/// build that fails here is reported and tried again in the foreground by
-/// the stage that needs it, whose error is counted.
+/// the patched build, the bench-xen stage for both. A build that fails
+/// here is reported and tried again in the foreground by the stage that
+/// needs it, whose error is counted.
 pub struct Prebuild {
     patched: Option<mpsc::Receiver<()>>,
     thread: Option<JoinHandle<()>>,
