@@ -89,8 +89,8 @@ impl Skb {
     }
 
     /// Software-segments a GSO packet (as `tbf_segment` does). The original
-    /// stays owned by the caller and must be passed to
-    /// [`Queue::segmented`] once the segments are queued.
+    /// stays owned by the caller, which passes it with the segments to
+    /// [`Queue::enqueue_segments`].
     pub(crate) fn segment(&self) -> Option<SkbList> {
         // SAFETY: `self.0` is valid; the returned list is new and ours.
         let head = unsafe { b::rsch_gso_segment(self.0.as_ptr()) };
@@ -129,7 +129,8 @@ impl Drop for SkbList {
 /// packet's ownership is settled.
 pub(crate) struct Enqueued(c_int);
 
-/// The qdisc's FIFO, counters and watchdog, as seen from one callback.
+/// The qdisc's FIFO, counters and watchdog, as seen from one callback,
+/// which has them to itself while it holds a `Queue` ([`queue`]).
 pub(crate) struct Queue<'a> {
     sch: *mut b::Qdisc,
     watchdog: *mut b::qdisc_watchdog,
@@ -185,7 +186,7 @@ impl Queue<'_> {
     /// backlog.
     pub(crate) fn arrival(&self, skb: &Skb) -> Arrival {
         let mut a = MaybeUninit::<b::rsch_arrival>::uninit();
-        // SAFETY: `sch` is valid and we hold the root lock; `skb` is a
+        // SAFETY: `sch` is valid and the queue ours ([`queue`]); `skb` is a
         // valid skb we own; the helper writes every field of `a`.
         let a = unsafe {
             b::rsch_arrival(self.sch, skb.0.as_ptr(), a.as_mut_ptr());
@@ -210,8 +211,8 @@ impl Queue<'_> {
         arrival: u64,
         overlimit: bool,
     ) -> Enqueued {
-        // SAFETY: root lock held; the queue takes ownership of the skb,
-        // whose cb is ours until it leaves the qdisc.
+        // SAFETY: the queue is ours ([`queue`]) and takes ownership of the
+        // skb, whose cb is ours until it leaves the qdisc.
         Enqueued(unsafe {
             b::rsch_enqueue_stamped(skb.into_raw(), self.sch, release, arrival, overlimit)
         })
@@ -224,32 +225,63 @@ impl Queue<'_> {
             drop(skb);
             return Enqueued(NET_XMIT_DROP);
         }
-        // SAFETY: root lock held; `to_free` is the list of this enqueue
-        // call, which takes ownership of the skb.
+        // SAFETY: the queue is ours ([`queue`]); `to_free` is the list of
+        // this enqueue call, which takes ownership of the skb.
         Enqueued(unsafe { b::rsch_drop(skb.into_raw(), self.sch, self.to_free) })
     }
 
-    /// `orig` was split into `segments` packets of `bytes` in total, now
-    /// queued: fix the ancestors' counters and free `orig`. Returns the
-    /// verdict for the original packet.
-    pub(crate) fn segmented(&mut self, orig: Skb, segments: u32, bytes: u32) -> Enqueued {
-        if segments == 0 {
+    /// Queues `segments`, what [`Skb::segment`] made of `orig`, passing each
+    /// to `each` (which queues or drops it), then tells the ancestors what
+    /// the queue holds in place of `orig` and frees it. Returns the verdict
+    /// for `orig`.
+    ///
+    /// The ancestors' counters are corrected by what the queue itself
+    /// gained, read before and after, never by a count the caller keeps: a
+    /// wrong one would make `qdisc_tree_reduce_backlog` notify a parent
+    /// class of a queue that is not empty, or miss one that is.
+    pub(crate) fn enqueue_segments(
+        &mut self,
+        orig: Skb,
+        segments: SkbList,
+        mut each: impl FnMut(&mut Self, Skb) -> Enqueued,
+    ) -> Enqueued {
+        let before = self.counts();
+        for seg in segments {
+            each(self, seg);
+        }
+        let after = self.counts();
+        // Enqueue only adds to the queue; a drop leaves it as it was.
+        let queued = after.qlen.saturating_sub(before.qlen);
+        let bytes = after.backlog.saturating_sub(before.backlog);
+        if queued == 0 {
             // Every segment was dropped (and counted) already: free the
             // original without counting it again (as tbf_segment does).
             drop(orig);
             return Enqueued(NET_XMIT_DROP);
         }
-        // SAFETY: root lock held; consumes `orig`, which we own.
-        unsafe { b::rsch_segmented(self.sch, orig.into_raw(), segments as c_int, bytes) };
+        // SAFETY: the queue is ours ([`queue`]); consumes `orig`, which we
+        // own. `queued` ≤ the limit, far below `c_int::MAX`.
+        unsafe { b::rsch_segmented(self.sch, orig.into_raw(), queued as c_int, bytes) };
         Enqueued(NET_XMIT_SUCCESS)
+    }
+
+    /// The queue's length and backlog.
+    fn counts(&self) -> b::rsch_counts {
+        let mut c = MaybeUninit::<b::rsch_counts>::uninit();
+        // SAFETY: the queue is ours ([`queue`]); the helper writes every
+        // field of `c`.
+        unsafe {
+            b::rsch_counts(self.sch, c.as_mut_ptr());
+            c.assume_init()
+        }
     }
 
     /// Takes the head if its release time has come; one call, and the
     /// clock is read only when a packet is queued.
     pub(crate) fn dequeue_due(&mut self) -> Head {
         let mut h = MaybeUninit::<b::rsch_head>::uninit();
-        // SAFETY: root lock held; the helper writes every field of `h`; a
-        // dequeued skb becomes ours.
+        // SAFETY: the queue is ours ([`queue`]); the helper writes every
+        // field of `h`; a dequeued skb becomes ours.
         let (skb, h) = unsafe {
             let skb = b::rsch_dequeue_due(self.sch, h.as_mut_ptr());
             (Skb::from_raw(skb), h.assume_init())
@@ -275,18 +307,19 @@ impl Queue<'_> {
     /// head's new release time, if a packet is queued.
     pub(crate) fn retime(&mut self, mut f: impl FnMut(u64) -> u64) -> Option<u64> {
         let mut head = None;
-        // SAFETY: `change` runs under the root lock, so nothing else
-        // touches `sch->q` during the walk. The list ends in NULL:
-        // `__qdisc_enqueue_tail` links each skb behind the tail with `next`
-        // cleared, and the first into an empty queue comes off no list
-        // (the core's skb, or a GSO segment `rsch_skb_list_pop` unlinked).
-        // Every skb on it is ours, and its cb holds the stamps
-        // `push_stamped` wrote. A packet a parent peeked (`sch->gso_skb`)
-        // is not on `sch->q`; it was due when dequeued, and `f` keeps a due
-        // time.
+        // SAFETY: the queue is ours ([`queue`]: `change` holds the root
+        // lock), so nothing else touches `sch->q` during the walk, which
+        // visits its `qlen` skbs from the head and stops early at a NULL
+        // `next` (the tail's). Every skb on it is ours, and its cb holds
+        // the stamps `push_stamped` wrote. A packet a parent peeked
+        // (`sch->gso_skb`) is not on `sch->q`; it was due when dequeued,
+        // and `f` keeps a due time.
         unsafe {
             let mut skb = b::rsch_queue_head(self.sch);
-            while !skb.is_null() {
+            for _ in 0..self.counts().qlen {
+                if skb.is_null() {
+                    break;
+                }
                 let release = b::rsch_release_stamp(skb);
                 *release = f(*release);
                 head.get_or_insert(*release);
@@ -531,7 +564,15 @@ unsafe fn state<'a, T>(p: *mut Private<T>) -> &'a mut T {
     unsafe { (*ptr::addr_of_mut!((*p).state)).assume_init_mut() }
 }
 
-fn queue<'a>(
+/// `sch`'s queue for one callback.
+///
+/// # Safety
+///
+/// For all of `'a` the caller has `sch`'s FIFO and counters to itself: it
+/// holds the root lock, or RTNL while the data path cannot reach `sch`
+/// (init; reset from destroy). `watchdog` is `sch`'s, initialised, and
+/// `to_free` null or the drop list of the enqueue call in progress.
+unsafe fn queue<'a>(
     sch: *mut b::Qdisc,
     watchdog: *mut b::qdisc_watchdog,
     to_free: *mut *mut b::sk_buff,
@@ -563,7 +604,9 @@ unsafe extern "C" fn init_cb<T: QdiscOps>(
     };
     // SAFETY: the watchdog lives in the private area as long as `sch`.
     unsafe { b::qdisc_watchdog_init(wd, sch) };
-    let mut q = queue(sch, wd, ptr::null_mut());
+    // SAFETY: nothing else reaches the qdisc yet; the watchdog is
+    // initialised (above).
+    let mut q = unsafe { queue(sch, wd, ptr::null_mut()) };
     // SAFETY: `opt` is null or valid for the duration of the call.
     let attrs = unsafe { Attrs::new(opt) };
     match T::init(&mut q, attrs.as_ref(), &mut ExtAck(extack)) {
@@ -621,9 +664,8 @@ unsafe extern "C" fn reset_cb<T: QdiscOps>(sch: *mut b::Qdisc) {
     unsafe { b::qdisc_watchdog_cancel(wd) };
     // SAFETY: as above; the state is borrowed only once it is initialised.
     if unsafe { ready(p) } {
-        let mut q = queue(sch, wd, ptr::null_mut());
         // SAFETY: initialised (ready); the access is exclusive (above).
-        unsafe { state(p) }.reset(&mut q);
+        unsafe { state(p).reset(&mut queue(sch, wd, ptr::null_mut())) };
     }
 }
 
@@ -639,13 +681,18 @@ unsafe extern "C" fn enqueue_cb<T: QdiscOps>(
     sch: *mut b::Qdisc,
     to_free: *mut *mut b::sk_buff,
 ) -> c_int {
-    // SAFETY: root lock held for the whole call; enqueue only runs on an
-    // initialised qdisc; the core hands us ownership of a valid skb.
-    let (state, wd, skb) = unsafe {
+    // SAFETY: root lock held for the whole call (the queue is ours);
+    // enqueue only runs on an initialised qdisc; the core hands us
+    // ownership of a valid skb.
+    let (state, mut q, skb) = unsafe {
         let p = private::<T>(sch);
-        (state(p), watchdog(p), Skb::from_owned(skb))
+        (
+            state(p),
+            queue(sch, watchdog(p), to_free),
+            Skb::from_owned(skb),
+        )
     };
-    state.enqueue(&mut queue(sch, wd, to_free), skb).0
+    state.enqueue(&mut q, skb).0
 }
 
 /// `Qdisc_ops.dequeue`.
@@ -655,14 +702,13 @@ unsafe extern "C" fn enqueue_cb<T: QdiscOps>(
 /// Called by the qdisc core only, with the root lock held, on an
 /// initialised qdisc.
 unsafe extern "C" fn dequeue_cb<T: QdiscOps>(sch: *mut b::Qdisc) -> *mut b::sk_buff {
-    // SAFETY: root lock held for the whole call; initialised qdisc.
-    let (state, wd) = unsafe {
+    // SAFETY: root lock held for the whole call (the queue is ours);
+    // initialised qdisc.
+    let (state, mut q) = unsafe {
         let p = private::<T>(sch);
-        (state(p), watchdog(p))
+        (state(p), queue(sch, watchdog(p), ptr::null_mut()))
     };
-    state
-        .dequeue(&mut queue(sch, wd, ptr::null_mut()))
-        .map_or(ptr::null_mut(), Skb::into_raw)
+    state.dequeue(&mut q).map_or(ptr::null_mut(), Skb::into_raw)
 }
 
 /// `Qdisc_ops.peek`.

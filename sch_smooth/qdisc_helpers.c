@@ -63,6 +63,12 @@ struct sk_buff *rsch_dequeue_due(struct Qdisc *sch, struct rsch_head *out)
 	return qdisc_dequeue_head(sch);
 }
 
+void rsch_counts(const struct Qdisc *sch, struct rsch_counts *out)
+{
+	out->qlen = sch->q.qlen;
+	out->backlog = sch->qstats.backlog;
+}
+
 struct sk_buff *rsch_queue_head(const struct Qdisc *sch) { return sch->q.head; }
 struct sk_buff *rsch_queue_next(const struct sk_buff *skb) { return skb->next; }
 u64 *rsch_release_stamp(struct sk_buff *skb) { return &rsch_stamps(skb)[0]; }
@@ -97,7 +103,7 @@ struct sk_buff *rsch_skb_list_pop(struct sk_buff **list)
 	return skb;
 }
 
-/* @orig became @segments packets of @bytes in total: tell the ancestors. */
+/* @orig became @segments queued packets of @bytes: tell the ancestors. */
 void rsch_segmented(struct Qdisc *sch, struct sk_buff *orig, int segments,
 		    unsigned int bytes)
 {

@@ -45,6 +45,11 @@ struct rsch_head {
 	u64 now;		/* ktime_get_ns() */
 };
 struct sk_buff *rsch_dequeue_due(struct Qdisc *sch, struct rsch_head *out);
+struct rsch_counts {
+	u32 qlen;		/* packets queued */
+	u32 backlog;		/* bytes queued */
+};
+void rsch_counts(const struct Qdisc *sch, struct rsch_counts *out);
 /* Change: the queue walked head to tail, release times rewritten in place. */
 struct sk_buff *rsch_queue_head(const struct Qdisc *sch);
 struct sk_buff *rsch_queue_next(const struct sk_buff *skb);

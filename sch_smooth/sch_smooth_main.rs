@@ -63,6 +63,8 @@ module! {
     author: "smooth developers",
     description: "smooth: rate limiting with a smoothly sliding delay",
     license: "GPL",
+    // What the qdisc core asks modprobe for when tc names the kind.
+    alias: ["net-sch-smooth"],
 }
 
 /// Timer slack for the watchdog, as sch_fq's default: 10 µs.
@@ -105,15 +107,20 @@ fn parse(base: Config, attrs: &Attrs<'_>, create: bool, ext: &mut ExtAck) -> Res
             }
             OptionError::Malformed => malformed.flatten(),
             // A value out of range: its attribute, if this request has it
-            // (once: duplicates are refused); a window that only a new
-            // max_delay put out of range is the window in force, not here.
-            OptionError::Invalid(_) | OptionError::Missing(_) => e.attribute().and_then(|kind| {
-                attrs
-                    .iter()
-                    .map_while(|a| a.ok())
-                    .find(|a| a.kind == kind)
-                    .map(|a| a.at)
-            }),
+            // (once: duplicates are refused); else the one that moved its
+            // bound (a new max_delay below the window in force).
+            OptionError::Invalid(_) | OptionError::Missing(_) => {
+                let find = |kind| {
+                    attrs
+                        .iter()
+                        .map_while(|a| a.ok())
+                        .find(|a| a.kind == kind)
+                        .map(|a| a.at)
+                };
+                e.attribute()
+                    .and_then(find)
+                    .or_else(|| e.bounding_attribute().and_then(find))
+            }
         };
         ext.set(format_args!("{e}"), at);
         EINVAL
@@ -121,14 +128,16 @@ fn parse(base: Config, attrs: &Attrs<'_>, create: bool, ext: &mut ExtAck) -> Res
 }
 
 impl Smooth {
-    fn admit(&mut self, q: &mut Queue<'_>, a: Arrival, skb: Skb) -> Result<Enqueued, Skb> {
+    /// Queues one packet (a GSO segment, or a packet that needs no
+    /// segmenting) with the release time the shaper gives it, or drops it.
+    fn enqueue_one(&mut self, q: &mut Queue<'_>, a: Arrival, skb: Skb) -> Enqueued {
         let backlog = Backlog {
             packets: a.packets,
             bytes: a.bytes.into(),
         };
         match self.shaper.enqueue(a.now, a.len, backlog) {
-            Decision::Release { at } => Ok(q.push_stamped(skb, at, a.now, at > a.now)),
-            Decision::Drop(_) => Err(skb),
+            Decision::Release { at } => q.push_stamped(skb, at, a.now, at > a.now),
+            Decision::Drop(_) => q.drop_packet(skb),
         }
     }
 }
@@ -178,25 +187,12 @@ impl QdiscOps for Smooth {
                 return q.drop_packet(skb);
             };
             self.shaper.segmented(true);
-            let (mut count, mut bytes) = (0u32, 0u32);
-            for seg in segments {
+            return q.enqueue_segments(skb, segments, |q, seg| {
                 let a = q.arrival(&seg);
-                match self.admit(q, a, seg) {
-                    Ok(_) => {
-                        count += 1;
-                        bytes += a.len;
-                    }
-                    Err(seg) => {
-                        q.drop_packet(seg);
-                    }
-                }
-            }
-            return q.segmented(skb, count, bytes);
+                self.enqueue_one(q, a, seg)
+            });
         }
-        match self.admit(q, arrival, skb) {
-            Ok(verdict) => verdict,
-            Err(skb) => q.drop_packet(skb),
-        }
+        self.enqueue_one(q, arrival, skb)
     }
 
     fn dequeue(&mut self, q: &mut Queue<'_>) -> Option<Skb> {

@@ -52,28 +52,38 @@ pub enum Verdict {
     WrongOffset,
 }
 
-/// The offset smooth's refusal `message` must carry (docs/uapi.md,
-/// "Refusals"): `Some(t)` one pointing at an attribute of type `t`, `None`
-/// no requirement. A malformed stream has none: its offset, when the bad
-/// attribute's header is whole, is checked by the kernel (inside the
-/// request) and by `test_smooth_uapi.sh` (on the attribute).
-fn required_offset(message: &str) -> Option<u16> {
-    let m = message.strip_prefix(SMOOTH_PREFIX)?;
+/// The attribute types smooth's refusal `message` must point at, one of
+/// them (docs/uapi.md, "Refusals"); empty: no requirement. A malformed
+/// stream has none: its offset, when the bad attribute's header is whole,
+/// is checked by the kernel (inside the request) and by
+/// `test_smooth_uapi.sh` (on the attribute).
+fn required_offset(message: &str) -> Vec<u16> {
+    let Some(m) = message.strip_prefix(SMOOTH_PREFIX) else {
+        return Vec::new();
+    };
     if let Some(t) = m.strip_prefix("unknown attribute type ") {
-        return t.parse().ok();
+        return t.parse().into_iter().collect();
     }
     if m.ends_with(" given twice") || m.contains(" has ") {
-        let name = m.split(' ').next()?;
-        return (1..=attr::MAX).find(|&k| attr::name(k) == name);
+        let name = m.split(' ').next().unwrap_or_default();
+        return (1..=attr::MAX).filter(|&k| attr::name(k) == name).collect();
     }
-    let param = PARAMS
+    let Some(param) = PARAMS
         .iter()
-        .find(|p| m.starts_with(p.name) && m[p.name.len()..].starts_with(' '))?;
-    // A value bounded by another field (the window by max_delay) can fall
-    // out of range because of a change to that field: no attribute of the
-    // request is at fault then.
-    let relative = matches!(param.max, Max::AtMost(..));
-    (m.contains(" out of range ") && !relative).then_some(param.attr)
+        .find(|p| m.starts_with(p.name) && m[p.name.len()..].starts_with(' '))
+    else {
+        return Vec::new();
+    };
+    if !m.contains(" out of range ") {
+        return Vec::new();
+    }
+    match param.max {
+        // A value bounded by another field (the window by max_delay) is
+        // out of range either as given or, in force, because the request
+        // moved its bound: the offset is on one of the two.
+        Max::AtMost(_, bound) => vec![param.attr, bound.param().attr],
+        Max::Const(_) => vec![param.attr],
+    }
 }
 
 /// Whether the offset of smooth's refusal is where docs/uapi.md says.
@@ -81,11 +91,11 @@ fn offset_agrees(reply: &Ack, request: &[u8]) -> bool {
     let Some(message) = reply.message.as_deref() else {
         return true;
     };
-    match (required_offset(message), reply.pointed_type(request)) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some(want), Some(got)) => want == got,
-    }
+    let want = required_offset(message);
+    want.is_empty()
+        || reply
+            .pointed_type(request)
+            .is_some_and(|got| want.contains(&got))
 }
 
 /// Sorts `reply`, the answer to `request`.
@@ -323,10 +333,18 @@ mod tests {
         assert_eq!(refusal("smooth: unknown attribute type 1", Some(60)), ok);
         assert_eq!(refusal("smooth: malformed attributes", Some(60)), ok);
         assert_eq!(refusal("smooth: rate is required", None), ok);
-        assert_eq!(
-            refusal("smooth: window 3000000 out of range 0..=2000000 ns", None),
-            ok
-        );
+        // The window out of range: on the window or on the max_delay that
+        // moved its bound.
+        let on = |kind: u16, m: &str| {
+            let mut req = REQ;
+            req[62] = kind as u8;
+            classify(&reply(einval, Some(m), Some(60)), &req)
+        };
+        let window = "smooth: window 3000000 out of range 0..=2000000 ns";
+        assert_eq!(on(attr::MAX_DELAY, window), ok);
+        assert_eq!(on(attr::WINDOW, window), ok);
+        assert_eq!(on(attr::RATE, window), Verdict::WrongOffset);
+        assert_eq!(refusal(window, None), Verdict::WrongOffset);
         // Missing where an attribute is at fault, or on another attribute.
         assert_eq!(
             refusal(

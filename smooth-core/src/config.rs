@@ -430,8 +430,10 @@ impl Config {
     pub const MIN_MAX_DELAY: u64 = NSEC_PER_MSEC;
     /// 10 s.
     pub const MAX_MAX_DELAY: u64 = 10 * NSEC_PER_SEC;
-    /// Queue limit range in packets.
-    pub const MAX_LIMIT: u32 = 1_000_000;
+    /// Queue limit range in packets: a rate change re-times every queued
+    /// packet in one walk under the root lock (BH off), which this keeps to
+    /// well under a few milliseconds.
+    pub const MAX_LIMIT: u32 = 65_536;
 
     /// Default configuration at `rate` bytes/s (not yet validated).
     #[cfg(not(MODULE))]

@@ -321,7 +321,7 @@ mod tests {
         );
         assert_eq!(
             parse_word("limit", "-1").unwrap_err().to_string(),
-            "smooth: limit \"-1\" is not a whole number (range 1..=1000000 packets)"
+            "smooth: limit \"-1\" is not a whole number (range 1..=65536 packets)"
         );
         assert_eq!(
             parse_word("rate", "1.00000095367431640625mibps")
@@ -332,7 +332,7 @@ mod tests {
         assert_eq!(parse_all("window 3ms").unwrap_err(), "rate is required");
         assert_eq!(
             parse_all("rate 2mbit limit 0").unwrap_err(),
-            "limit 0 out of range 1..=1000000 packets"
+            "limit 0 out of range 1..=65536 packets"
         );
         assert!(parse_all("rate 2mbit window 50ms max_delay 10ms").is_err());
         // Too large to hold: the range, not "not a rate".
@@ -346,7 +346,7 @@ mod tests {
             parse_word("limit", "99999999999999999999")
                 .unwrap_err()
                 .to_string(),
-            "smooth: limit \"99999999999999999999\" out of range 1..=1000000 packets"
+            "smooth: limit \"99999999999999999999\" out of range 1..=65536 packets"
         );
         assert_eq!(
             parse_word("window", "1e30s").unwrap_err().to_string(),

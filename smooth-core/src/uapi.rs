@@ -3,7 +3,7 @@
 //! [`Config`] turns back into attributes, and the xstats layout. Shared by
 //! the kernel module, the tc plugin and `tc-smooth`, so all three agree.
 
-use super::config::{Config, ConfigError, Field, Param, Width, PARAMS};
+use super::config::{Config, ConfigError, Field, Max, Param, Width, PARAMS};
 
 use super::shaper::Shaper;
 use super::stats::DelayHistogram;
@@ -40,6 +40,19 @@ impl OptionError {
             }
             OptionError::Invalid(e) => Some(attr::of(e.field)),
             OptionError::Missing(_) | OptionError::Malformed => None,
+        }
+    }
+
+    /// For a value out of a range that another option bounds (the window,
+    /// at most `max_delay`), that option's attribute: where extack points
+    /// when the request moved the bound but left the value in force.
+    pub fn bounding_attribute(&self) -> Option<u16> {
+        match *self {
+            OptionError::Invalid(e) => match e.field.param().max {
+                Max::AtMost(_, bound) => Some(attr::of(bound)),
+                Max::Const(_) => None,
+            },
+            _ => None,
         }
     }
 }
@@ -513,6 +526,15 @@ mod tests {
         }
         assert_eq!(fault(&[], true), None);
         assert_eq!(OptionError::Malformed.attribute(), None);
+        // The window in force (3 ms), out of range for a new max_delay: the
+        // window is at fault, the max_delay moved its bound.
+        let lower = encode(&[Value::U64(attr::MAX_DELAY, 2_000_000)]);
+        let e = apply_owned(d, &lower, false).unwrap_err();
+        assert_eq!(e.attribute(), Some(attr::WINDOW));
+        assert_eq!(e.bounding_attribute(), Some(attr::MAX_DELAY));
+        let slow = encode(&[Value::U64(attr::RATE, 10)]);
+        let e = apply_owned(d, &slow, false).unwrap_err();
+        assert_eq!(e.bounding_attribute(), None);
     }
 
     #[test]

@@ -36,7 +36,7 @@ fn config() -> impl Strategy<Value = Config> {
             window,
             burst,
             max_delay: (max_ms * NSEC_PER_MSEC).max(window),
-            limit: 1_000_000,
+            limit: Config::MAX_LIMIT,
             limit_bytes: 0,
         })
 }

@@ -444,15 +444,15 @@ mod tests {
             ),
             (
                 &["--rate", "2mbit", "--limit", "0"],
-                "smooth: limit 0 out of range 1..=1000000 packets",
+                "smooth: limit 0 out of range 1..=65536 packets",
             ),
             (
                 &["--rate", "2mbit", "--limit-bytes", "8gb"],
                 "smooth: limit_bytes 8589934592 out of range 0..=4294967295 bytes",
             ),
             (
-                &["--rate", "2mbit", "--limit", "1000001"],
-                "smooth: limit 1000001 out of range 1..=1000000 packets",
+                &["--rate", "2mbit", "--limit", "65537"],
+                "smooth: limit 65537 out of range 1..=65536 packets",
             ),
         ];
         for (args, want) in cases {

@@ -58,10 +58,10 @@ expect_error "max_delay too long" "max_delay 20s out of range 1ms..=10s" \
     tc qdisc change dev "$VIF" root smooth max_delay 20s
 expect_error "window wider than max_delay" "window 60ms out of range 0us..=50ms" \
     tc qdisc change dev "$VIF" root smooth window 60ms max_delay 50ms
-expect_error "limit zero" "limit 0 out of range 1..=1000000 packets" \
+expect_error "limit zero" "limit 0 out of range 1..=65536 packets" \
     tc qdisc change dev "$VIF" root smooth limit 0
-expect_error "limit too high" "limit 1000001 out of range 1..=1000000 packets" \
-    tc qdisc change dev "$VIF" root smooth limit 1000001
+expect_error "limit too high" "limit 65537 out of range 1..=65536 packets" \
+    tc qdisc change dev "$VIF" root smooth limit 65537
 expect_error "limit_bytes beyond u32" "limit_bytes 8589934592 out of range 0..=4294967295 bytes" \
     tc qdisc change dev "$VIF" root smooth limit_bytes 8gb
 expect_error "unknown word" "unknown option \"speed\"" \

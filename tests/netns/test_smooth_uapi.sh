@@ -56,8 +56,8 @@ window above 1 s|2:u64:1000000001 4:u64:10000000000|window 1000000001 out of ran
 burst too long|3:u64:10000000001|burst 10000000001 out of range 0..=10000000000 ns
 max_delay too short|4:u64:999999|max_delay 999999 out of range 1000000..=10000000000 ns
 max_delay too long|4:u64:10000000001|max_delay 10000000001 out of range 1000000..=10000000000 ns
-limit zero|5:u32:0|limit 0 out of range 1..=1000000 packets
-limit too high|5:u32:1000001|limit 1000001 out of range 1..=1000000 packets
+limit zero|5:u32:0|limit 0 out of range 1..=65536 packets
+limit too high|5:u32:65537|limit 65537 out of range 1..=65536 packets
 EOF
 expect_eq "$(tc -j qdisc show dev "$VIF" root | jq -r '.[0].kind')" noqueue "nothing created by out-of-range adds"
 
@@ -71,10 +71,10 @@ tc qdisc del dev "$VIF" root
 expect_eq "$(nl add $RATE 2:u64:3000000)" ok "add for change tests"
 expect_error "change with unknown" "smooth: unknown attribute type 9" nl change 2:u64:5000000 9:u32:1
 expect_error "change with bad burst" "smooth: burst 10000000001 out of range" nl change 2:u64:5000000 3:u64:10000000001
-# The window in force is out of range for a new max_delay: no attribute of
-# the request is at fault, so extack names the field without an offset.
+# The window in force is out of range for a new max_delay: extack names
+# the window and points at the max_delay that moved its bound.
 out=$(nl change 4:u64:2000000 2>&1) && { say "FAIL: max_delay below the window accepted"; FAILED=1; }
-expect_eq "$out" "error EINVAL: smooth: window 3000000 out of range 0..=2000000 ns" "change of max_delay below the window in force"
+expect_eq "$out" "error EINVAL: smooth: window 3000000 out of range 0..=2000000 ns (attribute type 4)" "change of max_delay below the window in force"
 expect_eq "$(opt "$VIF" window),$(opt "$VIF" burst)" 3000000,50000000 "options unchanged after refused changes"
 expect_eq "$(nl change --flat 2:u64:5000000)" ok "change, flat"
 expect_eq "$(opt "$VIF" window),$(opt "$VIF" rate)" 5000000,250000 "change applied, rate kept"

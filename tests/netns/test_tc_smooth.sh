@@ -76,9 +76,9 @@ expect_line "window wider than max_delay" "smooth: window 60ms out of range 0us.
 expect_line "burst too long" "smooth: burst 11s out of range 0us..=10s" 2 tc-smooth change "$VIF" --burst 11s
 expect_line "bad burst word" 'smooth: burst "5 ms" is not a time like 3ms (range 0us..=10s)' 2 tc-smooth change "$VIF" --burst "5 ms"
 expect_line "max_delay too long" "smooth: max_delay 20s out of range 1ms..=10s" 2 tc-smooth change "$VIF" --max-delay 20s
-expect_line "limit zero" "smooth: limit 0 out of range 1..=1000000 packets" 2 tc-smooth change "$VIF" --limit 0
-expect_line "limit too high" "smooth: limit 1000001 out of range 1..=1000000 packets" 2 tc-smooth change "$VIF" --limit 1000001
-expect_line "bad limit word" 'smooth: limit "many" is not a whole number (range 1..=1000000 packets)' 2 tc-smooth change "$VIF" --limit many
+expect_line "limit zero" "smooth: limit 0 out of range 1..=65536 packets" 2 tc-smooth change "$VIF" --limit 0
+expect_line "limit too high" "smooth: limit 65537 out of range 1..=65536 packets" 2 tc-smooth change "$VIF" --limit 65537
+expect_line "bad limit word" 'smooth: limit "many" is not a whole number (range 1..=65536 packets)' 2 tc-smooth change "$VIF" --limit many
 expect_line "limit_bytes too large" 'smooth: limit_bytes 8589934592 out of range 0..=4294967295 bytes' 2 tc-smooth change "$VIF" --limit-bytes 8gb
 # The PID controller's options are gone: clap refuses them (exit 2). Only
 # watch has an --interval (its refresh period).

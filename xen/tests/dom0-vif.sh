@@ -75,6 +75,14 @@ tc_and_tc_smooth() {
         tc qdisc del dev lo root
 }
 check "install: tc and tc-smooth understand smooth" tc_and_tc_smooth
+# tc naming a kind the kernel lacks makes it load the module by its alias
+# (net-sch-smooth), as for the kernel's own qdiscs.
+autoload() {
+    rmmod sch_smooth && ! grep -q '^sch_smooth ' /proc/modules &&
+        tc qdisc add dev lo root smooth rate 2mbit && grep -q '^sch_smooth ' /proc/modules &&
+        tc qdisc del dev lo root
+}
+check "install: tc qdisc add loads an unloaded sch_smooth by its alias" autoload
 
 section "xl create with script=vif-smooth"
 vif_cfg sv idle "$SV_IP" "bridge=xenbr0,rate=$RATE,script=vif-smooth"

@@ -103,6 +103,16 @@ impl Image {
         std::fs::write(&dest, contents).with_context(|| format!("writing {}", dest.display()))
     }
 
+    /// Makes `guest` a symbolic link to `target`.
+    pub fn symlink(&self, target: &str, guest: &str) -> Result<()> {
+        let dest = self.host_path(guest);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::os::unix::fs::symlink(target, &dest)
+            .with_context(|| format!("linking {}", dest.display()))
+    }
+
     /// Writes the executable `/init`.
     pub fn init(&self, script: &str) -> Result<()> {
         self.write("/init", script)?;

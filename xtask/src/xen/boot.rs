@@ -111,6 +111,9 @@ fn xen_root(dir: PathBuf) -> Result<Image> {
     let image = Image::new(dir, &["tmp", "run", "var"], APPLETS)?;
     image.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")?;
     image.write("/etc/group", "root:x:0:\n")?;
+    // Where the kernel runs modprobe to load a module on demand (its
+    // CONFIG_MODPROBE_PATH, as on Debian), such as a qdisc tc names.
+    image.symlink("../bin/busybox", "/usr/sbin/modprobe")?;
     Ok(image)
 }
 
