@@ -19,8 +19,9 @@
 //!   extended-ack message.
 //!
 //! Locking (from the qdisc core's contract): enqueue, dequeue, peek and
-//! reset run under the qdisc root lock; init and destroy under RTNL while
-//! the qdisc is not reachable by the data path; change, dump and dump_stats
+//! reset run under the qdisc root lock (reset also from destroy, under
+//! RTNL alone); init and destroy under RTNL while the qdisc is not
+//! reachable by the data path; change, dump and dump_stats
 //! run under RTNL and take the root lock here (`sch_tree_lock`) before
 //! touching `T`. So every `&mut T` handed out is exclusive, and it ends
 //! before the lock is released. `change` reads the options under the lock,
@@ -250,9 +251,11 @@ impl Queue<'_> {
             each(self, seg);
         }
         let after = self.counts();
-        // Enqueue only adds to the queue; a drop leaves it as it was.
+        // Enqueue only adds to the queue; a drop leaves it as it was. The
+        // backlog is a u32 that may wrap (no byte limit), its difference
+        // is still exact.
         let queued = after.qlen.saturating_sub(before.qlen);
-        let bytes = after.backlog.saturating_sub(before.backlog);
+        let bytes = after.backlog.wrapping_sub(before.backlog);
         if queued == 0 {
             // Every segment was dropped (and counted) already: free the
             // original without counting it again (as tbf_segment does).
@@ -307,12 +310,15 @@ impl Queue<'_> {
     /// head's new release time, if a packet is queued.
     pub(crate) fn retime(&mut self, mut f: impl FnMut(u64) -> u64) -> Option<u64> {
         let mut head = None;
-        // SAFETY: the queue is ours ([`queue`]: `change` holds the root
-        // lock), so nothing else touches `sch->q` during the walk, which
-        // visits its `qlen` skbs from the head and stops early at a NULL
-        // `next` (the tail's). Every skb on it is ours, and its cb holds
-        // the stamps `push_stamped` wrote. A packet a parent peeked
-        // (`sch->gso_skb`) is not on `sch->q`; it was due when dequeued,
+        // SAFETY: the queue is ours ([`queue`]), so nothing else touches
+        // `sch->q` during the walk. It visits at most `qlen` skbs from the
+        // head and stops at a NULL `next`: `qlen` also counts a packet a
+        // parent peeked (`sch->gso_skb`, not on the list), and the list
+        // ends in NULL, as `__qdisc_enqueue_tail` links each skb behind the
+        // tail with `next` cleared and the first into an empty queue comes
+        // off no list (the core's skb, or a GSO segment `rsch_skb_list_pop`
+        // unlinked). Every skb on it is ours, and its cb holds the stamps
+        // `push_stamped` wrote. The peeked packet was due when dequeued,
         // and `f` keeps a due time.
         unsafe {
             let mut skb = b::rsch_queue_head(self.sch);
@@ -752,8 +758,9 @@ unsafe extern "C" fn change_cb<T: QdiscOps>(
         Ok(new) => new,
         Err(e) => return e.to_errno(),
     };
-    // SAFETY: the root lock keeps enqueue/dequeue out while the state is
-    // borrowed; the borrow ends before the unlock.
+    // SAFETY: the root lock keeps enqueue/dequeue out while the state and
+    // the queue are borrowed (the watchdog initialised in init, no drop
+    // list: change drops nothing); both borrows end before the unlock.
     unsafe {
         b::rsch_tree_lock(sch);
         state(p).apply(&mut queue(sch, watchdog(p), ptr::null_mut()), new);

@@ -4,7 +4,7 @@ use crate::gen::Request;
 use serde_json::{json, Value};
 use smooth_core::config::{Max, PARAMS};
 use smooth_core::uapi::attr;
-use smooth_netlink::Ack;
+use smooth_netlink::{ne_u16, ne_u32, ne_u64, Ack};
 use std::collections::BTreeMap;
 
 /// What the netlink attribute parser puts into the extack of a message it
@@ -52,21 +52,25 @@ pub enum Verdict {
     WrongOffset,
 }
 
-/// The attribute types smooth's refusal `message` must point at, one of
-/// them (docs/uapi.md, "Refusals"); empty: no requirement. A malformed
-/// stream has none: its offset, when the bad attribute's header is whole,
-/// is checked by the kernel (inside the request) and by
-/// `test_smooth_uapi.sh` (on the attribute).
-fn required_offset(message: &str) -> Vec<u16> {
+/// Where smooth's refusal `message` must point (docs/uapi.md, "Refusals"):
+/// at an attribute of one of these types, carrying the value given beside
+/// it, if any. Empty: no requirement. A malformed stream has none: its
+/// offset, when the bad attribute's header is whole, is checked by the
+/// kernel (inside the request) and by `test_smooth_uapi.sh` (on the
+/// attribute).
+fn required_offset(message: &str) -> Vec<(u16, Option<u64>)> {
     let Some(m) = message.strip_prefix(SMOOTH_PREFIX) else {
         return Vec::new();
     };
     if let Some(t) = m.strip_prefix("unknown attribute type ") {
-        return t.parse().into_iter().collect();
+        return t.parse().into_iter().map(|t| (t, None)).collect();
     }
     if m.ends_with(" given twice") || m.contains(" has ") {
         let name = m.split(' ').next().unwrap_or_default();
-        return (1..=attr::MAX).filter(|&k| attr::name(k) == name).collect();
+        return (1..=attr::MAX)
+            .filter(|&k| attr::name(k) == name)
+            .map(|k| (k, None))
+            .collect();
     }
     let Some(param) = PARAMS
         .iter()
@@ -74,16 +78,35 @@ fn required_offset(message: &str) -> Vec<u16> {
     else {
         return Vec::new();
     };
-    if !m.contains(" out of range ") {
+    // "window 3000000 out of range 0..=2000000 ns"
+    let Some((value, range)) = m[param.name.len() + 1..].split_once(" out of range ") else {
         return Vec::new();
-    }
+    };
+    let value = value.parse().ok();
+    let upper = range
+        .split_once("..=")
+        .and_then(|(_, r)| r.split(' ').next()?.parse().ok());
     match param.max {
         // A value bounded by another field (the window by max_delay) is
-        // out of range either as given or, in force, because the request
-        // moved its bound: the offset is on one of the two.
-        Max::AtMost(_, bound) => vec![param.attr, bound.param().attr],
-        Max::Const(_) => vec![param.attr],
+        // out of range as given (the offset on it), or in force because the
+        // request moved its bound (on that field, whose value is the bound).
+        Max::AtMost(_, bound) => vec![(param.attr, value), (bound.param().attr, upper)],
+        Max::Const(_) => vec![(param.attr, value)],
     }
+}
+
+/// The type (without flags) and the u32 or u64 payload of the attribute
+/// of `request` that `reply`'s offset points at.
+fn pointed(reply: &Ack, request: &[u8]) -> Option<(u16, Option<u64>)> {
+    let kind = reply.pointed_type(request)?;
+    let at = reply.offset? as usize;
+    let len = usize::from(ne_u16(request, at)?);
+    let value = match len.checked_sub(4)? {
+        4 => ne_u32(request, at + 4).map(u64::from),
+        8 => ne_u64(request, at + 4),
+        _ => None,
+    };
+    Some((kind, value))
 }
 
 /// Whether the offset of smooth's refusal is where docs/uapi.md says.
@@ -93,9 +116,10 @@ fn offset_agrees(reply: &Ack, request: &[u8]) -> bool {
     };
     let want = required_offset(message);
     want.is_empty()
-        || reply
-            .pointed_type(request)
-            .is_some_and(|got| want.contains(&got))
+        || pointed(reply, request).is_some_and(|(kind, value)| {
+            want.iter()
+                .any(|&(k, v)| k == kind && v.is_none_or(|v| Some(v) == value))
+        })
 }
 
 /// Sorts `reply`, the answer to `request`.
@@ -318,14 +342,21 @@ mod tests {
         let einval = -libc::EINVAL;
         let refusal = |m: &str, off| classify(&reply(einval, Some(m), off), &REQ);
         let ok = Verdict::RefusedWithMessage { smooth: true };
-        // REQ's attribute at 60 is type 1 (TCA_SMOOTH_RATE).
-        assert_eq!(
-            refusal(
-                "smooth: rate 10 out of range 1000..=12500000000 bytes/s",
-                Some(60)
-            ),
-            ok
-        );
+        // A request whose attribute at 60 is of type `kind` with `value`
+        // as its u64 payload.
+        let on = |kind: u16, value: u64, m: &str| {
+            let mut req = REQ.to_vec();
+            req[60] = 12;
+            req[62] = kind as u8;
+            req.extend_from_slice(&value.to_ne_bytes());
+            classify(&reply(einval, Some(m), Some(60)), &req)
+        };
+        // REQ's attribute at 60 is type 1 (TCA_SMOOTH_RATE), no payload.
+        let slow = "smooth: rate 10 out of range 1000..=12500000000 bytes/s";
+        assert_eq!(on(attr::RATE, 10, slow), ok);
+        // On the attribute, but not the one carrying the value named.
+        assert_eq!(on(attr::RATE, 11, slow), Verdict::WrongOffset);
+        assert_eq!(refusal(slow, Some(60)), Verdict::WrongOffset);
         assert_eq!(
             refusal("smooth: TCA_SMOOTH_RATE has 4 bytes, expected 8", Some(60)),
             ok
@@ -333,26 +364,23 @@ mod tests {
         assert_eq!(refusal("smooth: unknown attribute type 1", Some(60)), ok);
         assert_eq!(refusal("smooth: malformed attributes", Some(60)), ok);
         assert_eq!(refusal("smooth: rate is required", None), ok);
-        // The window out of range: on the window or on the max_delay that
-        // moved its bound.
-        let on = |kind: u16, m: &str| {
-            let mut req = REQ;
-            req[62] = kind as u8;
-            classify(&reply(einval, Some(m), Some(60)), &req)
-        };
+        // The window out of range: on the window it names, or on the
+        // max_delay that moved its bound there.
         let window = "smooth: window 3000000 out of range 0..=2000000 ns";
-        assert_eq!(on(attr::MAX_DELAY, window), ok);
-        assert_eq!(on(attr::WINDOW, window), ok);
-        assert_eq!(on(attr::RATE, window), Verdict::WrongOffset);
+        assert_eq!(on(attr::WINDOW, 3_000_000, window), ok);
+        assert_eq!(on(attr::MAX_DELAY, 2_000_000, window), ok);
+        assert_eq!(on(attr::MAX_DELAY, 3_000_000, window), Verdict::WrongOffset);
+        assert_eq!(on(attr::RATE, 2_000_000, window), Verdict::WrongOffset);
         assert_eq!(refusal(window, None), Verdict::WrongOffset);
+        // A u32 payload.
+        let mut limit = REQ.to_vec();
+        limit[60] = 8;
+        limit[62] = attr::LIMIT as u8;
+        limit.extend_from_slice(&0u32.to_ne_bytes());
+        let zero = "smooth: limit 0 out of range 1..=65536 packets";
+        assert_eq!(classify(&reply(einval, Some(zero), Some(60)), &limit), ok);
         // Missing where an attribute is at fault, or on another attribute.
-        assert_eq!(
-            refusal(
-                "smooth: rate 10 out of range 1000..=12500000000 bytes/s",
-                None
-            ),
-            Verdict::WrongOffset
-        );
+        assert_eq!(refusal(slow, None), Verdict::WrongOffset);
         assert_eq!(refusal("smooth: malformed attributes", None), ok);
         assert_eq!(
             refusal("smooth: TCA_SMOOTH_LIMIT given twice", Some(60)),

@@ -431,8 +431,8 @@ impl Config {
     /// 10 s.
     pub const MAX_MAX_DELAY: u64 = 10 * NSEC_PER_SEC;
     /// Queue limit range in packets: a rate change re-times every queued
-    /// packet in one walk under the root lock (BH off), which this keeps to
-    /// well under a few milliseconds.
+    /// packet in one walk under the root lock (BH off), a cache miss a
+    /// packet, which this keeps short.
     pub const MAX_LIMIT: u32 = 65_536;
 
     /// Default configuration at `rate` bytes/s (not yet validated).

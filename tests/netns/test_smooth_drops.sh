@@ -15,6 +15,9 @@
 # (GFP_KERNEL, spared by ignore-gfp-wait), segmenting it in the qdisc does
 # not (GFP_ATOMIC). TCP cannot drive this path: it clones every segment
 # with GFP_ATOMIC in the same task before the qdisc sees it.
+#
+# Then GSO packets segmented under HTB, some segments dropped: the parent's
+# counters must come back to zero.
 . /smooth/tests/netns/lib.sh
 
 say "guest kernel: $(uname -r)"
@@ -86,6 +89,26 @@ expect_accounted "UDP GSO, segmentation failing" drops_gso \
 expect_eq "$(xstat "$VIF" drops_gso)" "$failing" "GSO packets whose segmentation failed"
 expect_eq "$(xstat "$VIF" gso_segmented)" "$((sends - failing))" "GSO packets segmented"
 tc -s qdisc show dev "$VIF"
+tc qdisc del dev "$VIF" root
+
+say "== GSO packets segmented under a parent"
+# smooth tells its parent what it queued in place of a GSO packet
+# (qdisc_tree_reduce_backlog, by its own queue's counts). Under HTB, with a
+# 10-packet limit that drops half of every 20-segment datagram, HTB's queue
+# length and backlog come back to 0 once drained only if that is exact.
+tc qdisc add dev "$VIF" root handle 1: htb default 10
+tc class add dev "$VIF" parent 1: classid 1:10 htb rate 100mbit
+tc qdisc add dev "$VIF" parent 1:10 handle 10: smooth rate 8mbit burst 2ms limit 10
+python3 /smooth/tests/netns/udp_gso_send.py "$GUEST_IP" 9 20 20 1400 50 >/dev/null
+drain
+child=$(tc -s -j qdisc show dev "$VIF" parent 1:10 | jq -c '.[0]')
+say "smooth under htb: $(printf '%s' "$child" | jq -c '{packets, drops, gso_segmented: .xstats.gso_segmented, drops_limit: .xstats.drops_limit}')"
+expect_eq "$(printf '%s' "$child" | jq '.xstats.gso_segmented')" 20 "GSO packets segmented under htb"
+expect_eq "$(printf '%s' "$child" | jq '.xstats.drops_limit > 0')" true "segments dropped at the limit under htb"
+expect_eq "$(tc -s -j qdisc show dev "$VIF" root | jq -r '.[0] | "\(.qlen) \(.backlog)"')" "0 0" \
+    "htb's queue length and backlog once drained"
+expect_eq "$(tc -s -j class show dev "$VIF" classid 1:10 | jq -r '.[0] | "\(.qlen) \(.backlog)"')" "0 0" \
+    "htb class 1:10's queue length and backlog once drained"
 tc qdisc del dev "$VIF" root
 
 rmmod sch_smooth && say "ok: module unloaded" || { say "FAIL: rmmod"; FAILED=1; }

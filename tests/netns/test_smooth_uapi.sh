@@ -59,6 +59,13 @@ max_delay too long|4:u64:10000000001|max_delay 10000000001 out of range 1000000.
 limit zero|5:u32:0|limit 0 out of range 1..=65536 packets
 limit too high|5:u32:65537|limit 65537 out of range 1..=65536 packets
 EOF
+# A window out of range for max_delay: the offset on the window if the
+# request carries it, else on the max_delay below the default window.
+expect_error "kernel: default window beyond max_delay" \
+    "smooth: window 3000000 out of range 0..=2000000 ns (attribute type 4)" nl add $RATE 4:u64:2000000
+expect_error "kernel: window beyond a given max_delay" \
+    "smooth: window 60000000 out of range 0..=50000000 ns (attribute type 2)" \
+    nl add $RATE 2:u64:60000000 4:u64:50000000
 expect_eq "$(tc -j qdisc show dev "$VIF" root | jq -r '.[0].kind')" noqueue "nothing created by out-of-range adds"
 
 # The bucket depth is bounded by its own range only, not by max_delay.

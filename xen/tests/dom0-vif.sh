@@ -83,6 +83,7 @@ autoload() {
         tc qdisc del dev lo root
 }
 check "install: tc qdisc add loads an unloaded sch_smooth by its alias" autoload
+grep -q '^sch_smooth ' /proc/modules || modprobe sch_smooth
 
 section "xl create with script=vif-smooth"
 vif_cfg sv idle "$SV_IP" "bridge=xenbr0,rate=$RATE,script=vif-smooth"

@@ -111,8 +111,9 @@ fn xen_root(dir: PathBuf) -> Result<Image> {
     let image = Image::new(dir, &["tmp", "run", "var"], APPLETS)?;
     image.write("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n")?;
     image.write("/etc/group", "root:x:0:\n")?;
-    // Where the kernel runs modprobe to load a module on demand (its
-    // CONFIG_MODPROBE_PATH, as on Debian), such as a qdisc tc names.
+    // The kernel runs /sbin/modprobe (CONFIG_MODPROBE_PATH; /sbin is a
+    // link to usr/sbin) to load a module on demand, such as a qdisc tc
+    // names; Debian has it there too.
     image.symlink("../bin/busybox", "/usr/sbin/modprobe")?;
     Ok(image)
 }
