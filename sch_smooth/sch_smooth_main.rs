@@ -108,7 +108,7 @@ fn parse(base: Config, attrs: &Attrs<'_>, create: bool, ext: &mut ExtAck) -> Res
             OptionError::Malformed => malformed.flatten(),
             // A value out of range: its attribute, if this request has it
             // (once: duplicates are refused); else the one that moved its
-            // bound (a new max_delay below the window in force).
+            // bound (a max_delay below a window the request does not carry).
             OptionError::Invalid(_) | OptionError::Missing(_) => {
                 let find = |kind| {
                     attrs
