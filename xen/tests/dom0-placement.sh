@@ -6,7 +6,9 @@
 # affinity, or saved and restored, keeps its parameters and gets jobs
 # again, started by their deadline; a real-time guest moved to another
 # credit cpupool keeps its parameters, the move is admitted like a set,
-# and a waking one's jobs start by their deadline there. Lines `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
+# and a waking one's jobs start by their deadline there; a pCPU moved through
+# many credit cpupools whose timers fire every millisecond comes back. Lines
+# `SMOOTH-XEN-TEST: PASS|FAIL <name>` as in dom0-sched.sh.
 set -u
 TEST_PREFIX="placement: "
 . /smooth/tests/lib.sh
@@ -170,6 +172,19 @@ left=$(xl list | awk 'NR > 1 { print $1 }' | tr '\n' ' ')
 [ "$left" = "Domain-0 " ] && pass "every guest destroyed" || fail "every guest destroyed"
 xl cpupool-destroy rtpool && xl cpupool-cpu-add Pool-0 "$other" && pass "the cpupool removed, its pCPU back in Pool-0" ||
     fail "the cpupool removed, its pCPU back in Pool-0"
+
+# A pCPU leaving a credit pool stops that pool's timers on it, which may be
+# firing right then. Moved through many pools whose 1 ms time slice runs
+# their accounting every millisecond, it must come back to Pool-0; a handler
+# racing the removal hangs or crashes the host, and the boot times out.
+rounds=2000
+section "a pCPU moved through $rounds credit cpupools with 1 ms slices"
+if /smooth/rtcheck --cpupool-churn "$other" "$rounds" &&
+    [ "$(xl cpupool-list -c | awk '$1 == "Pool-0" { print $2 }')" = "0,1" ]; then
+    pass "a pCPU moved through $rounds cpupools with 1 ms slices, back in Pool-0"
+else
+    fail "a pCPU moved through $rounds cpupools with 1 ms slices, back in Pool-0"
+fi
 if xl dmesg | grep -E "Assertion '|Xen BUG at|FATAL TRAP|Xen WARN at"; then
     fail "xl dmesg: no assertion or BUG"
 else

@@ -20,12 +20,20 @@
  *
  * rtcheck --cputime DOMID...: one line, CLOCK_MONOTONIC in ns then each
  * domain's CPU time in ns (XEN_DOMCTL_getdomaininfo).
+ *
+ * rtcheck --cpupool-churn CPU ROUNDS: moves CPU from Pool-0 into a new
+ * credit cpupool whose time slice is 1 ms (its accounting timer fires every
+ * millisecond, its tick every 333 us, both on CPU), lets them run, takes CPU
+ * out again, destroys the pool and gives CPU back to Pool-0, ROUNDS times.
+ * Each removal runs credit's deinit_pdata while those timers may be firing
+ * on CPU: a handler racing the removal hangs or crashes the hypervisor.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <xencall.h>
 #include <xenctrl.h>
 
@@ -240,6 +248,58 @@ static int cputime(int argc, char **argv)
     return 0;
 }
 
+static int cpupool_churn(unsigned int cpu, unsigned int rounds)
+{
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    struct xen_sysctl_credit_schedule fast = {
+        .tslice_ms = 1, .ratelimit_us = 1000, .vcpu_migr_delay_us = 0,
+    };
+    unsigned int round;
+
+    if ( !xch )
+    {
+        perror("rtcheck: xc_interface_open");
+        return 2;
+    }
+    for ( round = 0; round < rounds; round++ )
+    {
+        uint32_t pool = XC_CPUPOOL_POOLID_ANY;
+        const char *step;
+
+        step = "removing the pCPU from Pool-0";
+        if ( xc_cpupool_removecpu(xch, 0, cpu) )
+            goto fail;
+        step = "creating a credit cpupool";
+        if ( xc_cpupool_create(xch, &pool, XEN_SCHEDULER_CREDIT) )
+            goto fail;
+        step = "setting its time slice to 1 ms";
+        if ( xc_sched_credit_params_set(xch, pool, &fast) )
+            goto fail;
+        step = "adding the pCPU to it";
+        if ( xc_cpupool_addcpu(xch, pool, cpu) )
+            goto fail;
+        usleep(3000);
+        step = "removing the pCPU from it";
+        if ( xc_cpupool_removecpu(xch, pool, cpu) )
+            goto fail;
+        step = "destroying it";
+        if ( xc_cpupool_destroy(xch, pool) )
+            goto fail;
+        step = "giving the pCPU back to Pool-0";
+        if ( xc_cpupool_addcpu(xch, 0, cpu) )
+            goto fail;
+        continue;
+ fail:
+        fprintf(stderr, "rtcheck: round %u: %s: %s\n", round, step,
+                strerror(errno));
+        xc_interface_close(xch);
+        return 1;
+    }
+    printf("rtcheck: pCPU %u moved through %u cpupools\n", cpu, rounds);
+    xc_interface_close(xch);
+    return 0;
+}
+
 /* Runs check on the domain DOMID names, with an open interface. */
 static int run_check(int (*check)(xc_interface *, uint32_t), const char *domid)
 {
@@ -267,6 +327,9 @@ int main(int argc, char **argv)
         return version_check(strtoul(argv[2], NULL, 10));
     if ( argc >= 2 && !strcmp(argv[1], "--cputime") )
         return cputime(argc - 2, argv + 2);
+    if ( argc == 4 && !strcmp(argv[1], "--cpupool-churn") )
+        return cpupool_churn(strtoul(argv[2], NULL, 10),
+                             strtoul(argv[3], NULL, 10));
     if ( argc == 3 && !strcmp(argv[1], "--admission") )
         return run_check(admission_check, argv[2]);
     if ( argc == 3 && !strcmp(argv[1], "--default-budget") )
@@ -291,7 +354,8 @@ int main(int argc, char **argv)
     if ( argc != 2 )
     {
         fprintf(stderr, "usage: rtcheck [--version|--admission|"
-                "--default-budget|--info] DOMID | --cputime DOMID...\n");
+                "--default-budget|--info] DOMID | --cputime DOMID... | "
+                "--cpupool-churn CPU ROUNDS\n");
         return 2;
     }
     domid = strtoul(argv[1], NULL, 10);
