@@ -3,6 +3,7 @@
 //! key that hashes everything that went into it.
 
 use crate::deps::{bindgen_path, BINDGEN_VERSION};
+use crate::qemu::Clock;
 use crate::util::{cache_dir, output, repo_root, run, run_logged};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -69,7 +70,7 @@ impl Kernel {
 
     /// Where a run of `command` against this kernel came from: the command,
     /// the commit, the kernel, the machine and the date, one line.
-    pub fn provenance(&self, command: &str) -> String {
+    pub fn provenance(&self, command: &str, clock: Clock) -> String {
         let commit = output(
             Command::new("git")
                 .current_dir(repo_root())
@@ -77,9 +78,10 @@ impl Kernel {
         )
         .unwrap_or_else(|_| "unknown".into());
         format!(
-            "`{command}` at {commit}; Linux {} ({} variant) under QEMU TCG, 2 vCPUs, on an {} host with {} CPUs; {}",
+            "`{command}` at {commit}; Linux {} ({} variant) under {}, 2 vCPUs, on an {} host with {} CPUs; {}",
             output(self.make().args(["-s", "kernelrelease"])).unwrap_or_else(|_| "?".into()),
             self.variant.name(),
+            clock.describe(),
             output(Command::new("uname").arg("-m")).unwrap_or_default(),
             std::thread::available_parallelism().map_or(0, |n| n.get()),
             output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"])).unwrap_or_default(),

@@ -15,6 +15,42 @@ use std::time::{Duration, Instant};
 /// How long a timed-out guest is given to answer each of `dump_keys`.
 const DUMP_PACE: Duration = Duration::from_secs(5);
 
+/// Where the guest's time comes from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Clock {
+    /// TCG's default: the guest reads the host's clock, so every pause the
+    /// host's scheduler or the translator puts into the emulation passes in
+    /// the guest too, as noise on whatever the guest times.
+    Host,
+    /// `-icount shift=0,sleep=off`: time counts the instructions executed,
+    /// one nanosecond each (a 1 GIPS CPU, slower than a current host core),
+    /// and when every vCPU idles it jumps to the next timer. The guest's
+    /// kernel and programs run unchanged, but their timings no longer
+    /// carry the emulator's pauses, and a run is repeatable; the vCPUs take
+    /// turns on one host thread, so the guest runs as fast as the host
+    /// emulates one of them, and idle time costs nothing.
+    Instructions,
+}
+
+impl Clock {
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Clock::Host => &[],
+            Clock::Instructions => &["-icount", "shift=0,sleep=off"],
+        }
+    }
+
+    /// How a results page names the platform.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Clock::Host => "QEMU TCG",
+            Clock::Instructions => {
+                "QEMU TCG with an instruction-counting clock (`-icount shift=0,sleep=off`: 1 ns an instruction)"
+            }
+        }
+    }
+}
+
 /// One QEMU boot.
 pub struct Machine<'a> {
     /// `-cpu` model.
@@ -22,6 +58,7 @@ pub struct Machine<'a> {
     /// Memory, MiB.
     pub memory_mb: u32,
     pub cpus: u32,
+    pub clock: Clock,
     /// What `-kernel` loads (a bzImage, or Xen with its multiboot modules).
     pub kernel: &'a Path,
     /// `-initrd`: the initramfs (for Xen: the modules, `image args,initrd`).
@@ -70,6 +107,7 @@ impl Machine<'_> {
             .args(["-m", &self.memory_mb.to_string()])
             .args(["-smp", &self.cpus.to_string()])
             .args(["-nographic", "-no-reboot", "-nic", "none"])
+            .args(self.clock.args())
             .args(self.extra)
             .arg("-kernel")
             .arg(self.kernel)

@@ -6,6 +6,7 @@
 
 use crate::artefacts;
 use crate::kernel::{self, Kernel, Variant};
+use crate::qemu::Clock;
 use crate::util::repo_root;
 use crate::vm::{self, Guest};
 use anyhow::{Context, Result};
@@ -309,6 +310,7 @@ fn self_check(kernel: &Kernel, files: &[(PathBuf, String)], tally: &mut Tally) {
         command: "tc qdisc add dev lo root tbf rate 2mbit  # no burst: tc must refuse".into(),
         timeout: Duration::from_secs(120),
         cpus: 1,
+        clock: Clock::Host,
         needs: Vec::new(),
     };
     guest_check(
@@ -339,6 +341,7 @@ fn vm_stage(
                 _ => 600,
             }),
             cpus: 2,
+            clock: Clock::Host,
             needs: vm::script_needs(&repo_root().join("tests/netns").join(&name)),
         };
         guest_check(
@@ -450,7 +453,7 @@ fn write_record(kernel: &kernel::Kernel, skip_cargo: bool, tally: &Tally) -> Res
          debug assertions and overflow checks (`xtask/kernel/debug.config`); each guest fails its test on any \
          kernel warning or sanitizer report. Rates are asserted only from above on this kernel (a shaper never \
          sends above its rate, however slow the emulated path), and the behaviour test does not require TCP to build GSO packets larger than the bucket (segmentation is asserted exactly by the drops test); everything else is asserted as on the base kernel.\n\n{}\n\n| check | result | seconds |\n|---|---|---|\n",
-        kernel.provenance(&command)
+        kernel.provenance(&command, Clock::Host)
     );
     for (name, ok, secs) in &tally.checks {
         out.push_str(&format!(

@@ -7,7 +7,7 @@
 use crate::artefacts;
 use crate::image::Image;
 use crate::kernel::{self, Kernel};
-use crate::qemu::Machine;
+use crate::qemu::{Clock, Machine};
 use crate::util::{output, repo_root};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -53,6 +53,7 @@ pub struct Guest<'a> {
     pub command: String,
     pub timeout: Duration,
     pub cpus: u32,
+    pub clock: Clock,
     /// Optional extras a test asks for with a `# guest-needs: …` line:
     /// `python3` (the interpreter and its standard library), `flent`
     /// (python3, flent, D-ITG and fping: [`Image::flent`]), `tdc` (the
@@ -181,6 +182,7 @@ impl Guest<'_> {
             cpu: "max",
             memory_mb: 1024,
             cpus: self.cpus,
+            clock: self.clock,
             kernel: &self.kernel.bzimage,
             initrd: cpio.to_string_lossy().into_owned(),
             // The variant is on the command line so tests can tell a debug
@@ -236,6 +238,7 @@ pub fn run_command(
         command,
         timeout,
         cpus: 2,
+        clock: Clock::Host,
         needs: vec!["python3".into()],
     };
     let outcome = guest.run(name)?;

@@ -253,7 +253,7 @@ fn run(opts: &Options, paths: &Paths) -> Result<(Record, Vec<XenTest>)> {
     );
     let provenance = format!(
         "{}; Xen {} release hypervisors, QEMU -smp 2 -cpu qemu64: stock ({}), patched ({})",
-        kernel.provenance(&command),
+        kernel.provenance(&command, crate::qemu::Clock::Host),
         build::XEN_VERSION,
         dir_name(&stock.dir),
         dir_name(&patched.dir),

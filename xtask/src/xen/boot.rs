@@ -6,7 +6,7 @@
 use super::build::{self, XenBuild};
 use crate::image::Image;
 use crate::kernel::{self, Kernel};
-use crate::qemu::{Ended, Machine};
+use crate::qemu::{Clock, Ended, Machine};
 use crate::util::{output, repo_root, run};
 use anyhow::{bail, Result};
 use std::path::{Path, PathBuf};
@@ -512,6 +512,7 @@ impl Boot<'_> {
             cpu: "qemu64",
             memory_mb: 2048,
             cpus: self.cpus,
+            clock: Clock::Host,
             kernel: self.hypervisor,
             // Multiboot modules: dom0's kernel with its command line, its initrd.
             initrd: format!(

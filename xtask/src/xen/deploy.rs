@@ -134,7 +134,7 @@ pub fn bench() -> Result<()> {
     let command = "cargo xtask xen --bench-deploy";
     let provenance = format!(
         "{}; Xen {} (patched, debug=y) on 2 pCPUs: dom0 pinned to pCPU 0, every guest on pCPU 1",
-        kernel.provenance(command),
+        kernel.provenance(command, crate::qemu::Clock::Host),
         xen.dir.display()
     );
     let initrd = boot::dom0_initramfs(&work, &xen.tools, &kernel, true)?;
