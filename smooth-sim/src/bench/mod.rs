@@ -326,8 +326,8 @@ pub fn markdown(report: &Report) -> String {
         }
     }
     s.push_str(
-        "\nAll under QEMU TCG (software emulation): the `none` rows are the noise floor of the emulated \
-         path, and nothing below it is claimed.\n\n## The bars\n\n",
+        "\nAll under QEMU TCG (software emulation), on the clock each run names above: the `none` rows are \
+         the noise floor of the emulated path, and nothing below it is claimed.\n\n## The bars\n\n",
     );
     for b in bars(report) {
         s.push_str(&b.line());
