@@ -112,6 +112,8 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
         clock: BENCH_CLOCK,
         needs,
     };
+    // Taken before the run: the commit the guest's code came from.
+    let provenance = provenance(&kernel, opts)?;
     let outcome = guest.run("bench")?;
     let mut filed = sort_by_experiment(outcome.data)?;
     if outcome.status != 0 {
@@ -119,7 +121,7 @@ fn run_guest(opts: &Options, runs: &Path) -> Result<()> {
         let broken = filed.pop().map_or_else(|| "none".into(), |(e, _)| e);
         eprintln!("[bench] the guest failed during experiment {broken}: its runs are not filed");
     }
-    file_runs(runs, &filed, &provenance(&kernel, opts)?)?;
+    file_runs(runs, &filed, &provenance)?;
     let missing: Vec<&str> = wanted
         .into_iter()
         .filter(|e| !filed.iter().any(|(f, _)| f == e))

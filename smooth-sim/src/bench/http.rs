@@ -165,6 +165,11 @@ pub fn bar(runs: &[Measured]) -> Option<Bar> {
             ss.spread, ts.spread
         ));
     }
+    // The bar is on the spread; how long the first byte waits is beside it.
+    measured.push_str(&format!(
+        "; wait p50: smooth {} ms, TBF {} ms",
+        smooth.wait[0], tbf.wait[0]
+    ));
     if verdict == "MISSED" {
         measured.push_str(&reasons(runs, smooth, tbf, noise));
     }
@@ -332,6 +337,11 @@ mod tests {
         let b = bar(&[tbf.clone(), smooth.clone()]).unwrap();
         assert_eq!(b.verdict, "MISSED", "{b:?}");
         assert!(b.measured.contains("no ratio"), "{}", b.measured);
+        assert!(
+            b.measured.contains("wait p50: smooth 11 ms, TBF 1 ms"),
+            "{}",
+            b.measured
+        );
         // Where the model spreads smooth's wait too, the miss is its rule's.
         let mut tbf = tbf;
         tbf.simulated = Some(Simulated {

@@ -107,8 +107,16 @@ pub fn spread(v: &[u64]) -> Spread {
     }
 }
 
+/// `ns` in ms: two decimals, or two significant digits below 0.01 ms (the
+/// benchmark's clock resolves a path's jitter of a microsecond and less).
 pub fn ms(ns: f64) -> String {
-    format!("{:.2}", ns / 1e6)
+    let v = ns / 1e6;
+    if v != 0.0 && v.abs() < 0.01 {
+        let decimals = 1 - v.abs().log10().floor() as i32;
+        format!("{v:.*}", decimals.max(2) as usize)
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// A bar, judged.
@@ -406,6 +414,18 @@ pub fn plots(dir: &Path, report: &Report, raw: &Raw, carried: &[String]) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_below_a_hundredth_of_a_ms_keep_two_significant_digits() {
+        assert_eq!(ms(0.0), "0.00");
+        assert_eq!(ms(123_456.0), "0.12");
+        assert_eq!(ms(10_000.0), "0.01");
+        assert_eq!(ms(9_400.0), "0.0094");
+        assert_eq!(ms(1_700.0), "0.0017");
+        assert_eq!(ms(420.0), "0.00042");
+        assert_eq!(ms(-1_700.0), "-0.0017");
+        assert_eq!(ms(8_370_000.0), "8.37");
+    }
 
     #[test]
     fn experiments_not_run_here_keep_their_last_report() {

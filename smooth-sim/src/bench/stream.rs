@@ -540,6 +540,14 @@ fn disagreement(b: &Bars) -> String {
 /// the model, and what the emulated path adds on top.
 fn ratio_miss(r: &Ratio) -> String {
     let Some(oj) = r.optimum_jitter.filter(|&oj| oj > 0.0) else {
+        if r.optimum_jitter.is_some() && r.smooth_simulated == 0.0 {
+            return format!(
+                "; in the model neither shaper delays a packet here (the optimum's J and smooth's simulated J \
+                 are 0): the kernel's J are the path's own, smooth's {} ms against TBF's {} ms",
+                super::ms(r.smooth_kernel),
+                super::ms(r.allowed / 0.35)
+            );
+        }
         return String::new();
     };
     let room = if r.allowed >= oj {
@@ -992,6 +1000,27 @@ mod tests {
         assert!(lines
             .iter()
             .any(|l| l.what.contains("bucket 12500 B") && l.verdict == "MISSED"));
+    }
+
+    #[test]
+    fn a_miss_where_the_model_shapes_nothing_names_the_path() {
+        // Neither shaper delays a packet in the model; in the kernel one
+        // path outlier lands in smooth's run.
+        let tbf = modelled("tbf", 50_000, 0.0004, 0.0, Some(0.0));
+        let smooth = modelled("smooth", 50_000, 0.0017, 0.0, Some(0.0));
+        let b = &super::bars(&[run("none", 0, 0.0004, None), tbf, smooth])[0];
+        assert_eq!(b.ratios[0].verdict, "MISSED", "{:?}", b.ratios[0]);
+        let lines = summary(std::slice::from_ref(b));
+        let miss = lines
+            .iter()
+            .find(|l| l.what.contains("bucket 50000 B"))
+            .expect("the bar at 50000 B");
+        for said in [
+            "neither shaper delays a packet here",
+            "smooth's 0.0017 ms against TBF's 0.00040 ms",
+        ] {
+            assert!(miss.measured.contains(said), "{said}: {}", miss.measured);
+        }
     }
 
     #[test]
