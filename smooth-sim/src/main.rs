@@ -288,9 +288,11 @@ struct OptimumArgs {
         default_value = "6000,10000,15600,20000,27300"
     )]
     sigma: Vec<u64>,
-    /// Delay ceiling of every packet.
-    #[arg(long, default_value = "200ms", value_parser = time)]
-    max_delay: u64,
+    /// Delay ceiling of every packet (default: at each σ, the longest wait of
+    /// the earliest conforming schedule — TBF's worst delay — plus smooth's
+    /// default window: the equal-delay optimum).
+    #[arg(long, value_parser = time)]
+    max_delay: Option<u64>,
     /// Offered traffic time.
     #[arg(long, default_value = "20s", value_parser = time)]
     duration: u64,
@@ -589,7 +591,9 @@ fn run(a: &RunArgs) -> Result<(), String> {
 fn run_optimum(o: &OptimumArgs) -> Result<(), String> {
     check("rate", o.rate, 1, u64::MAX / 1_000_000, "B/s")?;
     check_time("duration", o.duration, NSEC_PER_MSEC, 3600 * NSEC_PER_SEC)?;
-    check_time("max_delay", o.max_delay, 0, 100 * NSEC_PER_SEC)?;
+    if let Some(d) = o.max_delay {
+        check_time("max_delay", d, 0, 100 * NSEC_PER_SEC)?;
+    }
     check_time("warmup", o.warmup, 0, o.duration)?;
     for &s in &o.sigma {
         check("sigma", s, 1, u64::from(u32::MAX), "bytes")?;
@@ -610,11 +614,14 @@ fn run_optimum(o: &OptimumArgs) -> Result<(), String> {
                 .map_err(|e| format!("σ {sigma} B: {e}"))
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let ceiling = o.max_delay.map_or_else(
+        || format!("TBF's worst delay + {}", units::Time(optimum::DELAY_SLACK)),
+        |d| units::Time(d).to_string(),
+    );
     let title = format!(
-        "optimum: {what}, {} packets, through a token bucket at {}, max_delay {}, for {}",
+        "optimum: {what}, {} packets, through a token bucket at {}, max_delay {ceiling}, for {}",
         trace.len(),
         units::Rate(o.rate),
-        units::Time(o.max_delay),
         units::Time(o.duration)
     );
     if o.json {

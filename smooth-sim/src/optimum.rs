@@ -34,6 +34,7 @@ use clarabel::solver::{
 };
 use serde::Serialize;
 use smooth_core::time::{credit_bytes, NSEC_PER_MSEC};
+use smooth_core::Config;
 use std::time::Instant;
 
 const NS_PER_MS: f64 = NSEC_PER_MSEC as f64;
@@ -206,37 +207,73 @@ fn lp(a: &[f64], l: &[f64], s: f64, m: f64) -> Result<Vec<f64>, SolverStatus> {
 pub struct Point {
     /// Bucket depth, bytes.
     pub sigma: u64,
+    /// The delay ceiling the optimum was solved with, ns.
+    pub ceiling: u64,
     /// Wall-clock time of [`solve`], s (the only non-deterministic number).
     pub solve_seconds: f64,
     /// The optimum's departures, measured like a shaper's.
     pub metrics: Metrics,
-    /// TBF with burst σ and `limit = σ + rate × max_delay` (tc's latency).
+    /// TBF with burst σ and `limit = σ + rate × ceiling` (tc's latency).
     pub tbf: Metrics,
 }
 
-/// Solves `trace` at `sigma` and measures the result (rates from `warmup`
-/// to `end`) beside TBF's.
+/// Solves `trace` at `sigma` — within `max_delay`, or the
+/// [`equal_delay_ceiling`] where it is `None` — and measures the result
+/// (rates from `warmup` to `end`) beside TBF's.
 pub fn point(
     trace: &[(u64, u32)],
     rate: u64,
     sigma: u64,
-    max_delay: u64,
+    max_delay: Option<u64>,
     warmup: u64,
     end: u64,
 ) -> Result<Point, String> {
+    let ceiling = match max_delay {
+        Some(d) => d,
+        None => equal_delay_ceiling(trace, rate, sigma)?,
+    };
     let started = Instant::now();
-    let deps = solve(trace, rate, sigma, max_delay)?;
+    let deps = solve(trace, rate, sigma, ceiling)?;
     let solve_seconds = started.elapsed().as_secs_f64();
     let offered = trace.len() as u64;
     let burst = u32::try_from(sigma).map_err(|_| format!("optimum: σ {sigma} bytes too large"))?;
-    let mut tbf = Tbf::new(rate, burst, sigma + credit_bytes(max_delay, rate), 0);
+    let mut tbf = Tbf::new(rate, burst, sigma + credit_bytes(ceiling, rate), 0);
     let tbf_deps = model::replay(&mut tbf, trace);
     Ok(Point {
         sigma,
+        ceiling,
         solve_seconds,
         metrics: metrics::measure(&deps, offered, 0, rate, warmup, end),
         tbf: metrics::measure(&tbf_deps, offered, tbf.drops(), rate, warmup, end),
     })
+}
+
+/// How much longer than the least possible worst wait the equal-delay
+/// optimum may hold a packet: smooth's default window, the band by which
+/// smooth's own largest delay may exceed TBF's at the same σ.
+pub const DELAY_SLACK: u64 = Config::DEFAULT.window;
+
+/// The delay ceiling at which the optimum is compared with online shapers:
+/// the longest wait of the earliest schedule conforming to (σ, rate) — a
+/// token bucket whose queue never drops, which delays every packet least
+/// among all such FIFO schedules — plus [`DELAY_SLACK`].
+///
+/// A longer ceiling lets the optimum buy smoothness with delay no token
+/// bucket imposes: it can raise the delay at each burst the bucket cannot
+/// carry and keep it there, so that later bursts fit without a change. Its
+/// J then shrinks as the trace grows while its delay stays at the worst
+/// seen — a schedule no operator would run, and not the shape smooth
+/// follows (the delay slides back down once the bucket can carry the
+/// stream again).
+pub fn equal_delay_ceiling(trace: &[(u64, u32)], rate: u64, sigma: u64) -> Result<u64, String> {
+    check_bucket(trace, rate, sigma)?;
+    let worst = trace
+        .iter()
+        .zip(earliest(trace, rate, sigma))
+        .map(|(&(a, _), depart)| depart - a)
+        .max()
+        .unwrap_or(0);
+    Ok(worst + DELAY_SLACK)
 }
 
 /// The problem's preconditions, each failure named: a sorted trace, a
@@ -246,6 +283,22 @@ pub fn point(
 /// every packet least among all conforming FIFO schedules, so if it breaks
 /// the ceiling, every schedule does.
 fn check(trace: &[(u64, u32)], rate: u64, sigma: u64, max_delay: u64) -> Result<(), String> {
+    check_bucket(trace, rate, sigma)?;
+    for (i, (&(a, _), depart)) in trace.iter().zip(earliest(trace, rate, sigma)).enumerate() {
+        if depart - a > max_delay {
+            return Err(format!(
+                "optimum: infeasible: max_delay {max_delay} ns is too small: even the earliest \
+                 conforming schedule (a greedy {sigma}-byte token bucket) delays packet {i} \
+                 (arrival {a} ns) by {} ns",
+                depart - a
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// [`check`]'s preconditions but the ceiling: what [`earliest`] needs.
+fn check_bucket(trace: &[(u64, u32)], rate: u64, sigma: u64) -> Result<(), String> {
     if rate == 0 {
         return Err("optimum: rate must be positive".into());
     }
@@ -264,16 +317,6 @@ fn check(trace: &[(u64, u32)], rate: u64, sigma: u64, max_delay: u64) -> Result<
             "optimum: infeasible: packet {i} ({} bytes) is larger than the bucket σ = {sigma} bytes",
             p.1
         ));
-    }
-    for (i, (&(a, _), depart)) in trace.iter().zip(earliest(trace, rate, sigma)).enumerate() {
-        if depart - a > max_delay {
-            return Err(format!(
-                "optimum: infeasible: max_delay {max_delay} ns is too small: even the earliest \
-                 conforming schedule (a greedy {sigma}-byte token bucket) delays packet {i} \
-                 (arrival {a} ns) by {} ns",
-                depart - a
-            ));
-        }
     }
     Ok(())
 }
@@ -351,5 +394,26 @@ mod tests {
         assert!(e.contains("max_delay") && e.contains("packet 2"), "{e}");
         let e = solve(&[(5, 100), (1, 100)], 250_000, 1000, MS).unwrap_err();
         assert!(e.contains("not sorted"), "{e}");
+    }
+
+    #[test]
+    fn the_equal_delay_ceiling_keeps_the_optimum_from_holding_the_delay_up() {
+        // Two bursts of four 1000 B packets a second apart, a 2000 B bucket
+        // at 250 B/ms: the greedy bucket holds each burst's last packet
+        // 8 ms. With a long ceiling the optimum keeps the first burst's 8 ms
+        // through the idle second and stacks the second burst on it (its
+        // IPDVs cost less than falling back and climbing again); within
+        // 8 ms + the slack it cannot: the delay falls between the bursts.
+        let burst = |t: u64| [(t, 1000u32); 4];
+        let trace: Vec<(u64, u32)> = burst(0).into_iter().chain(burst(1000 * MS)).collect();
+        let ceiling = equal_delay_ceiling(&trace, 250_000, 2000).unwrap();
+        assert_eq!(ceiling, 8 * MS + DELAY_SLACK);
+        let worst = |out: &[Departure]| out.iter().map(Departure::delay).max().unwrap();
+        let long = solve(&trace, 250_000, 2000, 200 * MS).unwrap();
+        assert!(worst(&long) > ceiling, "{long:?}");
+        let equal = solve(&trace, 250_000, 2000, ceiling).unwrap();
+        assert!(worst(&equal) <= ceiling, "{equal:?}");
+        assert!(equal[4].delay() < equal[3].delay(), "{equal:?}");
+        assert!(equal_delay_ceiling(&[(0, 3000)], 250_000, 2000).is_err());
     }
 }

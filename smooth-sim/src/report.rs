@@ -133,6 +133,7 @@ pub fn optimum_table(title: &str, points: &[crate::optimum::Point]) -> String {
     let _ = writeln!(s, "{title}");
     let header = [
         "σ",
+        "ceiling",
         "pkts",
         "J.mean",
         "J.final",
@@ -151,6 +152,7 @@ pub fn optimum_table(title: &str, points: &[crate::optimum::Point]) -> String {
             let m = &p.metrics;
             vec![
                 p.sigma.to_string(),
+                ms(p.ceiling),
                 m.packets.to_string(),
                 msf(m.jitter_mean),
                 msf(m.jitter_final),
@@ -168,9 +170,9 @@ pub fn optimum_table(title: &str, points: &[crate::optimum::Point]) -> String {
     grid(&mut s, &header, &rows);
     let _ = writeln!(
         s,
-        "the least-jitter FIFO schedule conforming to (σ, rate) within max_delay (an LP); J = RFC 3550 \
-         jitter, delays and |IPDV| p99 in ms; σ.sup = bucket depth the departures need, bytes; \
-         tbf = TBF with burst σ and latency max_delay on the same trace"
+        "the least-jitter FIFO schedule conforming to (σ, rate) that delays no packet beyond the ceiling \
+         (an LP); J = RFC 3550 jitter, ceiling, delays and |IPDV| p99 in ms; σ.sup = bucket depth the \
+         departures need, bytes; tbf = TBF with burst σ and latency the ceiling on the same trace"
     );
     s
 }

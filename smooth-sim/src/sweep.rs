@@ -1,7 +1,8 @@
 //! Jitter against burst allowance, on one trace: TBF over bucket depths,
 //! netback over credit intervals, the pacer, smooth over the same bucket
 //! depths (its `burst`), and the offline optimum at the σ smooth's output
-//! measured. Every σ is measured on the output (`metrics::sigma_sup`: the
+//! measured, within the delay a token bucket of that σ needs plus smooth's
+//! default window (`optimum::equal_delay_ceiling`). Every σ is measured on the output (`metrics::sigma_sup`: the
 //! token-bucket depth the departures need, sup over all windows), so the
 //! shapers are compared at equal burstiness, whatever their knob means.
 //!
@@ -159,7 +160,8 @@ pub fn run(trace: &Trace, base: Config, queue: usize, warmup: u64) -> Result<Swe
         // packets are dropped for it, and smooth's own schedule proves the
         // problem feasible.
         let delivered: Trace = s.departures.iter().map(|d| (d.arrival, d.len)).collect();
-        let opt_deps = optimum::solve(&delivered, rate, sigma, base.max_delay)?;
+        let ceiling = optimum::equal_delay_ceiling(&delivered, rate, sigma)?;
+        let opt_deps = optimum::solve(&delivered, rate, sigma, ceiling)?;
         let opt = crate::metrics::measure(&opt_deps, trace.len() as u64, 0, rate, warmup, end);
         let sj = s.metrics.jitter_mean;
         let oj = opt.jitter_mean;

@@ -190,10 +190,8 @@ pub fn measure(run: &RawRun) -> Result<Measured, String> {
         .map(|s| simulate(s, &Offered::Open(trace.clone()), end, 0).metrics);
     let optimum_jitter = match run.family.as_str() {
         "tbf" | "smooth" if !trace.is_empty() => {
-            // The run's own schedule proves the problem feasible with its own
-            // largest delay (TBF's queue admits more than 200 ms).
             let sigma = kernel.sigma_sup.max(0) as u64;
-            let ceiling = kernel.delay.max.max(200 * NSEC_PER_MSEC);
+            let ceiling = optimum::equal_delay_ceiling(&trace, run.rate, sigma)?;
             let opt = optimum::solve(&trace, run.rate, sigma, ceiling)?;
             Some(metrics::measure(&opt, trace.len() as u64, 0, run.rate, 0, end).jitter_mean)
         }
@@ -728,8 +726,9 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
          IFB that carries the VM's traffic (the vif's ingress), received in the client's namespace; one-way \
          delays from the kernel's receive timestamps. `J` is the mean RFC 3550 jitter, `σ` the token-bucket \
          depth at the rate the received stream needs (sup over all windows), `sim J` what smooth-sim predicts \
-         for the same arrivals and settings, `opt J` the offline optimum at that σ (delay ceiling 200 ms, or the run's own \
-         largest delay where that is larger). Times in ms. The `pfifo` rows, \
+         for the same arrivals and settings, `opt J` the offline optimum at that σ, allowed to hold a packet as long as a token bucket of that σ \
+         must hold its worst one plus smooth's default window of {} ms (a longer ceiling lets it trade \
+         delay for jitter: raise the delay at each burst and keep it there). Times in ms. The `pfifo` rows, \
          run at the start of each trace's runs, after the bucket sweep and at the end (the path's own J moves \
          from run to run), measure the emulated path: the largest of their J is its noise floor, and \
          differences below it are not claimed. smooth and TBF are \
@@ -740,7 +739,8 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
          packets, its loss bar gives the longest wait of the earliest schedule that conforms to the rate and \
          bucket (a token bucket that never drops) on the stream the sender offered, rebuilt from the corpus \
          (else on the packets received, a lower bound): beyond the 200 ms that smooth's and \
-         TBF's queues hold, no FIFO shaper at this rate is lossless on the trace.\n"
+         TBF's queues hold, no FIFO shaper at this rate is lossless on the trace.\n",
+        optimum::DELAY_SLACK / NSEC_PER_MSEC
     );
     for b in bars {
         let _ = writeln!(s, "### {}\n", b.trace);
