@@ -132,8 +132,13 @@ bench_stream() {
             shape $qdisc
             replay "$trace" "$SECS"
             say "stream: $trace through $qdisc: $(jq '.packets | length' /tmp/rx.json) of $(jq .sent /tmp/tx.json) received"
+            # The root qdisc's own counters: what the shaper held, beside
+            # the model (smooth's xstats; the others' differ).
+            tc -s -j qdisc show dev "$IFB" root |
+                jq -c '.[0] | {overlimits, xstats: (if .kind == "smooth" then .xstats else null end)}' >/tmp/qdisc.json
             emit "$(jq -c --arg t "$trace" --argjson s "$(spec_json "$spec")" --slurpfile tx /tmp/tx.json \
-                '$s + {kind: "stream", trace: $t, sender: $tx[0], packets: .packets}' /tmp/rx.json)"
+                --slurpfile qd /tmp/qdisc.json \
+                '$s + {kind: "stream", trace: $t, sender: $tx[0], qdisc_stats: $qd[0], packets: .packets}' /tmp/rx.json)"
         done
     done
 }

@@ -41,6 +41,43 @@ pub struct RawRun {
     pub sender: SentJson,
     /// Every datagram received.
     pub packets: Vec<Received>,
+    /// The qdisc's counters after the run (runs from before the guest
+    /// recorded them: None).
+    #[serde(default)]
+    pub qdisc_stats: Option<QdiscStats>,
+}
+
+/// A qdisc's counters as `tc -s -j` reports them, the part E1 reads.
+#[derive(Clone, Debug, Deserialize)]
+pub struct QdiscStats {
+    /// Times a dequeue found the head not yet due (TBF: no tokens).
+    pub overlimits: u64,
+    /// smooth's own counters.
+    #[serde(default)]
+    pub xstats: Option<SmoothCounters>,
+}
+
+/// The xstats of smooth that say what the shaper itself did to a run.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct SmoothCounters {
+    /// Packets admitted with a release time after their arrival.
+    pub throttled: u64,
+    /// Longest enqueue-to-dequeue time, ns.
+    pub sojourn_max: u64,
+}
+
+/// How many packets the qdisc held, in the kernel and in the model, where
+/// the kernel's count is known.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Held {
+    /// Packets the qdisc in the kernel gave a release time after their
+    /// arrival (smooth's `throttled`; TBF: 0 when it never found the head
+    /// short of tokens).
+    pub kernel: u64,
+    /// Packets the simulator delays, on the same arrivals.
+    pub simulated: u64,
+    /// smooth's longest sojourn in the kernel, ns.
+    pub sojourn_max: Option<u64>,
 }
 
 /// [`Sent`] as read back.
@@ -119,6 +156,10 @@ pub struct Measured {
     /// some loss is the trace's.
     #[serde(default)]
     pub conforming_wait_max: Option<u64>,
+    /// What the qdisc itself held, beside the model (smooth, and TBF where
+    /// it held nothing).
+    #[serde(default)]
+    pub held: Option<Held>,
 }
 
 /// The arrivals a receiver saw (send times relative to the first), in send
@@ -185,9 +226,27 @@ pub fn measure(run: &RawRun) -> Result<Measured, String> {
     by_time.sort_by_key(|d| d.depart);
     kernel.sigma_sup = metrics::sigma_sup(&by_time, run.rate);
     let spec = model(run);
-    let simulated = spec
+    let sim_run = spec
         .as_ref()
-        .map(|s| simulate(s, &Offered::Open(trace.clone()), end, 0).metrics);
+        .map(|s| simulate(s, &Offered::Open(trace.clone()), end, 0));
+    let held = sim_run.as_ref().and_then(|sim| {
+        let stats = run.qdisc_stats.as_ref()?;
+        let kernel = match (run.family.as_str(), stats.xstats) {
+            ("smooth", Some(x)) => x.throttled,
+            ("tbf", _) if stats.overlimits == 0 => 0,
+            _ => return None,
+        };
+        Some(Held {
+            kernel,
+            simulated: sim
+                .departures
+                .iter()
+                .filter(|d| d.depart > d.arrival)
+                .count() as u64,
+            sojourn_max: stats.xstats.map(|x| x.sojourn_max),
+        })
+    });
+    let simulated = sim_run.map(|r| r.metrics);
     let optimum_jitter = match run.family.as_str() {
         "tbf" | "smooth" if !trace.is_empty() => {
             let sigma = kernel.sigma_sup.max(0) as u64;
@@ -231,6 +290,7 @@ pub fn measure(run: &RawRun) -> Result<Measured, String> {
         simulated,
         optimum_jitter,
         conforming_wait_max,
+        held,
     })
 }
 
@@ -274,6 +334,9 @@ pub struct Bars {
     /// Kernel J − simulated J of every run with a model, ns, and whether
     /// that run agreed.
     pub excess: Vec<(f64, bool)>,
+    /// The runs that disagree: their qdisc, and what it held where known.
+    #[serde(default)]
+    pub disagreeing: Vec<(String, Option<Held>)>,
     /// Kernel J of the runs whose shaper delays nothing in the model
     /// (simulated J 0: the bucket holds the whole trace), ns: the emulated
     /// path's own jitter, measured again beside the floor's pfifo runs.
@@ -353,6 +416,12 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                     let d = r.kernel.jitter_mean - s;
                     (d, d.abs() <= (0.2 * s).max(noise))
                 })
+                .collect();
+            let disagreeing = modelled
+                .iter()
+                .zip(&excess)
+                .filter(|(_, e)| !e.1)
+                .map(|(r, _)| (r.qdisc.clone(), r.held))
                 .collect();
             let unshaped = modelled
                 .iter()
@@ -437,6 +506,7 @@ pub fn bars(runs: &[Measured]) -> Vec<Bars> {
                 trace: t.to_string(),
                 floors,
                 excess,
+                disagreeing,
                 unshaped,
                 ratios,
                 lossless: lossless("smooth"),
@@ -521,6 +591,7 @@ fn disagreement(b: &Bars) -> String {
             super::ms(hi)
         ));
     }
+    s.push_str(&held_text(&b.disagreeing));
     if b.unshaped.iter().any(|&j| j > b.noise_floor()) {
         let js: Vec<String> = b.unshaped.iter().map(|&j| super::ms(j)).collect();
         s.push_str(&format!(
@@ -531,6 +602,40 @@ fn disagreement(b: &Bars) -> String {
         ));
     }
     s
+}
+
+/// What the disagreeing runs' qdiscs held, against the model: whether the
+/// difference lies in the shaper's decisions or on the path around it.
+fn held_text(runs: &[(String, Option<Held>)]) -> String {
+    let known: Vec<(&String, &Held)> = runs
+        .iter()
+        .filter_map(|(q, h)| h.as_ref().map(|h| (q, h)))
+        .collect();
+    if known.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = known
+        .iter()
+        .map(|(q, h)| {
+            let sojourn = h.sojourn_max.map_or(String::new(), |ns| {
+                format!(", longest sojourn {} ms", super::ms(ns as f64))
+            });
+            format!("`{q}` {} (the model {}){sojourn}", h.kernel, h.simulated)
+        })
+        .collect();
+    let verdict = if known.len() < runs.len() {
+        ""
+    } else if known.iter().all(|(_, h)| h.kernel == 0 && h.simulated == 0) {
+        ": none held a packet, as in the model, so the excess arose on the path around the shaper"
+    } else if known.iter().all(|(_, h)| h.kernel == h.simulated) {
+        ": each held as many packets as the model"
+    } else {
+        ""
+    };
+    format!(
+        "; packets the qdisc held in those runs: {}{verdict}",
+        each.join(", ")
+    )
 }
 
 /// Why smooth missed the jitter bar at one bucket: how close to the offline
@@ -728,7 +833,9 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
          depth at the rate the received stream needs (sup over all windows), `sim J` what smooth-sim predicts \
          for the same arrivals and settings, `opt J` the offline optimum at that σ, allowed to hold a packet as long as a token bucket of that σ \
          must hold its worst one plus smooth's default window of {} ms (a longer ceiling lets it trade \
-         delay for jitter: raise the delay at each burst and keep it there). Times in ms. The `pfifo` rows, \
+         delay for jitter: raise the delay at each burst and keep it there), `held (sim)` the packets the qdisc \
+         gave a release time after their arrival, by its own counters (smooth's `throttled`; TBF only where it \
+         never ran short of tokens, 0), and how many the simulator delays. Times in ms. The `pfifo` rows, \
          run at the start of each trace's runs, after the bucket sweep and at the end (the path's own J moves \
          from run to run), measure the emulated path: the largest of their J is its noise floor, and \
          differences below it are not claimed. smooth and TBF are \
@@ -746,13 +853,13 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
         let _ = writeln!(s, "### {}\n", b.trace);
         let _ = writeln!(
             s,
-            "| qdisc | J | sim J | opt J | σ | owd p50 | owd p99 | owd max | IPDV p99 | lost | sender late p99 |\n|---|---|---|---|---|---|---|---|---|---|---|"
+            "| qdisc | J | sim J | opt J | σ | held (sim) | owd p50 | owd p99 | owd max | IPDV p99 | lost | sender late p99 |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
         );
         for r in runs.iter().filter(|r| r.trace == b.trace) {
             let k = &r.kernel;
             let _ = writeln!(
                 s,
-                "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.qdisc,
                 ms(k.jitter_mean),
                 r.simulated
@@ -760,6 +867,8 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
                     .map_or("–".into(), |m| ms(m.jitter_mean)),
                 r.optimum_jitter.map_or("–".into(), ms),
                 k.sigma_sup,
+                r.held
+                    .map_or("–".into(), |h| format!("{} ({})", h.kernel, h.simulated)),
                 ms(k.delay.p50 as f64),
                 ms(k.delay.p99 as f64),
                 ms(k.delay.max as f64),
@@ -783,6 +892,20 @@ pub fn markdown(runs: &[Measured], bars: &[Bars]) -> String {
             disagreement(b),
             if b.agree().0 == b.agree().1 { "met" } else { "MISSED" }
         );
+        let held: Vec<Held> = runs
+            .iter()
+            .filter(|r| r.trace == b.trace && r.family == "smooth")
+            .filter_map(|r| r.held)
+            .collect();
+        if !held.is_empty() {
+            let _ = writeln!(
+                s,
+                "* packets smooth's qdisc held (its `throttled`): as many as the simulator delays on the same \
+                 arrivals in {} of {} runs",
+                held.iter().filter(|h| h.kernel == h.simulated).count(),
+                held.len()
+            );
+        }
         if b.ratios.is_empty() {
             let _ = writeln!(
                 s,
@@ -849,6 +972,7 @@ mod tests {
             trace: "x".into(),
             floors: Vec::new(),
             excess: vec![(0.0, true)],
+            disagreeing: Vec::new(),
             unshaped: Vec::new(),
             ratios: Vec::new(),
             lossless,
@@ -918,7 +1042,7 @@ mod tests {
         // Three 1000 B packets at once through 1000 B/s with a 1000 B
         // bucket: the third waits 2 s for its tokens.
         let packets: Vec<Received> = (0..3).map(|i| (i, 0, 1, 1000)).collect();
-        let run = RawRun {
+        let mut run = RawRun {
             trace: "x".into(),
             family: "tbf".into(),
             bucket: 1000,
@@ -933,9 +1057,62 @@ mod tests {
                 sndbuf: None,
             },
             packets,
+            qdisc_stats: None,
         };
         let m = measure(&run).unwrap();
         assert_eq!(m.conforming_wait_max, Some(2_000_000_000));
+        // The model (a 200 ms queue: the third packet does not fit) holds
+        // the second; TBF's counters say how many it held only when it
+        // never ran short of tokens.
+        assert_eq!(m.held, None);
+        let stats = |overlimits| QdiscStats {
+            overlimits,
+            xstats: None,
+        };
+        run.qdisc_stats = Some(stats(4));
+        assert_eq!(measure(&run).unwrap().held, None);
+        run.qdisc_stats = Some(stats(0));
+        let held = measure(&run).unwrap().held;
+        assert_eq!(
+            held,
+            Some(Held {
+                kernel: 0,
+                simulated: 1,
+                sojourn_max: None
+            })
+        );
+    }
+
+    #[test]
+    fn a_disagreement_says_what_the_qdisc_held() {
+        let held = |kernel, simulated| {
+            Some(Held {
+                kernel,
+                simulated,
+                sojourn_max: Some(300),
+            })
+        };
+        let q = |name: &str, h| (name.to_string(), h);
+        assert_eq!(held_text(&[q("pfifo", None)]), "");
+        let none = held_text(&[q("smooth", held(0, 0)), q("tbf", held(0, 0))]);
+        assert!(
+            none.contains("`smooth` 0 (the model 0), longest sojourn 0.00030 ms")
+                && none.contains("none held a packet, as in the model"),
+            "{none}"
+        );
+        let same = held_text(&[q("smooth", held(7, 7))]);
+        assert!(
+            same.ends_with("each held as many packets as the model"),
+            "{same}"
+        );
+        // A count that differs, or a run whose count is unknown, gets no
+        // verdict.
+        let differs = held_text(&[q("smooth", held(8, 7))]);
+        assert!(
+            differs.ends_with("`smooth` 8 (the model 7), longest sojourn 0.00030 ms"),
+            "{differs}"
+        );
+        assert!(!held_text(&[q("smooth", held(0, 0)), q("tbf", None)]).contains("none held"));
     }
 
     /// A run with only what [`bars`] reads set: J in the kernel and the
@@ -1141,6 +1318,7 @@ mod tests {
                     sndbuf: None,
                 },
                 packets,
+                qdisc_stats: None,
             };
             assert_eq!(offered(&run).as_ref(), Some(&sent), "{name}");
             run.packets[0].3 += 1;
