@@ -135,7 +135,7 @@ bench_stream() {
             # The root qdisc's own counters: what the shaper held, beside
             # the model (smooth's xstats; the others' differ).
             tc -s -j qdisc show dev "$IFB" root |
-                jq -c '.[0] | {overlimits, xstats: (if .kind == "smooth" then .xstats else null end)}' >/tmp/qdisc.json
+                jq -c '.[0] | {packets, overlimits, xstats: (if .kind == "smooth" then .xstats else null end)}' >/tmp/qdisc.json
             emit "$(jq -c --arg t "$trace" --argjson s "$(spec_json "$spec")" --slurpfile tx /tmp/tx.json \
                 --slurpfile qd /tmp/qdisc.json \
                 '$s + {kind: "stream", trace: $t, sender: $tx[0], qdisc_stats: $qd[0], packets: .packets}' /tmp/rx.json)"
