@@ -8,7 +8,8 @@
 #    bound Xen reports (50 % of each pCPU by default); a set beyond it is
 #    refused by xl naming the bound, by the hypervisor with ENOSPC, and at
 #    xl create; destroying a real-time domain or making it plain credit
-#    gives its utilisation back.
+#    gives its utilisation back, a destroyed one at once even while a page
+#    of it is still mapped (a zombie), and its driver slot with it.
 #  - Budgets: two real-time guests admitted up to the bound beside three
 #    CPU hogs, first CPU-bound aperiodic guests with a 500 us deadline
 #    (which, without budgets, alternated forever and starved every hog),
@@ -195,9 +196,30 @@ xl sched-credit -d rt2 -M none
 expect_params "rt2 made plain credit" rt2 "none 0 0 0 0"
 accepted "its 25 % is admitted to another domain" xl sched-credit -d hog1 -M periodic -e 1000 -P 4000 -b 1000
 expect_params "hog1 reads back periodic 1000/4000/1000" hog1 "periodic 1000 4000 0 1000"
+
+section "a dying domain's claim given back at once"
+# rt1, made the driver domain, is destroyed while dom0 still maps one of its
+# pages, as a backend that has not let go would: it stays, dying, until the
+# mapping goes. Its driver slot and its utilisation must be free at once,
+# not only when its scheduler data is finally freed.
+accepted "rt1 made the driver domain (2 ms per 10 ms: 20 %)" xl sched-credit -d rt1 -M driver -P 10000 -b 2000
+id=$(xl domid rt1)
+ring=$(xenstore-read "/local/domain/$id/console/ring-ref")
+# The mapping lasts until rtcheck's stdin (the coprocess's pipe) closes.
+coproc HOLDER { /smooth/rtcheck --hold "$id" "$ring" 2>&1; }
+holder=$HOLDER_PID
+read -r -t 60 line <&"${HOLDER[0]}"
+echo "  rtcheck --hold d$id frame $ring: ${line:-no answer}"
 xl destroy rt1
-sleep 2     # the domain's scheduler data goes with its final release (RCU)
-accepted "a destroyed real-time domain's 25 % is admitted to another" xl sched-credit -d rt2 -M aperiodic -e 500 -b 125
+check "rt1 destroyed while dom0 maps a page of it: dying, not yet freed" [ "$(/smooth/rtcheck --state "$id")" = dying ]
+accepted "the dying driver domain's slot is given to dom0 at once" xl sched-credit -d 0 -M driver -P 10000 -b 2000
+xl sched-credit -d 0 -M none
+accepted "the dying real-time domain's 20 % is admitted to another at once (25 % beside hog1's 25 %)" \
+    xl sched-credit -d rt2 -M aperiodic -e 500 -b 125
+exec {HOLDER[1]}>&-
+wait "$holder"
+for i in $(seq 20); do [ "$(/smooth/rtcheck --state "$id")" = gone ] && break; sleep 0.5; done
+check "rt1 is freed once the mapping goes" [ "$(/smooth/rtcheck --state "$id")" = gone ]
 xl sched-credit -d hog1 -M none
 # rt2's 25 % admitted: room for the default budget's 10 %.
 if /smooth/rtcheck --default-budget "$(xl domid hog1)"; then

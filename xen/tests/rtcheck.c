@@ -27,6 +27,14 @@
  * out again, destroys the pool and gives CPU back to Pool-0, ROUNDS times.
  * Each removal runs credit's deinit_pdata while those timers may be firing
  * on CPU: a handler racing the removal hangs or crashes the hypervisor.
+ *
+ * rtcheck --hold DOMID FRAME: maps the PV domain's machine frame FRAME (its
+ * console ring's, say) and keeps it mapped until stdin closes, printing
+ * "held" once it is: the page's extra reference keeps the domain, once
+ * destroyed, from being freed, as a backend that has not let go would.
+ *
+ * rtcheck --state DOMID: prints "alive", "dying" (destroyed, not yet freed)
+ * or "gone".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,8 +42,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <xencall.h>
 #include <xenctrl.h>
+#include <xenforeignmemory.h>
 
 #define STOCK_417_DOMCTL_VERSION 0x00000015
 
@@ -248,6 +258,53 @@ static int cputime(int argc, char **argv)
     return 0;
 }
 
+static int hold(uint32_t domid, xen_pfn_t frame)
+{
+    xenforeignmemory_handle *fmem = xenforeignmemory_open(NULL, 0);
+    int err = 0;
+    void *page;
+    char c;
+
+    if ( !fmem )
+    {
+        perror("rtcheck: xenforeignmemory_open");
+        return 2;
+    }
+    page = xenforeignmemory_map(fmem, domid, PROT_READ, 1, &frame, &err);
+    if ( !page || err )
+    {
+        fprintf(stderr, "rtcheck: mapping d%u's frame %#lx: %s\n", domid,
+                (unsigned long)frame, strerror(err ?: errno));
+        return 2;
+    }
+    printf("held\n");
+    fflush(stdout);
+    while ( read(0, &c, 1) > 0 )
+        ;
+    xenforeignmemory_unmap(fmem, page, 1);
+    xenforeignmemory_close(fmem);
+    return 0;
+}
+
+static int state(uint32_t domid)
+{
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    xc_domaininfo_t info;
+
+    if ( !xch )
+    {
+        perror("rtcheck: xc_interface_open");
+        return 2;
+    }
+    if ( xc_domain_getinfolist(xch, domid, 1, &info) != 1 ||
+         info.domain != domid )
+        printf("gone\n");
+    else
+        printf("%s\n", info.flags & XEN_DOMINF_dying ? "dying" : "alive");
+    xc_interface_close(xch);
+    return 0;
+}
+
 static int cpupool_churn(unsigned int cpu, unsigned int rounds)
 {
     xc_interface *xch = xc_interface_open(NULL, NULL, 0);
@@ -330,6 +387,10 @@ int main(int argc, char **argv)
     if ( argc == 4 && !strcmp(argv[1], "--cpupool-churn") )
         return cpupool_churn(strtoul(argv[2], NULL, 10),
                              strtoul(argv[3], NULL, 10));
+    if ( argc == 4 && !strcmp(argv[1], "--hold") )
+        return hold(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 0));
+    if ( argc == 3 && !strcmp(argv[1], "--state") )
+        return state(strtoul(argv[2], NULL, 10));
     if ( argc == 3 && !strcmp(argv[1], "--admission") )
         return run_check(admission_check, argv[2]);
     if ( argc == 3 && !strcmp(argv[1], "--default-budget") )
@@ -354,8 +415,8 @@ int main(int argc, char **argv)
     if ( argc != 2 )
     {
         fprintf(stderr, "usage: rtcheck [--version|--admission|"
-                "--default-budget|--info] DOMID | --cputime DOMID... | "
-                "--cpupool-churn CPU ROUNDS\n");
+                "--default-budget|--info|--state] DOMID | --cputime DOMID... | "
+                "--cpupool-churn CPU ROUNDS | --hold DOMID FRAME\n");
         return 2;
     }
     domid = strtoul(argv[1], NULL, 10);

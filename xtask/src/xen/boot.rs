@@ -175,6 +175,7 @@ pub(super) fn dom0_initramfs(
                 format!("-Wl,-rpath-link,{tools}/usr/lib"),
                 "-lxenctrl".into(),
                 "-lxencall".into(),
+                "-lxenforeignmemory".into(),
             ],
         )?)
     } else {
