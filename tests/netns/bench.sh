@@ -116,11 +116,16 @@ spec_json() {
 
 # Replays trace $1 for $2 s from the VM to the client; leaves the receiver's
 # report in /tmp/rx.json and the sender's in /tmp/tx.json.
+# Sender and receiver share vCPU 0, and so does the path between them (its
+# softirqs run where the sender sends): under the instruction-counting clock
+# the two vCPUs take turns on one host thread, so whatever runs on the other
+# vCPU — the receiver, woken by the burst it is measuring — would stall the
+# sender's path for its turn and show up as jitter no shaper made.
 replay() {
-    in_client smooth-sim replay-recv --port "$PORT" --duration "$(($2 + 5))s" --idle 2s >/tmp/rx.json &
+    in_client taskset -c 0 smooth-sim replay-recv --port "$PORT" --duration "$(($2 + 5))s" --idle 2s >/tmp/rx.json &
     local rx=$!
     sleep 0.5
-    in_guest smooth-sim replay-send --trace "$1" --to "$CLIENT_IP:$PORT" --duration "${2}s" >/tmp/tx.json
+    in_guest taskset -c 0 smooth-sim replay-send --trace "$1" --to "$CLIENT_IP:$PORT" --duration "${2}s" >/tmp/tx.json
     wait "$rx"
 }
 

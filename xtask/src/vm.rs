@@ -41,7 +41,7 @@ const APPLETS: &[&str] = &[
     "wc", "head", "tail", "cut", "tr", "sort", "date", "ls", "rm", "cp", "mv", "ln", "true",
     "false", "test", "[", "printf", "uname", "env", "timeout", "xargs", "find", "expr", "hostname",
     "nc", "wget", "wait", "pidof", "uniq", "bc", "dd", "stat", "basename", "dirname", "chmod",
-    "touch", "sync", "usleep", "mktemp", "tee", "od", "hexdump", "md5sum",
+    "touch", "sync", "usleep", "mktemp", "tee", "od", "hexdump", "md5sum", "taskset",
 ];
 
 /// One guest run.
